@@ -1,0 +1,2 @@
+//! tractor: distributed structured concurrency.
+pub mod msg;
