@@ -1,2 +1,3 @@
 //! tractor: distributed structured concurrency.
+pub mod ipc;
 pub mod msg;

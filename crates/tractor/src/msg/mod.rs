@@ -1,1 +1,25 @@
-//! wire messages
+//! The wire messages and their msgpack codec.
+//!
+//! This layer knows nothing of sockets or actors: bytes in, [`Msg`] out, and
+//! back. It is the part that must be byte-for-byte compatible with Python
+//! tractor (see `docs/architecture.md` and the golden vectors test).
+//!
+//! ```
+//! use tractor::msg::{self, Msg, Stop};
+//!
+//! let m = Msg::Stop(Stop { cid: "7e4c2f1a".into() });
+//! let bytes = msg::encode(&m);
+//! assert_eq!(msg::decode(&bytes).unwrap(), m);
+//! ```
+
+mod codec;
+mod error;
+pub mod payload;
+mod types;
+
+pub use codec::{
+    MAX_NESTING, addr_from_value, addr_to_value, decode, encode, encode_into, kind, msg_from_value,
+    uid_from_value, uid_to_value,
+};
+pub use error::{DecodeError, DecodeErrorKind};
+pub use types::*;

@@ -1,0 +1,19 @@
+//! Inter-process communication: transports, framing and channels.
+//!
+//! Layers, bottom up: a [`Transport`] moves bytes (TCP or UDS); [`frame`]
+//! cuts them into length-prefixed frames with a size limit; a [`Channel`]
+//! turns frames into [`crate::msg::Msg`]s. Nothing here knows about actors.
+
+mod addr;
+mod chan;
+pub mod frame;
+mod tcp;
+mod transport;
+mod uds;
+
+pub use addr::{Addr, AddrParseError, Proto};
+pub use chan::{ChanError, ChanReceiver, ChanSender, Channel};
+pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError};
+pub use tcp::Tcp;
+pub use transport::{BoxRead, BoxWrite, Conn, Listener, Transport, connect};
+pub use uds::{Uds, UdsListener, ensure_bind_dir};

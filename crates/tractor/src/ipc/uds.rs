@@ -1,0 +1,130 @@
+//! Unix-domain socket transport.
+//!
+//! Sockets live in a per-user bind-space folder created owner-only (0700);
+//! each socket file is made owner-only (0600) and removed when its listener
+//! closes. A socket file left behind by a dead process is reclaimed at bind
+//! time: if nothing answers a connect on it, it is stale and is replaced;
+//! if something answers, the bind fails with "address in use".
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use tokio::net::{UnixListener, UnixStream};
+
+use super::addr::{Addr, Proto};
+use super::transport::{Conn, DebugIgnore, Transport};
+
+/// The UDS transport.
+#[derive(Debug)]
+pub struct Uds;
+
+/// A bound UDS listener that unlinks its socket file on drop (only if the
+/// file is still the one it created).
+#[derive(Debug)]
+pub struct UdsListener {
+    inner: UnixListener,
+    path: PathBuf,
+    ino: (u64, u64),
+}
+
+impl Drop for UdsListener {
+    fn drop(&mut self) {
+        if let Ok(md) = std::fs::symlink_metadata(&self.path)
+            && (md.dev(), md.ino()) == self.ino
+        {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn uds_path(addr: &Addr) -> io::Result<&Path> {
+    match addr {
+        Addr::Uds(p) => Ok(p),
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{other} is not a UDS address"),
+        )),
+    }
+}
+
+/// Creates `dir` (and parents) owner-only if it does not exist.
+pub fn ensure_bind_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create bind-space folder {}: {e}", dir.display()),
+            )
+        })
+}
+
+fn conn(s: UnixStream) -> io::Result<Conn> {
+    let peer = match s.peer_cred().ok().and_then(|c| c.pid()) {
+        Some(pid) => format!("uds:pid {pid}"),
+        None => "uds:peer".to_owned(),
+    };
+    let (r, w) = s.into_split();
+    Ok(Conn {
+        read: DebugIgnore(Box::pin(r)),
+        write: DebugIgnore(Box::pin(w)),
+        peer,
+    })
+}
+
+impl Transport for Uds {
+    type Listener = UdsListener;
+    const PROTO: Proto = Proto::Uds;
+
+    async fn bind(addr: &Addr) -> io::Result<(UdsListener, Addr)> {
+        let path = uds_path(addr)?;
+        if let Some(dir) = path.parent() {
+            ensure_bind_dir(dir)?;
+        }
+        if std::fs::symlink_metadata(path).is_ok() {
+            match UnixStream::connect(path).await {
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!("cannot listen on {addr}: another process is serving that socket"),
+                    ));
+                }
+                Err(_) => {
+                    tracing::debug!(path = %path.display(), "reclaiming stale socket file");
+                    std::fs::remove_file(path)?;
+                }
+            }
+        }
+        let inner = UnixListener::bind(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let md = std::fs::symlink_metadata(path)?;
+        Ok((
+            UdsListener {
+                inner,
+                path: path.to_path_buf(),
+                ino: (md.dev(), md.ino()),
+            },
+            addr.clone(),
+        ))
+    }
+
+    async fn accept(l: &UdsListener) -> io::Result<Conn> {
+        let (s, _) = l.inner.accept().await?;
+        conn(s)
+    }
+
+    async fn connect(addr: &Addr) -> io::Result<Conn> {
+        let path = uds_path(addr)?;
+        let s = UnixStream::connect(path)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot connect to {addr}: {e}")))?;
+        conn(s)
+    }
+}

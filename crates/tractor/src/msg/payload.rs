@@ -1,0 +1,66 @@
+//! Typed payloads: converting between Rust values and the dynamic msgpack
+//! [`Value`] carried in `pld` and `kwargs`.
+//!
+//! A Rust type serializes through serde into a [`Value`] exactly as msgspec
+//! would encode the equivalent Python value: structs become maps, tuples and
+//! `Vec`s arrays, `serde_bytes` buffers `bin`. Going back, a mismatch is a
+//! [`PayloadError`] that says which field and what was expected, which the
+//! runtime ships as a `MsgTypeError`.
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::types::{StrMap, Value};
+
+/// A payload that does not have the expected shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PayloadError(pub String);
+
+/// Converts a serializable Rust value into a payload value.
+pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value, PayloadError> {
+    rmpv::ext::to_value(v).map_err(|e| PayloadError(e.to_string()))
+}
+
+/// Converts a payload value into a Rust value of type `T`.
+pub fn from_value<T: DeserializeOwned>(v: Value) -> Result<T, PayloadError> {
+    rmpv::ext::from_value(v).map_err(|e| {
+        PayloadError(format!(
+            "expected {}: {e}",
+            std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("value")
+        ))
+    })
+}
+
+/// Converts a serializable struct into a keyword-argument map.
+pub fn to_kwargs<T: Serialize + ?Sized>(v: &T) -> Result<StrMap, PayloadError> {
+    match to_value(v)? {
+        Value::Map(entries) => entries
+            .into_iter()
+            .map(|(k, v)| match k {
+                Value::String(s) if s.is_str() => Ok((s.into_str().unwrap_or_default(), v)),
+                other => Err(PayloadError(format!(
+                    "keyword names must be strings, got {}",
+                    super::kind(&other)
+                ))),
+            })
+            .collect(),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(PayloadError(format!(
+            "keyword arguments must serialize to a map, got {}",
+            super::kind(&other)
+        ))),
+    }
+}
+
+/// Converts a keyword-argument map into a Rust struct.
+pub fn from_kwargs<T: DeserializeOwned>(kwargs: StrMap) -> Result<T, PayloadError> {
+    from_value(Value::Map(
+        kwargs
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect(),
+    ))
+}
