@@ -1,0 +1,3 @@
+//! The actor runtime: state, actors, portals, RPC, supervision.
+
+pub mod state;

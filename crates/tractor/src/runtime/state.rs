@@ -1,0 +1,444 @@
+//! [`RuntimeVars`]: everything an actor inherits, in one typed value.
+//!
+//! It travels two ways (seed 000, "the runtime-vars envelope"):
+//!
+//! * to a spawned process, as ONE environment variable, `_TRACTOR_RT_VARS`,
+//!   holding JSON a person can read with
+//!   `tr '\0' '\n' < /proc/PID/environ`. A test sets it once and every
+//!   example and subprocess it starts, and their children, see the same
+//!   registrar address and bind-space folder;
+//! * to a child over the wire, as `SpawnSpec._runtime_vars` with the keys of
+//!   the protocol spec §7 (so a Python child understands it), plus our own
+//!   keys prefixed `_rs_`, which Python keeps and ignores.
+//!
+//! # Example
+//!
+//! ```
+//! use tractor::RuntimeVars;
+//!
+//! let rv = RuntimeVars::for_session();
+//! let (name, value) = rv.dump();
+//! assert_eq!(name, "_TRACTOR_RT_VARS");
+//! let back = RuntimeVars::load_from(&value).unwrap();
+//! assert_eq!(back, rv);
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ipc::{Addr, DEFAULT_MAX_FRAME, Proto};
+use crate::msg::{self, StrMap, Uid, Value, WireAddr};
+
+/// The name of the envelope's environment variable.
+pub const ENV_VAR: &str = "_TRACTOR_RT_VARS";
+
+/// How actors are started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpawnMethod {
+    /// A re-executed copy of the current program, in its own process.
+    #[default]
+    Process,
+    /// An isolated worker on its own OS thread and runtime.
+    Thread,
+}
+
+impl std::str::FromStr for SpawnMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "process" => Ok(SpawnMethod::Process),
+            "thread" => Ok(SpawnMethod::Thread),
+            other => Err(format!(
+                "unknown spawn backend {other:?}: expected \"process\" or \"thread\""
+            )),
+        }
+    }
+}
+
+/// What a spawned child needs to find its parent. Present only in the
+/// envelope a parent hands to a child it spawns; its absence is what makes
+/// a process a root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpawnInfo {
+    /// The child's own identity, chosen by the parent.
+    pub uid: (String, String),
+    /// Where the parent listens for the child's connect-back.
+    pub parent_addr: Addr,
+}
+
+/// Everything an actor inherits. The single source of truth: nothing else
+/// (flags, ad-hoc env vars) configures a child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RuntimeVars {
+    /// Identifies one run (a test, a program start); names the bind-space
+    /// subfolder so concurrent runs never share sockets.
+    pub session_id: String,
+    /// The per-session folder for UDS sockets:
+    /// `<runtime dir>/tractor/<session id>/`.
+    pub bind_dir: PathBuf,
+    /// Registrar addresses. Empty means the default for `transport`.
+    pub registry_addrs: Vec<Addr>,
+    /// The transport actors listen on.
+    pub transport: Proto,
+    /// How children are spawned.
+    pub spawn_method: SpawnMethod,
+    /// `tracing` filter for every actor (`info`, `tractor=debug`, ...).
+    pub loglevel: String,
+    /// Debug mode (more diagnostics; mirrors Python's `_debug_mode`).
+    pub debug_mode: bool,
+    /// Largest frame accepted or sent, in bytes.
+    pub max_frame_bytes: usize,
+    /// Seconds a child gets to acknowledge and finish a cancel before it
+    /// is sent SIGTERM (and then SIGKILL after the same again).
+    pub cancel_grace_secs: f64,
+    /// True in the root actor of a tree.
+    pub is_root: bool,
+    /// The accept addresses of the tree's root actor.
+    pub root_addrs: Vec<Addr>,
+    /// Set by a parent for the child it spawns.
+    pub spawn: Option<SpawnInfo>,
+    /// Keys we received and do not know, kept and passed on.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for RuntimeVars {
+    fn default() -> Self {
+        let session_id = uuid::Uuid::new_v4().simple().to_string();
+        RuntimeVars {
+            bind_dir: runtime_dir().join(&session_id),
+            session_id,
+            registry_addrs: Vec::new(),
+            transport: Proto::Tcp,
+            spawn_method: SpawnMethod::Process,
+            loglevel: "warn".into(),
+            debug_mode: false,
+            max_frame_bytes: DEFAULT_MAX_FRAME,
+            cancel_grace_secs: 2.0,
+            is_root: true,
+            root_addrs: Vec::new(),
+            spawn: None,
+            extra: Default::default(),
+        }
+    }
+}
+
+/// The envelope could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The JSON is malformed or has a field of the wrong type.
+    #[error("{ENV_VAR} is not valid runtime vars: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Another process's environment could not be read.
+    #[error("cannot read the environment of pid {pid}: {source}")]
+    Proc {
+        /// The process.
+        pid: u32,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The user's runtime folder for tractor sockets: `$XDG_RUNTIME_DIR/tractor`,
+/// else `/run/user/<uid>/tractor` when it exists, else
+/// `/tmp/runtime-<uid>/tractor` (the fallbacks Python's `platformdirs` uses).
+pub fn runtime_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("tractor");
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let run = PathBuf::from(format!("/run/user/{uid}"));
+    if run.is_dir() {
+        return run.join("tractor");
+    }
+    PathBuf::from(format!("/tmp/runtime-{uid}")).join("tractor")
+}
+
+impl RuntimeVars {
+    /// Fresh defaults with a new session id and bind-space folder.
+    pub fn for_session() -> Self {
+        Self::default()
+    }
+
+    /// The vars of this process: from the envelope when it is set, else
+    /// fresh defaults.
+    pub fn from_env() -> Result<Self, EnvelopeError> {
+        match std::env::var(ENV_VAR) {
+            Ok(v) if !v.is_empty() => Self::load_from(&v),
+            _ => Ok(Self::default()),
+        }
+    }
+
+    /// The envelope as `(name, value)` for `Command::env`.
+    pub fn dump(&self) -> (&'static str, String) {
+        (
+            ENV_VAR,
+            serde_json::to_string(self).expect("RuntimeVars always serializes"),
+        )
+    }
+
+    /// Parses an envelope value.
+    pub fn load_from(value: &str) -> Result<Self, EnvelopeError> {
+        Ok(serde_json::from_str(value)?)
+    }
+
+    /// Reads the envelope of another process through `/proc/PID/environ`.
+    /// `Ok(None)` when that process has no envelope.
+    pub fn get(pid: u32) -> Result<Option<Self>, EnvelopeError> {
+        let raw = std::fs::read(format!("/proc/{pid}/environ"))
+            .map_err(|source| EnvelopeError::Proc { pid, source })?;
+        let prefix = format!("{ENV_VAR}=");
+        for entry in raw.split(|b| *b == 0) {
+            if let Some(v) = entry.strip_prefix(prefix.as_bytes()) {
+                let v = String::from_utf8_lossy(v);
+                return Self::load_from(&v).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Applies `f` and writes the result to this process's environment, so
+    /// every subprocess started afterwards inherits it.
+    ///
+    /// Call this before starting threads that read the environment (as at
+    /// the top of `main` or a test): the process environment is shared.
+    pub fn update(f: impl FnOnce(&mut RuntimeVars)) -> Result<RuntimeVars, EnvelopeError> {
+        let mut rv = Self::from_env()?;
+        f(&mut rv);
+        let (k, v) = rv.dump();
+        // SAFETY: documented above: the caller updates the environment
+        // before other threads read it, as `std::env::set_var` requires.
+        unsafe { std::env::set_var(k, v) };
+        Ok(rv)
+    }
+
+    /// The registrar addresses, or the transport's default in our
+    /// bind-space when none are configured.
+    pub fn registrars(&self) -> Vec<Addr> {
+        if self.registry_addrs.is_empty() {
+            vec![Addr::default_registrar(self.transport, &self.bind_dir)]
+        } else {
+            self.registry_addrs.clone()
+        }
+    }
+
+    /// The envelope for a child named by `uid`, reaching its parent at
+    /// `parent_addr`.
+    pub fn for_child(&self, uid: &Uid, parent_addr: &Addr) -> RuntimeVars {
+        let mut rv = self.clone();
+        rv.is_root = false;
+        rv.spawn = Some(SpawnInfo {
+            uid: (uid.name.clone(), uid.uuid.clone()),
+            parent_addr: parent_addr.clone(),
+        });
+        rv
+    }
+
+    /// The grace period as a `Duration`.
+    pub fn cancel_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.cancel_grace_secs.max(0.0))
+    }
+
+    /// `SpawnSpec._runtime_vars`: the spec §7 keys, in Python's order, then
+    /// ours (prefixed `_rs_`).
+    pub fn to_wire(&self) -> StrMap {
+        let wa = |a: &Addr| msg::addr_to_value(&a.to_wire());
+        let root_mailbox = self
+            .root_addrs
+            .first()
+            .map(wa)
+            .unwrap_or_else(|| Value::Array(vec![Value::Nil, Value::Nil]));
+        let mut m: StrMap = vec![
+            ("_is_root".into(), Value::from(false)),
+            ("_root_mailbox".into(), root_mailbox),
+            (
+                "_root_addrs".into(),
+                Value::Array(self.root_addrs.iter().map(wa).collect()),
+            ),
+            (
+                "_enable_tpts".into(),
+                Value::Array(vec![Value::from(self.transport.key())]),
+            ),
+            (
+                "_registry_addrs".into(),
+                Value::Array(self.registrars().iter().map(wa).collect()),
+            ),
+            ("_debug_mode".into(), Value::from(self.debug_mode)),
+            ("repl_fixture".into(), Value::from(false)),
+            ("use_greenback".into(), Value::from(false)),
+            ("use_stackscope".into(), Value::from(false)),
+            ("_is_infected_aio".into(), Value::from(false)),
+        ];
+        let mut ours = serde_json::to_value(self).expect("RuntimeVars always serializes");
+        if let Some(obj) = ours.as_object_mut() {
+            for k in [
+                "spawn",
+                "is_root",
+                "root_addrs",
+                "registry_addrs",
+                "debug_mode",
+            ] {
+                obj.remove(k);
+            }
+            for (k, v) in obj.iter() {
+                m.push((format!("_rs_{k}"), json_to_value(v)));
+            }
+        }
+        m
+    }
+
+    /// Merges a received `SpawnSpec._runtime_vars` (from a Rust or a Python
+    /// parent) into these vars.
+    pub fn merge_wire(&mut self, m: &StrMap) {
+        let addrs = |v: &Value| -> Vec<Addr> {
+            match v {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(msg::addr_from_value)
+                    .filter_map(|w: WireAddr| Addr::from_wire(&w).ok())
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let mut ours = serde_json::Map::new();
+        for (k, v) in m {
+            match k.as_str() {
+                "_is_root" => {}
+                "_root_addrs" => self.root_addrs = addrs(v),
+                "_registry_addrs" => self.registry_addrs = addrs(v),
+                "_enable_tpts" => {
+                    if let Some(p) = v
+                        .as_array()
+                        .and_then(|a| a.first())
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok())
+                    {
+                        self.transport = p;
+                    }
+                }
+                "_debug_mode" => self.debug_mode = v.as_bool().unwrap_or(false),
+                k if k.starts_with("_rs_") => {
+                    ours.insert(k["_rs_".len()..].to_owned(), value_to_json(v));
+                }
+                _ => {}
+            }
+        }
+        if !ours.is_empty() {
+            let mut me = serde_json::to_value(&*self).expect("RuntimeVars always serializes");
+            if let Some(obj) = me.as_object_mut() {
+                obj.extend(ours);
+            }
+            if let Ok(merged) = serde_json::from_value::<RuntimeVars>(me) {
+                let keep_spawn = self.spawn.take();
+                *self = merged;
+                self.spawn = keep_spawn;
+            }
+        }
+        self.is_root = false;
+    }
+
+    /// The bind-space folder, created owner-only if missing.
+    pub fn ensure_bind_dir(&self) -> std::io::Result<&Path> {
+        crate::ipc::ensure_bind_dir(&self.bind_dir)?;
+        Ok(&self.bind_dir)
+    }
+}
+
+fn json_to_value(v: &serde_json::Value) -> Value {
+    msg::payload::to_value(v).unwrap_or(Value::Nil)
+}
+
+fn value_to_json(v: &Value) -> serde_json::Value {
+    msg::payload::from_value(v.clone()).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_and_is_readable_json() {
+        let mut rv = RuntimeVars::for_session();
+        rv.registry_addrs = vec!["/ip4/127.0.0.1/tcp/4242".parse().unwrap()];
+        rv.extra
+            .insert("future_key".into(), serde_json::json!([1, 2]));
+        let (_, v) = rv.dump();
+        assert!(
+            v.contains("\"registry_addrs\":[\"/ip4/127.0.0.1/tcp/4242\"]"),
+            "{v}"
+        );
+        assert_eq!(RuntimeVars::load_from(&v).unwrap(), rv);
+    }
+
+    #[test]
+    fn bad_envelope_names_the_variable() {
+        let e = RuntimeVars::load_from("{\"transport\": \"carrier-pigeon\"}").unwrap_err();
+        assert!(
+            e.to_string().starts_with("_TRACTOR_RT_VARS is not valid"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wire_form_has_python_keys_in_order_and_survives_a_round_trip() {
+        let mut rv = RuntimeVars::for_session();
+        rv.transport = Proto::Uds;
+        rv.loglevel = "debug".into();
+        rv.root_addrs = vec![Addr::Uds(rv.bind_dir.join("root@1.sock"))];
+        let wire = rv.to_wire();
+        let keys: Vec<&str> = wire.iter().take(10).map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "_is_root",
+                "_root_mailbox",
+                "_root_addrs",
+                "_enable_tpts",
+                "_registry_addrs",
+                "_debug_mode",
+                "repl_fixture",
+                "use_greenback",
+                "use_stackscope",
+                "_is_infected_aio"
+            ]
+        );
+        let mut child = RuntimeVars::default();
+        child.merge_wire(&wire);
+        assert_eq!(child.session_id, rv.session_id);
+        assert_eq!(child.bind_dir, rv.bind_dir);
+        assert_eq!(child.transport, Proto::Uds);
+        assert_eq!(child.loglevel, "debug");
+        assert_eq!(child.root_addrs, rv.root_addrs);
+        assert_eq!(child.registrars(), rv.registrars());
+        assert!(!child.is_root);
+    }
+
+    #[test]
+    fn get_reads_another_process() {
+        let rv = RuntimeVars::for_session();
+        let (k, v) = rv.dump();
+        // The child says "ready" once it runs with its own environment
+        // (before exec, /proc shows the parent's).
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "echo ready; exec sleep 30"])
+            .env(k, v)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready");
+        let got = RuntimeVars::get(child.id()).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(got, Some(rv));
+    }
+}
