@@ -1,6 +1,140 @@
-//! tractor: distributed structured concurrency.
+//! # tractor: distributed structured concurrency
+//!
+//! Actors are OS processes (or isolated workers on their own thread and
+//! runtime) spawned by *nurseries*. A nursery does not return until every
+//! child has finished or been cancelled; an error in a child cancels its
+//! siblings and reaches the parent; no actor outlives its parent. Actors
+//! call each other through *portals*, and find each other through a
+//! *registrar*. The wire protocol is Python tractor's, so Rust and Python
+//! actors can find and call each other.
+//!
+//! ## A tour
+//!
+//! ```ignore
+//! #[tractor::rpc]
+//! async fn add(x: i64, y: i64) -> i64 { x + y }
+//!
+//! #[tractor::main]
+//! async fn main() -> Result<(), tractor::Error> {
+//!     tractor::open_nursery(|n| async move {
+//!         let portal = n.start_actor("adder", &[add::NS]).await?;
+//!         assert_eq!(portal.run(add { x: 1, y: 2 }).await?, 3);
+//!         portal.cancel_actor().await?;
+//!         Ok(())
+//!     })
+//!     .await
+//! }
+//! ```
+//!
+//! * [`open_nursery`] / [`ActorNursery`]: start actors, run one-shot
+//!   functions in them, cancel them.
+//! * [`Portal`]: `run` (typed), `run_from_ns` (by name), `cancel_actor`.
+//! * [`RemoteActorError`]: an error from another actor, with its origin,
+//!   relay path and traceback.
+//! * [`discovery`]: `find_actor`, `wait_for_actor`, the registrar.
+//! * [`RuntimeVars`]: everything a child inherits, carried in the
+//!   `_TRACTOR_RT_VARS` envelope.
+//! * [`msg`] and [`ipc`]: the wire protocol and transports, usable alone.
+//!
+//! Layers depend downward only: `runtime` → `spawn`, `discovery` → `ipc`
+//! → `msg` (see `docs/architecture.md`).
+
+#![warn(missing_docs)]
+
+pub mod child;
+pub mod devx;
+pub mod discovery;
+pub mod errors;
 pub mod ipc;
 pub mod msg;
+pub mod root;
 pub mod runtime;
+pub mod spawn;
+pub mod testing;
 
+pub use child::maybe_run_child;
+pub use discovery::{find_actor, wait_for_actor};
+pub use errors::{Error, RemoteActorError, RemoteErrorType, register_error_type};
+pub use root::{Root, RootConfig, open_root_actor, run_root};
+pub use runtime::actor::{Actor, current_actor};
+pub use runtime::cancel::CancelScope;
+pub use runtime::portal::{Caller, Portal};
+pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};
+pub use runtime::supervise::{ActorNursery, open_nursery};
+pub use tractor_macros::{main, rpc, test};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use linkme;
+    pub use serde;
+
+    pub use crate::runtime::rpc::{
+        BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
+    };
+
+    /// The body of `#[tractor::main]`.
+    pub fn main_entry<F, Fut, R>(cfg: crate::RootConfig, body: F) -> std::process::ExitCode
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = R>,
+        R: MainResult,
+    {
+        crate::child::maybe_run_child();
+        let rtv = match crate::RuntimeVars::from_env() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        };
+        crate::devx::logging::init(&rtv.loglevel);
+        crate::devx::panics::install_hook();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let cfg = crate::RootConfig {
+            rtv: Some(cfg.rtv.unwrap_or(rtv)),
+            ..cfg
+        };
+        let out = rt.block_on(crate::run_root(cfg, || async move {
+            body().await.into_tractor()
+        }));
+        match out {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(crate::Error::Cancelled(why)) => {
+                eprintln!("cancelled: {why}");
+                std::process::ExitCode::from(130)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// What `#[tractor::main]` may return.
+    pub trait MainResult {
+        /// As a tractor result.
+        fn into_tractor(self) -> Result<(), crate::Error>;
+    }
+
+    impl MainResult for () {
+        fn into_tractor(self) -> Result<(), crate::Error> {
+            Ok(())
+        }
+    }
+
+    impl<E: Into<crate::errors::BoxError>> MainResult for Result<(), E> {
+        fn into_tractor(self) -> Result<(), crate::Error> {
+            self.map_err(|e| {
+                let b: crate::errors::BoxError = e.into();
+                match b.downcast::<crate::Error>() {
+                    Ok(t) => *t,
+                    Err(b) => crate::Error::Other(b),
+                }
+            })
+        }
+    }
+}

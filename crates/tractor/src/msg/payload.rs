@@ -18,7 +18,10 @@ pub struct PayloadError(pub String);
 
 /// Converts a serializable Rust value into a payload value.
 pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value, PayloadError> {
-    rmpv::ext::to_value(v).map_err(|e| PayloadError(e.to_string()))
+    // Through bytes, because only `rmp_serde` can write structs as maps
+    // (as msgspec does); `rmpv`'s own serializer writes them as arrays.
+    let bytes = rmp_serde::to_vec_named(v).map_err(|e| PayloadError(e.to_string()))?;
+    rmpv::decode::read_value(&mut bytes.as_slice()).map_err(|e| PayloadError(e.to_string()))
 }
 
 /// Converts a payload value into a Rust value of type `T`.
@@ -63,4 +66,44 @@ pub fn from_kwargs<T: DeserializeOwned>(kwargs: StrMap) -> Result<T, PayloadErro
             .map(|(k, v)| (Value::from(k), v))
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Point {
+        x: i64,
+        label: String,
+    }
+
+    #[test]
+    fn structs_are_maps_like_msgspec_writes_them() {
+        let v = to_value(&Point {
+            x: 3,
+            label: "a".into(),
+        })
+        .unwrap();
+        assert!(matches!(v, Value::Map(_)), "{v:?}");
+        let kw = to_kwargs(&Point {
+            x: 3,
+            label: "a".into(),
+        })
+        .unwrap();
+        assert_eq!(kw[0].0, "x");
+        assert_eq!(
+            from_kwargs::<Point>(kw).unwrap(),
+            Point {
+                x: 3,
+                label: "a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_mismatch_says_what_was_expected() {
+        let e = from_value::<Point>(Value::from("nope")).unwrap_err();
+        assert!(e.to_string().starts_with("expected Point"), "{e}");
+    }
 }

@@ -1,3 +1,9 @@
-//! The actor runtime: state, actors, portals, RPC, supervision.
+//! The actor runtime: actors, portals, RPC, cancel scopes, supervision.
 
+pub mod actor;
+pub mod cancel;
+pub(crate) mod peer;
+pub mod portal;
+pub mod rpc;
 pub mod state;
+pub mod supervise;

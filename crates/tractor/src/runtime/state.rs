@@ -100,6 +100,13 @@ pub struct RuntimeVars {
     pub root_addrs: Vec<Addr>,
     /// Set by a parent for the child it spawns.
     pub spawn: Option<SpawnInfo>,
+    /// Extra arguments for re-executed children. Empty for programs; a
+    /// test binary sets the filter that routes libtest to the test that
+    /// spawned the child.
+    pub child_args: Vec<String>,
+    /// Where spawned children write stdout/stderr (`<dir>/<name>.log`);
+    /// `None` means they inherit ours.
+    pub child_log_dir: Option<PathBuf>,
     /// Keys we received and do not know, kept and passed on.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -121,6 +128,8 @@ impl Default for RuntimeVars {
             is_root: true,
             root_addrs: Vec::new(),
             spawn: None,
+            child_args: Vec::new(),
+            child_log_dir: None,
             extra: Default::default(),
         }
     }

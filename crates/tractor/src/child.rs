@@ -1,0 +1,150 @@
+//! What a spawned actor runs first.
+//!
+//! A process whose `_TRACTOR_RT_VARS` envelope carries spawn info is a
+//! child: it dials its parent, does the Aid exchange, reads the
+//! `SpawnSpec`, binds, registers, serves until cancelled, tears down and
+//! exits (spec §4.2). [`maybe_run_child`] does all of that and never
+//! returns in a child; in any other process it returns at once.
+
+use std::time::Duration;
+
+use crate::discovery::api::register_self;
+use crate::errors::Error;
+use crate::ipc::{Addr, Channel};
+use crate::msg::{Aid, Msg, Uid};
+use crate::runtime::actor::Actor;
+use crate::runtime::state::RuntimeVars;
+
+/// Runs this process as a spawned child actor and exits, if the envelope
+/// says it is one; otherwise returns.
+pub fn maybe_run_child() {
+    let rtv = match RuntimeVars::from_env() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tractor: {e}");
+            std::process::exit(2);
+        }
+    };
+    if rtv.spawn.is_none() {
+        return;
+    }
+    let code = run_child_blocking(rtv);
+    std::process::exit(code);
+}
+
+/// Builds a runtime and runs the child actor on this thread to the end;
+/// returns the exit code.
+pub fn run_child_blocking(rtv: RuntimeVars) -> i32 {
+    crate::devx::logging::init(&rtv.loglevel);
+    crate::devx::panics::install_hook();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tractor: cannot start a runtime: {e}");
+            return 1;
+        }
+    };
+    let name = rtv
+        .spawn
+        .as_ref()
+        .map(|s| s.uid.0.clone())
+        .unwrap_or_default();
+    match rt.block_on(run_child(rtv)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!(error = %e, "actor failed");
+            eprintln!("tractor: actor {name:?} failed: {e}");
+            1
+        }
+    }
+}
+
+/// The child actor's whole life.
+pub async fn run_child(rtv: RuntimeVars) -> Result<(), Error> {
+    let info = rtv
+        .spawn
+        .clone()
+        .ok_or_else(|| Error::Config("not a spawned actor".into()))?;
+    let uid = Uid::new(info.uid.0.clone(), info.uid.1.clone());
+    crate::devx::proctitle::set(&uid.name);
+    crate::devx::logging::set_actor_name(&uid.name);
+    let mut chan = Channel::connect(&info.parent_addr, rtv.max_frame_bytes).await?;
+    let me = Aid {
+        name: uid.name.clone(),
+        uuid: uid.uuid.clone(),
+        pid: Some(i64::from(std::process::id())),
+        is_registrar: Some(false),
+        is_probe: false,
+    };
+    let parent_aid = chan.handshake(&me, Duration::from_secs(30)).await?;
+    let spec = match tokio::time::timeout(Duration::from_secs(30), chan.recv()).await {
+        Ok(Ok(Some(Msg::SpawnSpec(s)))) => s,
+        Ok(Ok(Some(other))) => {
+            return Err(Error::Config(format!(
+                "expected SpawnSpec from the parent, got {}",
+                other.msg_type()
+            )));
+        }
+        Ok(Ok(None)) => {
+            return Err(Error::Config(
+                "the parent hung up before sending SpawnSpec".into(),
+            ));
+        }
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(Error::Config(
+                "no SpawnSpec from the parent within 30s".into(),
+            ));
+        }
+    };
+    let mut rtv = rtv;
+    rtv.merge_wire(&spec.runtime_vars);
+    let regs: Vec<Addr> = spec
+        .reg_addrs
+        .iter()
+        .filter_map(|w| Addr::from_wire(w).ok())
+        .collect();
+    if !regs.is_empty() {
+        rtv.registry_addrs = regs;
+    }
+    let binds: Vec<Addr> = match &spec.bind_addrs {
+        Some(b) => b.iter().filter_map(|w| Addr::from_wire(w).ok()).collect(),
+        None => vec![Addr::random(rtv.transport, &rtv.bind_dir, &uid.name)],
+    };
+    let enabled = spec.enable_modules.iter().map(|(k, _)| k.clone()).collect();
+    let actor = Actor::new(uid, rtv, false, enabled);
+    actor.set_current();
+    actor.bind(&binds).await?;
+    if let Err(e) = register_self(&actor).await {
+        tracing::warn!(error = %e, "could not register");
+    }
+    let parent = actor.spawn_peer(parent_aid, chan);
+    actor.set_parent(parent);
+    tracing::debug!("serving");
+    let signals = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    };
+    tokio::select! {
+        _ = actor.cancelled() => {}
+        _ = signals => {
+            tracing::warn!("signalled; shutting down");
+            actor.cancel(None);
+        }
+    }
+    actor.teardown().await;
+    Actor::clear_current();
+    Ok(())
+}

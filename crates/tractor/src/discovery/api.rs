@@ -1,0 +1,276 @@
+//! Finding actors: `find_actor`, `wait_for_actor`, `get_registry`, and the
+//! registration every actor does on start and exit (spec §6.2–6.4).
+//!
+//! Registrar calls use a fresh, short-lived connection each, as Python
+//! tractor does: connect, Aid exchange, one call, close.
+
+use std::time::Duration;
+
+use crate::errors::{Error, RemoteActorError};
+use crate::ipc::{Addr, Channel};
+use crate::msg::{self, ANY_PLD_SPEC, Aid, Msg, Start, StrMap, Uid, Value, WireAddr};
+use crate::runtime::actor::{Actor, current_actor};
+use crate::runtime::portal::Portal;
+
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// Makes one call on a short-lived connection to `addr` as `me`.
+pub async fn call_once(
+    addr: &Addr,
+    me: &Aid,
+    func: &str,
+    kwargs: StrMap,
+    max_frame: usize,
+) -> Result<Value, Error> {
+    let mut chan = Channel::connect(addr, max_frame).await?;
+    let peer = chan.handshake(me, HANDSHAKE).await?;
+    let cid = uuid::Uuid::new_v4().to_string();
+    chan.send(&Msg::Start(Start {
+        cid: cid.clone(),
+        ns: "self".into(),
+        func: func.into(),
+        kwargs,
+        uid: me.uid(),
+        pld_spec: ANY_PLD_SPEC.into(),
+    }))
+    .await?;
+    let out = loop {
+        match chan.recv().await? {
+            None => {
+                break Err(Error::PeerGone {
+                    peer: peer.name.clone(),
+                    what: format!("self.{func}()"),
+                });
+            }
+            Some(m) if m.cid() != Some(cid.as_str()) => continue,
+            Some(Msg::StartAck(_)) => continue,
+            Some(Msg::Return(p)) => break Ok(p.pld),
+            Some(Msg::Error(e)) => break Err(RemoteActorError::from_msg(e).into()),
+            Some(_) => continue,
+        }
+    };
+    chan.tx.close().await;
+    out
+}
+
+/// Our identity for registrar calls: the current actor's, or an
+/// anonymous client's (for tools like `tractor ps`).
+fn my_aid() -> (Aid, usize) {
+    match current_actor() {
+        Some(a) => (a.aid(), a.max_frame()),
+        None => (
+            Aid {
+                name: "anonymous".into(),
+                uuid: uuid::Uuid::new_v4().to_string(),
+                pid: Some(i64::from(std::process::id())),
+                is_registrar: Some(false),
+                is_probe: false,
+            },
+            crate::ipc::DEFAULT_MAX_FRAME,
+        ),
+    }
+}
+
+/// Calls `self.<func>(**kwargs)` on the registrar at `addr`.
+pub async fn query_registrar(addr: &Addr, func: &str, kwargs: StrMap) -> Result<Value, Error> {
+    let (me, max) = my_aid();
+    call_once(addr, &me, func, kwargs, max)
+        .await
+        .map_err(|e| match e {
+            Error::Chan(crate::ipc::ChanError::Connect(io)) => {
+                Error::Discovery(format!("registrar at {addr} is unreachable: {io}"))
+            }
+            other => other,
+        })
+}
+
+/// What an address answers to a registrar-election probe (spec §6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// Nothing listens there.
+    Absent,
+    /// A registrar answered.
+    Registrar,
+    /// Something answered that is not a registrar.
+    Occupied,
+}
+
+/// Probes `addr` for a registrar.
+pub async fn probe(addr: &Addr) -> ProbeResult {
+    let attempt = async {
+        let mut chan = match Channel::connect(addr, crate::ipc::DEFAULT_MAX_FRAME).await {
+            Ok(c) => c,
+            Err(_) => return ProbeResult::Absent,
+        };
+        let me = Aid {
+            name: "registry-probe".into(),
+            uuid: uuid::Uuid::new_v4().to_string(),
+            pid: Some(i64::from(std::process::id())),
+            is_registrar: None,
+            is_probe: true,
+        };
+        let r = match chan.handshake(&me, Duration::from_secs(1)).await {
+            Ok(aid) if aid.is_registrar == Some(false) => ProbeResult::Occupied,
+            Ok(_) => ProbeResult::Registrar,
+            Err(_) => ProbeResult::Occupied,
+        };
+        chan.tx.close().await;
+        r
+    };
+    tokio::time::timeout(Duration::from_secs(3), attempt)
+        .await
+        .unwrap_or(ProbeResult::Occupied)
+}
+
+/// Registers `actor`'s accept addresses with every registrar.
+pub(crate) async fn register_self(actor: &Actor) -> Result<(), Error> {
+    let uid = msg::uid_to_value(actor.uid());
+    for reg in actor.runtime_vars().registrars() {
+        for addr in actor.accept_addrs() {
+            let kwargs = vec![
+                ("uid".to_owned(), uid.clone()),
+                ("addr".to_owned(), msg::addr_to_value(&addr.to_wire())),
+            ];
+            if actor.is_registrar() && actor.accept_addrs().contains(&reg) {
+                if let Some(r) = &actor.inner.registry {
+                    r.register(actor.uid().clone(), addr.to_wire());
+                }
+                continue;
+            }
+            call_once(
+                &reg,
+                &actor.aid(),
+                "register_actor",
+                kwargs,
+                actor.max_frame(),
+            )
+            .await
+            .map_err(|e| {
+                Error::Discovery(format!("cannot register with the registrar at {reg}: {e}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Unregisters `actor` from every registrar (0.5 s budget each).
+pub(crate) async fn unregister_self(actor: &Actor) {
+    for reg in actor.runtime_vars().registrars() {
+        let kwargs = vec![("uid".to_owned(), msg::uid_to_value(actor.uid()))];
+        let me = actor.aid();
+        let call = call_once(&reg, &me, "unregister_actor", kwargs, actor.max_frame());
+        match tokio::time::timeout(Duration::from_millis(500), call).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(registrar = %reg, error = %e, "unregister failed"),
+            Err(_) => tracing::debug!(registrar = %reg, "unregister timed out"),
+        }
+    }
+}
+
+/// Picks one address: UDS first, then loopback TCP, then anything; the
+/// last registered within a tier.
+pub fn prefer_addr(addrs: &[WireAddr]) -> Option<Addr> {
+    let parsed: Vec<Addr> = addrs
+        .iter()
+        .filter_map(|w| Addr::from_wire(w).ok())
+        .collect();
+    let tier = |a: &Addr| match a {
+        Addr::Uds(_) => 0,
+        a if a.is_local() => 1,
+        _ => 2,
+    };
+    (0..3).find_map(|t| parsed.iter().rev().find(|a| tier(a) == t).cloned())
+}
+
+fn addrs_of(v: &Value) -> Vec<WireAddr> {
+    match v {
+        Value::Array(a) => a.iter().filter_map(msg::addr_from_value).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn need_actor() -> Result<Actor, Error> {
+    current_actor()
+        .ok_or_else(|| Error::Config("no actor runs here: open a root actor first".into()))
+}
+
+async fn lookup(actor: &Actor, func: &str, name: &str) -> Result<Vec<WireAddr>, Error> {
+    if let Some(r) = &actor.inner.registry {
+        return Ok(match func {
+            "find_actor" => r.find(name).unwrap_or_default(),
+            _ => r
+                .wait_for(name, actor.scope().token())
+                .await
+                .ok_or_else(|| Error::Cancelled("the registrar is shutting down".into()))?,
+        });
+    }
+    let mut last_err = None;
+    for reg in actor.runtime_vars().registrars() {
+        let kwargs = vec![("name".to_owned(), Value::from(name))];
+        match call_once(&reg, &actor.aid(), func, kwargs, actor.max_frame()).await {
+            Ok(v) => {
+                let found = addrs_of(&v);
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    match last_err {
+        Some(e) => Err(e),
+        None => Ok(Vec::new()),
+    }
+}
+
+async fn connect_to(actor: &Actor, name: &str, addrs: &[WireAddr]) -> Result<Portal, Error> {
+    let addr = prefer_addr(addrs)
+        .ok_or_else(|| Error::Discovery(format!("actor {name:?} registered no usable address")))?;
+    let peer = actor.dial(&addr).await?;
+    Ok(Portal::new(actor.clone(), peer))
+}
+
+/// A portal to the actor named `name`, or `None` if no registrar knows it.
+/// An existing connection is reused.
+pub async fn find_actor(name: &str) -> Result<Option<Portal>, Error> {
+    let actor = need_actor()?;
+    if let Some(p) = actor.peers_named(name).into_iter().next() {
+        return Ok(Some(Portal::new(actor, p)));
+    }
+    let addrs = lookup(&actor, "find_actor", name).await?;
+    if addrs.is_empty() {
+        return Ok(None);
+    }
+    connect_to(&actor, name, &addrs).await.map(Some)
+}
+
+/// A portal to the actor named `name`, waiting until it registers.
+pub async fn wait_for_actor(name: &str) -> Result<Portal, Error> {
+    let actor = need_actor()?;
+    if let Some(p) = actor.peers_named(name).into_iter().next() {
+        return Ok(Portal::new(actor, p));
+    }
+    let addrs = lookup(&actor, "wait_for_actor", name).await?;
+    connect_to(&actor, name, &addrs).await
+}
+
+/// Every registered actor at the registrar `addr`, as (uid, addresses).
+pub async fn get_registry(addr: &Addr) -> Result<Vec<(Uid, Vec<Addr>)>, Error> {
+    let v = query_registrar(addr, "get_registry", Vec::new()).await?;
+    let Value::Map(m) = v else {
+        return Err(Error::Discovery(
+            "get_registry returned something that is not a map".into(),
+        ));
+    };
+    Ok(m.iter()
+        .filter_map(|(k, v)| {
+            let key = k.as_str()?;
+            let (name, uuid) = key.rsplit_once('.')?;
+            let addrs = addrs_of(v)
+                .iter()
+                .filter_map(|w| Addr::from_wire(w).ok())
+                .collect();
+            Some((Uid::new(name, uuid), addrs))
+        })
+        .collect())
+}

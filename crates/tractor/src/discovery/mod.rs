@@ -1,0 +1,6 @@
+//! Discovery: the registrar and how actors find each other.
+
+pub mod api;
+pub mod registry;
+
+pub use api::{find_actor, get_registry, query_registrar, wait_for_actor};

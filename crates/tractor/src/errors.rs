@@ -1,0 +1,374 @@
+//! Errors: the crate's [`Error`], and [`RemoteActorError`], an error that
+//! happened in another actor and crossed the wire boxed.
+//!
+//! A remote error keeps everything the `Error` message carried (spec §3.7):
+//! the type name at the origin, what is boxed here, the actor it came from,
+//! the relay path across hops, the message and the traceback/backtrace
+//! text. Error types registered with [`register_error_type`] are rebuilt on
+//! arrival, so `err.downcast_ref::<MyError>()` works across processes
+//! (seed 001's `reg_err_types`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+use crate::ipc::ChanError;
+use crate::msg::{ErrorMsg, Uid};
+
+/// Boxed error type used for user errors.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in tractor.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error raised in another actor.
+    #[error(transparent)]
+    Remote(#[from] RemoteActorError),
+    /// A channel failed (connect, send, receive).
+    #[error(transparent)]
+    Chan(#[from] ChanError),
+    /// The peer went away before answering.
+    #[error("actor {peer} disconnected before answering {what}")]
+    PeerGone {
+        /// Who.
+        peer: String,
+        /// What we were waiting for.
+        what: String,
+    },
+    /// The operation was cancelled (the scope or actor is shutting down).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    /// A spawned actor could not be started.
+    #[error("cannot spawn actor {name:?}: {reason}")]
+    Spawn {
+        /// The actor's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A child actor's process ended without being asked to.
+    #[error("actor {name:?} (pid {pid}) exited unexpectedly: {status}")]
+    ChildDied {
+        /// The actor's name.
+        name: String,
+        /// Its pid.
+        pid: u32,
+        /// How it ended.
+        status: String,
+    },
+    /// Several errors at once (children failing together); the counterpart
+    /// of Python's exception groups.
+    #[error("{} errors in actor nursery:{}", .0.len(), fmt_multi(.0))]
+    Multi(Vec<Error>),
+    /// A value did not have the expected type.
+    #[error("payload type mismatch: {0}")]
+    Payload(#[from] crate::msg::payload::PayloadError),
+    /// A registrar or discovery lookup failed.
+    #[error("{0}")]
+    Discovery(String),
+    /// Timed out.
+    #[error("timed out after {secs:.1}s waiting for {what}")]
+    Timeout {
+        /// What we waited for.
+        what: String,
+        /// How long.
+        secs: f64,
+    },
+    /// Bad runtime configuration.
+    #[error("runtime configuration: {0}")]
+    Config(String),
+    /// An OS error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// An application error.
+    #[error(transparent)]
+    Other(BoxError),
+}
+
+fn fmt_multi(errs: &[Error]) -> String {
+    let mut s = String::new();
+    for (i, e) in errs.iter().enumerate() {
+        s.push_str(&format!("\n  [{}] {e}", i + 1));
+    }
+    s
+}
+
+impl Error {
+    /// Wraps any error as [`Error::Other`].
+    pub fn other(e: impl Into<BoxError>) -> Self {
+        Error::Other(e.into())
+    }
+
+    /// The remote error inside, if this is one.
+    pub fn as_remote(&self) -> Option<&RemoteActorError> {
+        match self {
+            Error::Remote(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// True for cancellation (local or a remote `ContextCancelled`).
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            Error::Cancelled(_) => true,
+            Error::Remote(r) => r.boxed_type() == "ContextCancelled",
+            Error::Multi(v) => v.iter().all(Error::is_cancelled),
+            _ => false,
+        }
+    }
+
+    /// Every leaf error (flattening [`Error::Multi`]).
+    pub fn leaves(&self) -> Vec<&Error> {
+        match self {
+            Error::Multi(v) => v.iter().flat_map(Error::leaves).collect(),
+            e => vec![e],
+        }
+    }
+
+    /// Combines errors: none → `None`, one → itself, more → `Multi`.
+    pub fn collect(mut errs: Vec<Error>) -> Option<Error> {
+        match errs.len() {
+            0 => None,
+            1 => errs.pop(),
+            _ => Some(Error::Multi(errs)),
+        }
+    }
+}
+
+/// An error raised in another actor, boxed for transport.
+#[derive(Debug)]
+pub struct RemoteActorError {
+    msg: ErrorMsg,
+    rebuilt: Option<BoxError>,
+}
+
+impl RemoteActorError {
+    /// Wraps a received `Error` message, rebuilding a registered type.
+    pub fn from_msg(msg: ErrorMsg) -> Self {
+        let rebuilt = rebuild(&msg);
+        RemoteActorError { msg, rebuilt }
+    }
+
+    /// The wire form.
+    pub fn msg(&self) -> &ErrorMsg {
+        &self.msg
+    }
+
+    /// The error type name at the origin (`"ValueError"`, `"MyError"`).
+    pub fn src_type(&self) -> &str {
+        &self.msg.src_type_str
+    }
+
+    /// The type of what is boxed here (`"RemoteActorError"` when relayed).
+    pub fn boxed_type(&self) -> &str {
+        &self.msg.boxed_type_str
+    }
+
+    /// The actor the error came from.
+    pub fn src_uid(&self) -> &Uid {
+        &self.msg.src_uid
+    }
+
+    /// Actors that packed the error, origin first.
+    pub fn relay_path(&self) -> &[Uid] {
+        &self.msg.relay_path
+    }
+
+    /// The human message.
+    pub fn message(&self) -> &str {
+        self.msg.message.as_deref().unwrap_or("")
+    }
+
+    /// The traceback (Python) or backtrace (Rust) text from the origin.
+    pub fn traceback(&self) -> &str {
+        &self.msg.tb_str
+    }
+
+    /// For cancellation: who asked for it.
+    pub fn canceller(&self) -> Option<&Uid> {
+        self.msg.canceller.as_ref()
+    }
+
+    /// The rebuilt original error, when its type was registered.
+    pub fn original(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.rebuilt.as_deref()
+    }
+
+    /// The rebuilt original error as `E`, when it is one.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.rebuilt.as_ref()?.downcast_ref::<E>()
+    }
+
+    /// The `Error` message to relay this error one hop further from the
+    /// actor `via` (spec §3.7: boxed type becomes `RemoteActorError`, the
+    /// relay path grows).
+    pub fn relayed(&self, via: &Uid, cid: Option<String>) -> ErrorMsg {
+        let mut m = self.msg.clone();
+        m.boxed_type_str = "RemoteActorError".into();
+        m.relay_path.push(via.clone());
+        m.cid = cid;
+        m
+    }
+}
+
+impl fmt::Display for RemoteActorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.msg;
+        write!(
+            f,
+            "{} from actor '{}': {}",
+            m.src_type_str,
+            m.src_uid.name,
+            self.message()
+        )?;
+        if let Some(c) = &m.canceller {
+            write!(f, " (cancelled by '{}')", c.name)?;
+        }
+        if m.relay_path.len() > 1 {
+            let path: Vec<&str> = m.relay_path.iter().map(|u| u.name.as_str()).collect();
+            write!(f, " [relayed via {}]", path.join(" -> "))?;
+        }
+        if self.message().is_empty() && !m.tb_str.is_empty() {
+            let last = m.tb_str.trim_end().lines().last().unwrap_or("");
+            write!(f, "{last}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RemoteActorError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.rebuilt
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error type that can be rebuilt from its message on the far side.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// struct Overdrawn(u64);
+/// impl std::fmt::Display for Overdrawn {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "overdrawn by {}", self.0)
+///     }
+/// }
+/// impl std::error::Error for Overdrawn {}
+/// impl tractor::RemoteErrorType for Overdrawn {
+///     fn from_message(m: &str) -> Option<Self> {
+///         m.strip_prefix("overdrawn by ")?.parse().ok().map(Overdrawn)
+///     }
+/// }
+/// tractor::register_error_type::<Overdrawn>();
+/// ```
+pub trait RemoteErrorType: std::error::Error + Send + Sync + Sized + 'static {
+    /// Rebuilds the error from the message its `Display` produced.
+    fn from_message(message: &str) -> Option<Self>;
+}
+
+type Rebuilder = fn(&str) -> Option<BoxError>;
+
+fn registry() -> &'static RwLock<HashMap<String, Rebuilder>> {
+    static R: OnceLock<RwLock<HashMap<String, Rebuilder>>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// The short name tractor puts on the wire for a Rust type:
+/// the last path segment, without generics.
+pub fn type_name_of<T: ?Sized>() -> String {
+    short_type_name(std::any::type_name::<T>())
+}
+
+/// Shortens a full Rust type path to its last segment, without generics.
+pub fn short_type_name(full: &str) -> String {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_owned()
+}
+
+/// Registers `E` so that errors of this type raised in another actor come
+/// back as `E` (see [`RemoteActorError::downcast_ref`]).
+pub fn register_error_type<E: RemoteErrorType>() {
+    fn rebuild_as<E: RemoteErrorType>(m: &str) -> Option<BoxError> {
+        E::from_message(m).map(|e| Box::new(e) as BoxError)
+    }
+    registry()
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(type_name_of::<E>(), rebuild_as::<E>);
+}
+
+fn rebuild(msg: &ErrorMsg) -> Option<BoxError> {
+    let r = registry().read().unwrap_or_else(|p| p.into_inner());
+    let f = r.get(&msg.src_type_str)?;
+    f(msg.message.as_deref().unwrap_or(""))
+}
+
+/// Packs a local error raised in actor `me` for the wire (spec §3.7).
+pub fn pack_error(
+    me: &Uid,
+    type_name: &str,
+    message: String,
+    tb: String,
+    cid: Option<String>,
+) -> ErrorMsg {
+    ErrorMsg {
+        src_uid: me.clone(),
+        src_type_str: type_name.to_owned(),
+        boxed_type_str: type_name.to_owned(),
+        relay_path: vec![me.clone()],
+        message: Some(message),
+        tb_str: tb,
+        canceller: None,
+        sender: None,
+        cid,
+        bad_msg: None,
+        bad_msg_as_dict: None,
+    }
+}
+
+/// Packs a [`Error`] for the wire: a remote error is relayed (its origin
+/// kept), anything else is packed as raised here.
+pub fn pack_any(me: &Uid, err: &Error, cid: Option<String>) -> ErrorMsg {
+    match err {
+        Error::Remote(r) => r.relayed(me, cid),
+        Error::Other(e) => pack_error(me, "Error", e.to_string(), chain_text(e.as_ref()), cid),
+        Error::Cancelled(_) => pack_error(me, "Cancelled", err.to_string(), String::new(), cid),
+        other => pack_error(
+            me,
+            error_variant_name(other),
+            other.to_string(),
+            chain_text(other),
+            cid,
+        ),
+    }
+}
+
+fn error_variant_name(e: &Error) -> &'static str {
+    match e {
+        Error::Remote(_) => "RemoteActorError",
+        Error::Chan(_) => "TransportError",
+        Error::PeerGone { .. } => "PeerGone",
+        Error::Cancelled(_) => "Cancelled",
+        Error::Spawn { .. } => "SpawnError",
+        Error::ChildDied { .. } => "ChildDied",
+        Error::Multi(_) => "ActorNurseryError",
+        Error::Payload(_) => "MsgTypeError",
+        Error::Discovery(_) => "DiscoveryError",
+        Error::Timeout { .. } => "TimeoutError",
+        Error::Config(_) => "ConfigError",
+        Error::Io(_) => "OSError",
+        Error::Other(_) => "Error",
+    }
+}
+
+/// An error and its chain of sources as text, for `tb_str`.
+pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = format!("Error: {e}");
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(&format!("\n  caused by: {c}"));
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,208 @@
+//! The root actor: the first actor of a tree, in the process a person
+//! started.
+//!
+//! At start the root probes its registrar addresses (spec §6.4): if a
+//! registrar answers, the root joins it as an ordinary actor; if nothing
+//! listens, the root becomes the registrar itself, as in Python tractor.
+//! Ctrl-C (SIGINT) or SIGTERM cancels the root, which cancels the tree.
+
+use std::future::Future;
+
+use crate::discovery::api::{ProbeResult, probe, register_self};
+use crate::errors::Error;
+use crate::ipc::Addr;
+use crate::msg::Uid;
+use crate::runtime::actor::Actor;
+use crate::runtime::state::RuntimeVars;
+
+/// How the root actor starts.
+#[derive(Clone, Debug)]
+pub struct RootConfig {
+    /// The root's name (default: `"root"`).
+    pub name: String,
+    /// Namespaces callable in the root.
+    pub enable: Vec<String>,
+    /// Runtime vars; `None` reads the `_TRACTOR_RT_VARS` envelope (or
+    /// fresh defaults).
+    pub rtv: Option<RuntimeVars>,
+}
+
+impl Default for RootConfig {
+    fn default() -> Self {
+        RootConfig {
+            name: "root".into(),
+            enable: Vec::new(),
+            rtv: None,
+        }
+    }
+}
+
+impl RootConfig {
+    /// A config with this name.
+    pub fn named(name: impl Into<String>) -> Self {
+        RootConfig {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Enables namespaces in the root.
+    pub fn enable(mut self, ns: &[&str]) -> Self {
+        self.enable.extend(ns.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Uses these runtime vars.
+    pub fn with_vars(mut self, rtv: RuntimeVars) -> Self {
+        self.rtv = Some(rtv);
+        self
+    }
+}
+
+/// A running root actor. Shut it down with [`Root::shutdown`].
+#[derive(Debug)]
+pub struct Root {
+    actor: Actor,
+    created_bind_dir: bool,
+}
+
+/// Starts the root actor of this process.
+pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
+    let mut rtv = match cfg.rtv {
+        Some(r) => r,
+        None => RuntimeVars::from_env().map_err(|e| Error::Config(e.to_string()))?,
+    };
+    rtv.is_root = true;
+    rtv.spawn = None;
+    let created_bind_dir = !rtv.bind_dir.exists();
+    rtv.ensure_bind_dir()
+        .map_err(|e| Error::Config(format!("bind-space folder: {e}")))?;
+    let registrars = rtv.registrars();
+    let mut absent: Vec<Addr> = Vec::new();
+    let mut joined = false;
+    for reg in &registrars {
+        match probe(reg).await {
+            ProbeResult::Registrar => joined = true,
+            ProbeResult::Absent => absent.push(reg.clone()),
+            ProbeResult::Occupied => {
+                return Err(Error::Config(format!(
+                    "{reg} is in use by something that is not a tractor registrar"
+                )));
+            }
+        }
+    }
+    let is_registrar = !joined;
+    let binds: Vec<Addr> = if is_registrar {
+        absent
+    } else {
+        vec![Addr::random(rtv.transport, &rtv.bind_dir, &cfg.name)]
+    };
+    let actor = Actor::new(
+        Uid::random(cfg.name.clone()),
+        rtv.clone(),
+        is_registrar,
+        cfg.enable,
+    );
+    actor.set_current();
+    actor.bind(&binds).await?;
+    // The root's own addresses are the tree's root addresses.
+    let mut rtv2 = rtv;
+    rtv2.root_addrs = actor.accept_addrs();
+    let actor = rebuild_with_vars(actor, rtv2);
+    register_self(&actor).await?;
+    tracing::info!(
+        uid = %actor.uid(),
+        addrs = ?actor.accept_addrs().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        registrar = is_registrar,
+        "root actor up"
+    );
+    Ok(Root {
+        actor,
+        created_bind_dir,
+    })
+}
+
+/// Actors are immutable once shared; the root learns its addresses only
+/// after binding, so its vars are patched in before anyone else sees it.
+fn rebuild_with_vars(actor: Actor, rtv: RuntimeVars) -> Actor {
+    match std::sync::Arc::try_unwrap(actor.inner) {
+        Ok(mut inner) => {
+            inner.rtv = rtv;
+            let a = Actor {
+                inner: std::sync::Arc::new(inner),
+            };
+            a.set_current();
+            a
+        }
+        Err(shared) => Actor { inner: shared },
+    }
+}
+
+impl Root {
+    /// The root actor.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Runs `body` inside the root's cancel scope; Ctrl-C / SIGTERM cancel
+    /// it (and so every nursery in it).
+    pub async fn run<F, T>(&self, body: F) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let actor = self.actor.clone();
+        let signals = {
+            let a = actor.clone();
+            async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut int), Ok(mut term)) = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                ) else {
+                    return std::future::pending().await;
+                };
+                tokio::select! {
+                    _ = int.recv() => tracing::warn!("SIGINT: cancelling the actor tree"),
+                    _ = term.recv() => tracing::warn!("SIGTERM: cancelling the actor tree"),
+                }
+                a.cancel(None);
+            }
+        };
+        let scope = actor.scope().clone();
+        let fut = scope.clone().scope(body);
+        tokio::pin!(fut);
+        tokio::select! {
+            r = &mut fut => return r,
+            _ = signals => {}
+        }
+        match actor.run_cancellable(fut, &scope).await {
+            Some(r) => r,
+            None => Err(Error::Cancelled(format!(
+                "root actor '{}' was cancelled",
+                actor.name()
+            ))),
+        }
+    }
+
+    /// Tears the root down: cancels what it serves, unregisters, closes.
+    pub async fn shutdown(self) {
+        self.actor.teardown().await;
+        Actor::clear_current();
+        if self.created_bind_dir {
+            // Only removes it if empty: sockets of live actors stay.
+            let _ = std::fs::remove_dir(&self.actor.runtime_vars().bind_dir);
+        }
+    }
+}
+
+/// Opens a root actor, runs `body` in it, and shuts it down.
+pub async fn run_root<F, Fut, T>(cfg: RootConfig, body: F) -> Result<T, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let root = open_root_actor(cfg).await?;
+    let out = root.run(body()).await;
+    root.shutdown().await;
+    out
+}

@@ -1,0 +1,692 @@
+//! [`Actor`]: one actor's runtime state and its message loop.
+//!
+//! An actor listens on its accept addresses, does the Aid handshake on every
+//! connection, and runs one reader task per connection that routes each
+//! message (spec §5): `Start` becomes a task (or a runtime `self.*` call),
+//! everything else goes to the dialog waiting on its `cid`. Cancelling the
+//! actor cancels every task it serves, stops its listeners, unregisters it
+//! and closes its connections ([`Actor::teardown`]).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::cancel::CancelScope;
+use super::peer::{Peer, lock};
+use super::portal::Caller;
+use super::rpc::{self, RpcFailure};
+use crate::discovery::registry::Registry;
+use crate::errors::{Error, pack_error};
+use crate::ipc::{Addr, ChanReceiver, Channel, Listener};
+use crate::msg::{Aid, CancelAck, ErrorMsg, FuncType, Msg, Payload, Start, StartAck, StrMap, Uid};
+use crate::runtime::state::RuntimeVars;
+
+/// How long an accepted connection may take to send its `Aid`.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle to the actor running in this process or thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Actor {
+    pub(crate) inner: Arc<ActorInner>,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("uid", &self.inner.uid)
+            .finish()
+    }
+}
+
+pub(crate) struct ActorInner {
+    pub uid: Uid,
+    pub rtv: RuntimeVars,
+    pub is_registrar: bool,
+    pub registry: Option<Registry>,
+    pub enabled: RwLock<Vec<String>>,
+    pub accept_addrs: RwLock<Vec<Addr>>,
+    pub peers: Mutex<HashMap<u64, Arc<Peer>>>,
+    pub parent: OnceLock<Arc<Peer>>,
+    pub expecting: Mutex<HashMap<Uid, oneshot::Sender<(Channel, Aid)>>>,
+    /// The actor-wide scope: cancelling it cancels everything served here.
+    pub scope: CancelScope,
+    /// Stops the accept loops.
+    pub stop_listening: CancellationToken,
+    /// Stops the reader loops (last step of teardown).
+    pub stop_reading: CancellationToken,
+    /// RPC tasks served here.
+    pub rpc_tasks: TaskTracker,
+    /// Accept loops, handshakes and reader loops.
+    pub conn_tasks: TaskTracker,
+    next_id: AtomicU64,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Actor>> = const { RefCell::new(None) };
+}
+static PROCESS_ACTOR: OnceLock<Actor> = OnceLock::new();
+
+/// The actor running on this thread (or in this process), if any.
+pub fn current_actor() -> Option<Actor> {
+    CURRENT
+        .with(|c| c.borrow().clone())
+        .or_else(|| PROCESS_ACTOR.get().cloned())
+}
+
+impl Actor {
+    /// A new actor; nothing runs until it binds and serves.
+    pub(crate) fn new(
+        uid: Uid,
+        rtv: RuntimeVars,
+        is_registrar: bool,
+        enabled: Vec<String>,
+    ) -> Actor {
+        Actor {
+            inner: Arc::new(ActorInner {
+                uid,
+                rtv,
+                is_registrar,
+                registry: is_registrar.then(Registry::default),
+                enabled: RwLock::new(enabled),
+                accept_addrs: RwLock::new(Vec::new()),
+                peers: Mutex::new(HashMap::new()),
+                parent: OnceLock::new(),
+                expecting: Mutex::new(HashMap::new()),
+                scope: CancelScope::new(),
+                stop_listening: CancellationToken::new(),
+                stop_reading: CancellationToken::new(),
+                rpc_tasks: TaskTracker::new(),
+                conn_tasks: TaskTracker::new(),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Makes this the current actor of this thread (and of the process, if
+    /// it is the first).
+    pub(crate) fn set_current(&self) {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+        let _ = PROCESS_ACTOR.set(self.clone());
+        crate::devx::logging::set_actor_name(&self.inner.uid.name);
+    }
+
+    /// Clears the current actor of this thread.
+    pub(crate) fn clear_current() {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+
+    /// This actor's uid.
+    pub fn uid(&self) -> &Uid {
+        &self.inner.uid
+    }
+
+    /// This actor's name.
+    pub fn name(&self) -> &str {
+        &self.inner.uid.name
+    }
+
+    /// The runtime vars this actor runs with.
+    pub fn runtime_vars(&self) -> &RuntimeVars {
+        &self.inner.rtv
+    }
+
+    /// True if this actor is a registrar.
+    pub fn is_registrar(&self) -> bool {
+        self.inner.is_registrar
+    }
+
+    /// Where this actor listens.
+    pub fn accept_addrs(&self) -> Vec<Addr> {
+        self.inner
+            .accept_addrs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The namespaces callable here.
+    pub fn enabled_namespaces(&self) -> Vec<String> {
+        self.inner
+            .enabled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The actor's cancel scope.
+    pub fn scope(&self) -> &CancelScope {
+        &self.inner.scope
+    }
+
+    /// Our handshake identity.
+    pub(crate) fn aid(&self) -> Aid {
+        Aid {
+            name: self.inner.uid.name.clone(),
+            uuid: self.inner.uid.uuid.clone(),
+            pid: Some(i64::from(std::process::id())),
+            is_registrar: Some(self.inner.is_registrar),
+            is_probe: false,
+        }
+    }
+
+    pub(crate) fn max_frame(&self) -> usize {
+        self.inner.rtv.max_frame_bytes
+    }
+
+    /// Asks the actor to shut down; `by` is recorded as the canceller.
+    pub fn cancel(&self, by: Option<Uid>) {
+        self.inner.scope.cancel(by);
+    }
+
+    /// Resolves once the actor has been asked to shut down.
+    pub async fn cancelled(&self) {
+        self.inner.scope.token().cancelled().await
+    }
+
+    /// True once the actor has been asked to shut down.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.scope.is_cancelled()
+    }
+
+    /// Live peers with this uid.
+    pub(crate) fn peers_named(&self, name: &str) -> Vec<Arc<Peer>> {
+        lock(&self.inner.peers)
+            .values()
+            .filter(|p| p.aid.name == name && !p.gone.is_cancelled())
+            .cloned()
+            .collect()
+    }
+
+    // ------------------------------------------------------------ listening
+
+    /// Binds every address and starts accepting.
+    pub(crate) async fn bind(&self, addrs: &[Addr]) -> Result<(), Error> {
+        for a in addrs {
+            let l = Listener::bind(a).await?;
+            let bound = l.local_addr().clone();
+            tracing::debug!(addr = %bound, "listening");
+            self.inner
+                .accept_addrs
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(bound);
+            let me = self.clone();
+            self.inner
+                .conn_tasks
+                .spawn(async move { me.accept_loop(l).await });
+        }
+        Ok(())
+    }
+
+    async fn accept_loop(self, l: Listener) {
+        let stop = self.inner.stop_listening.clone();
+        loop {
+            let conn = tokio::select! {
+                _ = stop.cancelled() => break,
+                c = l.accept() => c,
+            };
+            match conn {
+                Ok(conn) => {
+                    let chan = Channel::new(conn, self.max_frame());
+                    let me = self.clone();
+                    self.inner
+                        .conn_tasks
+                        .spawn(async move { me.on_accepted(chan).await });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    // Back off briefly on resource exhaustion (EMFILE...).
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                }
+            }
+        }
+        drop(l);
+    }
+
+    async fn on_accepted(self, mut chan: Channel) {
+        let aid = match chan.handshake(&self.aid(), HANDSHAKE_TIMEOUT).await {
+            Ok(aid) => aid,
+            Err(e) => {
+                tracing::info!(error = %e, "dropping connection");
+                return;
+            }
+        };
+        if aid.is_probe {
+            chan.tx.close().await;
+            return;
+        }
+        let waiter = lock(&self.inner.expecting).remove(&aid.uid());
+        if let Some(w) = waiter {
+            let _ = w.send((chan, aid));
+            return;
+        }
+        let (peer, rx) = self.add_peer(aid, chan);
+        self.serve_peer(peer, rx).await;
+    }
+
+    /// Registers a handshaken connection as a peer.
+    pub(crate) fn add_peer(&self, aid: Aid, chan: Channel) -> (Arc<Peer>, ChanReceiver) {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let Channel { tx, rx } = chan;
+        let peer = Arc::new(Peer::new(id, aid, tx));
+        lock(&self.inner.peers).insert(id, peer.clone());
+        (peer, rx)
+    }
+
+    /// Registers a peer and serves it in a tracked task.
+    pub(crate) fn spawn_peer(&self, aid: Aid, chan: Channel) -> Arc<Peer> {
+        let (peer, rx) = self.add_peer(aid, chan);
+        let me = self.clone();
+        let p = peer.clone();
+        self.inner
+            .conn_tasks
+            .spawn(async move { me.serve_peer(p, rx).await });
+        peer
+    }
+
+    /// Marks `peer` as our parent.
+    pub(crate) fn set_parent(&self, peer: Arc<Peer>) {
+        let _ = self.inner.parent.set(peer);
+    }
+
+    /// Expects a spawned child with `uid` to connect back.
+    pub(crate) fn expect_child(&self, uid: &Uid) -> oneshot::Receiver<(Channel, Aid)> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.expecting).insert(uid.clone(), tx);
+        rx
+    }
+
+    pub(crate) fn unexpect_child(&self, uid: &Uid) {
+        lock(&self.inner.expecting).remove(uid);
+    }
+
+    /// Dials `addr`, does the handshake and serves the connection.
+    pub(crate) async fn dial(&self, addr: &Addr) -> Result<Arc<Peer>, Error> {
+        let mut chan = Channel::connect(addr, self.max_frame()).await?;
+        let aid = chan.handshake(&self.aid(), HANDSHAKE_TIMEOUT).await?;
+        Ok(self.spawn_peer(aid, chan))
+    }
+
+    // ------------------------------------------------------------ serving
+
+    /// The message loop of one connection.
+    pub(crate) async fn serve_peer(self, peer: Arc<Peer>, mut rx: ChanReceiver) {
+        let stop = self.inner.stop_reading.clone();
+        loop {
+            let m = tokio::select! {
+                _ = stop.cancelled() => break,
+                m = rx.recv() => m,
+            };
+            match m {
+                Ok(Some(msg)) => self.dispatch(&peer, msg),
+                Ok(None) => {
+                    tracing::debug!(peer = %peer.aid.name, "peer closed the connection");
+                    break;
+                }
+                Err(e) if !e.is_fatal() => {
+                    tracing::warn!(error = %e, "skipping bad message");
+                    self.reply_msg_type_error(&peer, &e);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "connection lost");
+                    break;
+                }
+            }
+        }
+        peer.shut();
+        // Close our direction too, so the peer's reader sees EOF as well.
+        peer.tx.close().await;
+        lock(&self.inner.peers).remove(&peer.id);
+        let is_parent = self
+            .inner
+            .parent
+            .get()
+            .is_some_and(|p| Arc::ptr_eq(p, &peer));
+        if is_parent && !self.is_cancelled() {
+            // Stricter than Python (spec §8): a child whose parent is gone
+            // has no one to report to, so it shuts down instead of
+            // lingering as an orphan.
+            tracing::warn!("lost the connection to our parent; cancelling");
+            self.cancel(Some(peer.uid()));
+        }
+    }
+
+    fn reply_msg_type_error(&self, peer: &Arc<Peer>, e: &crate::ipc::ChanError) {
+        let crate::ipc::ChanError::Decode { source, .. } = e else {
+            return;
+        };
+        let Some(cid) = source.cid.clone() else {
+            return;
+        };
+        let mut err = pack_error(
+            self.uid(),
+            "MsgTypeError",
+            source.to_string(),
+            String::new(),
+            Some(cid),
+        );
+        err.sender = Some(peer.uid());
+        let tx = peer.tx.clone();
+        self.inner.conn_tasks.spawn(async move {
+            let _ = tx.send(&Msg::Error(err)).await;
+        });
+    }
+
+    fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) {
+        match msg {
+            Msg::Start(start) => self.on_start(peer, start),
+            Msg::Aid(_) | Msg::SpawnSpec(_) => {
+                tracing::warn!(peer = %peer.aid.name, msg = msg.msg_type(), "unexpected message; ignored");
+            }
+            other => {
+                let Some(cid) = other.cid().map(str::to_owned) else {
+                    if let Msg::Error(e) = &other {
+                        tracing::warn!(error = %crate::errors::RemoteActorError::from_msg(e.clone()), "runtime error from peer");
+                    }
+                    return;
+                };
+                if !peer.route(&cid, other) {
+                    tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
+                }
+            }
+        }
+    }
+
+    fn on_start(&self, peer: &Arc<Peer>, start: Start) {
+        let me = self.clone();
+        let peer = peer.clone();
+        if start.uid != peer.uid() {
+            let err = pack_error(
+                self.uid(),
+                "RuntimeError",
+                format!(
+                    "Start.uid {} does not match the connection's peer {}",
+                    start.uid,
+                    peer.uid()
+                ),
+                String::new(),
+                Some(start.cid.clone()),
+            );
+            self.inner.conn_tasks.spawn(async move {
+                let _ = peer.tx.send(&Msg::Error(err)).await;
+            });
+            return;
+        }
+        if start.ns == "self" {
+            self.inner
+                .rpc_tasks
+                .spawn(async move { me.run_self(peer, start).await });
+            return;
+        }
+        let def = match self.resolve(&start.ns, &start.func) {
+            Ok(def) => def,
+            Err((ty, text)) => {
+                let err = pack_error(self.uid(), ty, text, String::new(), Some(start.cid));
+                self.inner.conn_tasks.spawn(async move {
+                    let _ = peer.tx.send(&Msg::Error(err)).await;
+                });
+                return;
+            }
+        };
+        let scope = CancelScope::child_of(self.inner.scope.token());
+        lock(&peer.served).insert(start.cid.clone(), scope.clone());
+        self.inner
+            .rpc_tasks
+            .spawn(async move { me.run_rpc(peer, start, def, scope).await });
+    }
+
+    fn resolve(
+        &self,
+        ns: &str,
+        func: &str,
+    ) -> Result<&'static rpc::RpcFnDef, (&'static str, String)> {
+        let enabled = self.enabled_namespaces();
+        if !enabled.iter().any(|e| e == ns) {
+            return Err((
+                "ModuleNotExposed",
+                format!(
+                    "namespace {ns:?} is not enabled in actor '{}' (enabled: {})",
+                    self.name(),
+                    if enabled.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        enabled.join(", ")
+                    }
+                ),
+            ));
+        }
+        rpc::lookup(ns, func).ok_or_else(|| {
+            (
+                "AttributeError",
+                format!(
+                    "no function {func:?} in namespace {ns:?} of actor '{}'",
+                    self.name()
+                ),
+            )
+        })
+    }
+
+    async fn run_rpc(
+        self,
+        peer: Arc<Peer>,
+        start: Start,
+        def: &'static rpc::RpcFnDef,
+        scope: CancelScope,
+    ) {
+        let cid = start.cid.clone();
+        let ack = Msg::StartAck(StartAck {
+            cid: cid.clone(),
+            functype: def.functype,
+        });
+        if peer.tx.send(&ack).await.is_err() {
+            lock(&peer.served).remove(&cid);
+            return;
+        }
+        let caller = Caller::new(self.clone(), peer.clone(), cid.clone(), scope.clone());
+        let fut = scope
+            .clone()
+            .scope(std::panic::AssertUnwindSafe((def.call)(caller, start.kwargs)).catch_unwind());
+        let outcome = self.run_cancellable(fut, &scope).await;
+        lock(&peer.served).remove(&cid);
+        let reply = match outcome {
+            Some(Ok(Ok(v))) => Msg::Return(Payload { cid, pld: v }),
+            Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),
+            Some(Err(panic)) => Msg::Error(pack_error(
+                self.uid(),
+                "Panic",
+                panic_message(&panic),
+                crate::devx::panics::take_last_backtrace(),
+                Some(cid),
+            )),
+            None => Msg::Error(self.context_cancelled(&scope, &cid, &start.func)),
+        };
+        if let Err(e) = peer.tx.send(&reply).await {
+            tracing::debug!(error = %e, "could not deliver a result; the caller is gone");
+        }
+    }
+
+    /// Polls `fut` until it finishes or the scope is cancelled. On cancel,
+    /// a scope with open nurseries keeps being polled so they can tear
+    /// their children down; `None` means the task was cancelled.
+    pub(crate) async fn run_cancellable<F: std::future::Future>(
+        &self,
+        fut: F,
+        scope: &CancelScope,
+    ) -> Option<F::Output> {
+        tokio::pin!(fut);
+        tokio::select! {
+            biased;
+            out = &mut fut => return Some(out),
+            _ = scope.token().cancelled() => {}
+        }
+        if scope.is_graceful() {
+            // Nurseries inside see the same token and wind down; their
+            // own escalation bounds how long this takes.
+            let out = fut.await;
+            // A body that still produced a value after its cancel is
+            // reported as cancelled: nobody may rely on it.
+            drop(out);
+        }
+        None
+    }
+
+    pub(crate) fn context_cancelled(&self, scope: &CancelScope, cid: &str, func: &str) -> ErrorMsg {
+        let canceller = scope
+            .canceller()
+            .or_else(|| self.inner.scope.canceller())
+            .unwrap_or_else(|| self.uid().clone());
+        let mut e = pack_error(
+            self.uid(),
+            "ContextCancelled",
+            format!(
+                "'{}'-side task {func:?} was cancelled by '{}'",
+                self.name(),
+                canceller.name
+            ),
+            String::new(),
+            Some(cid.to_owned()),
+        );
+        e.canceller = Some(canceller);
+        e
+    }
+
+    pub(crate) fn pack_failure(&self, f: RpcFailure, cid: &str) -> ErrorMsg {
+        match f {
+            RpcFailure::Raised {
+                type_name,
+                message,
+                tb,
+            } => pack_error(self.uid(), &type_name, message, tb, Some(cid.to_owned())),
+            RpcFailure::Relay(m) => crate::errors::RemoteActorError::from_msg(m)
+                .relayed(self.uid(), Some(cid.to_owned())),
+        }
+    }
+
+    /// The runtime's own `self` namespace (spec §5.4, §6).
+    async fn run_self(self, peer: Arc<Peer>, start: Start) {
+        let cid = start.cid.clone();
+        let result: Result<Msg, (&'static str, String)> = match start.func.as_str() {
+            "cancel" => {
+                let ack = Msg::StartAck(StartAck {
+                    cid: cid.clone(),
+                    functype: FuncType::AsyncFunc,
+                });
+                let _ = peer.tx.send(&ack).await;
+                let _ = peer
+                    .tx
+                    .send(&Msg::CancelAck(CancelAck {
+                        cid: cid.clone(),
+                        pld: true,
+                    }))
+                    .await;
+                tracing::info!(by = %peer.aid.name, "cancel requested");
+                self.cancel(Some(peer.uid()));
+                return;
+            }
+            "_cancel_task" => {
+                let target = kwarg_str(&start.kwargs, "cid");
+                let found = target
+                    .as_deref()
+                    .and_then(|t| lock(&peer.served).get(t).cloned());
+                let ack = Msg::StartAck(StartAck {
+                    cid: cid.clone(),
+                    functype: FuncType::AsyncFunc,
+                });
+                let _ = peer.tx.send(&ack).await;
+                if let Some(scope) = &found {
+                    scope.cancel(Some(peer.uid()));
+                }
+                Ok(Msg::CancelAck(CancelAck {
+                    cid: cid.clone(),
+                    pld: found.is_some(),
+                }))
+            }
+            f => match &self.inner.registry {
+                Some(reg) if Registry::serves(f) => {
+                    let ack = Msg::StartAck(StartAck {
+                        cid: cid.clone(),
+                        functype: FuncType::AsyncFunc,
+                    });
+                    let _ = peer.tx.send(&ack).await;
+                    let stop = self.inner.scope.token().clone();
+                    match reg.call(f, &start.kwargs, &stop).await {
+                        Ok(v) => Ok(Msg::Return(Payload {
+                            cid: cid.clone(),
+                            pld: v,
+                        })),
+                        Err(e) => Err(("ValueError", e)),
+                    }
+                }
+                _ => Err((
+                    "AttributeError",
+                    format!("actor '{}' has no runtime method {f:?}", self.name()),
+                )),
+            },
+        };
+        let reply = result.unwrap_or_else(|(ty, text)| {
+            Msg::Error(pack_error(self.uid(), ty, text, String::new(), Some(cid)))
+        });
+        let _ = peer.tx.send(&reply).await;
+    }
+
+    // ------------------------------------------------------------ teardown
+
+    /// Shuts the actor down: cancel served tasks, stop listening,
+    /// unregister, close connections (spec §8).
+    pub(crate) async fn teardown(&self) {
+        let grace = self.inner.rtv.cancel_grace();
+        self.cancel(None);
+        self.inner.rpc_tasks.close();
+        if tokio::time::timeout(grace * 2, self.inner.rpc_tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some RPC tasks did not finish within the grace period");
+        }
+        self.inner.stop_listening.cancel();
+        if !self.is_registrar() {
+            crate::discovery::api::unregister_self(self).await;
+        }
+        let peers: Vec<Arc<Peer>> = lock(&self.inner.peers).values().cloned().collect();
+        for p in &peers {
+            p.tx.close().await;
+        }
+        let all_gone = async {
+            for p in &peers {
+                p.gone.cancelled().await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(3), all_gone).await;
+        self.inner.stop_reading.cancel();
+        self.inner.conn_tasks.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.conn_tasks.wait()).await;
+        lock(&self.inner.peers).clear();
+    }
+}
+
+fn kwarg_str(kwargs: &StrMap, name: &str) -> Option<String> {
+    kwargs
+        .iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.as_str().map(str::to_owned))
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}

@@ -1,0 +1,363 @@
+//! [`ActorNursery`]: the scope that owns child actors.
+//!
+//! `open_nursery` does not return until every child it started has
+//! finished or been cancelled. An error in the body or in any child
+//! cancels the other children and is returned; several at once come back
+//! as one [`Error::Multi`]. Cancelling the enclosing scope (the actor is
+//! cancelled, Ctrl-C in the root, the caller gave up) tears the children
+//! down gracefully: `self.cancel`, a grace period, SIGTERM, SIGKILL.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::task::TaskTracker;
+
+use super::actor::{Actor, current_actor};
+use super::cancel::CancelScope;
+use super::peer::lock;
+use super::portal::Portal;
+use super::rpc::RemoteFn;
+use crate::errors::Error;
+use crate::msg::{Msg, SpawnSpec, Uid, payload};
+use crate::spawn::reap::{Escalation, escalate};
+use crate::spawn::{ChildControl, ExitInfo, SpawnBackend, SpawnRequest, backend_for};
+
+/// How long a spawned actor may take to connect back.
+const CONNECT_BACK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The owner of a set of child actors. Cheap to clone; only valid inside
+/// its [`open_nursery`] scope.
+#[derive(Clone)]
+pub struct ActorNursery {
+    inner: Arc<NurseryInner>,
+}
+
+impl std::fmt::Debug for ActorNursery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorNursery")
+            .field("children", &lock(&self.inner.children).len())
+            .finish()
+    }
+}
+
+struct Child {
+    uid: Uid,
+    portal: Portal,
+    control: Arc<dyn ChildControl>,
+    exited: watch::Receiver<Option<ExitInfo>>,
+    cancel_requested: Arc<AtomicBool>,
+}
+
+struct NurseryInner {
+    actor: Actor,
+    scope: CancelScope,
+    backend: Arc<dyn SpawnBackend>,
+    children: Mutex<Vec<Child>>,
+    errors: mpsc::UnboundedSender<Error>,
+    tasks: TaskTracker,
+    closing: AtomicBool,
+    escalations: AtomicUsize,
+}
+
+impl Drop for NurseryInner {
+    fn drop(&mut self) {
+        // Safety net for a nursery dropped without its scope finishing
+        // (a panic in the body): no child may outlive us.
+        for c in lock(&self.children).iter() {
+            if c.exited.borrow().is_none() {
+                c.control.kill();
+            }
+        }
+    }
+}
+
+/// Opens a nursery, runs `body` with it, and returns only when every child
+/// has finished or been cancelled.
+///
+/// ```ignore
+/// tractor::open_nursery(|n| async move {
+///     let p = n.start_actor("worker", &["my_crate.workers"]).await?;
+///     let sum: i64 = p.run(workers::add { x: 1, y: 2 }).await?;
+///     p.cancel_actor().await?;
+///     Ok(sum)
+/// })
+/// .await
+/// ```
+pub async fn open_nursery<F, Fut, T>(body: F) -> Result<T, Error>
+where
+    F: FnOnce(ActorNursery) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let actor = current_actor().ok_or_else(|| {
+        Error::Config("open_nursery needs a running actor: open a root actor first".into())
+    })?;
+    let outer = CancelScope::current().unwrap_or_else(|| actor.scope().clone());
+    let _graceful = outer.graceful_guard();
+    let scope = CancelScope::child_of(outer.token());
+    let (etx, mut erx) = mpsc::unbounded_channel();
+    let n = ActorNursery {
+        inner: Arc::new(NurseryInner {
+            backend: backend_for(actor.runtime_vars().spawn_method),
+            actor,
+            scope: scope.clone(),
+            children: Mutex::new(Vec::new()),
+            errors: etx,
+            tasks: TaskTracker::new(),
+            closing: AtomicBool::new(false),
+            escalations: AtomicUsize::new(0),
+        }),
+    };
+    let mut errors: Vec<Error> = Vec::new();
+    let fut = body(n.clone());
+    tokio::pin!(fut);
+    let value = tokio::select! {
+        r = &mut fut => match r {
+            Ok(v) => Some(v),
+            Err(e) => { errors.push(e); None }
+        },
+        Some(e) = erx.recv() => { errors.push(e); None }
+        _ = scope.token().cancelled() => None,
+    };
+    if value.is_some() {
+        // The body is done: wait for the children to finish, unless one
+        // fails or we are cancelled meanwhile.
+        tokio::select! {
+            _ = n.all_exited() => {}
+            Some(e) = erx.recv() => errors.push(e),
+            _ = scope.token().cancelled() => {}
+        }
+    }
+    n.inner.closing.store(true, Ordering::SeqCst);
+    n.cancel().await;
+    n.inner.tasks.close();
+    n.inner.tasks.wait().await;
+    while let Ok(e) = erx.try_recv() {
+        if !e.is_cancelled() && !matches!(e, Error::PeerGone { .. }) {
+            errors.push(e);
+        }
+    }
+    if let Some(e) = Error::collect(errors) {
+        return Err(e);
+    }
+    match value {
+        Some(v) if !scope.is_cancelled() => Ok(v),
+        _ => Err(Error::Cancelled(format!(
+            "actor nursery in '{}' was cancelled{}",
+            n.inner.actor.name(),
+            outer
+                .canceller()
+                .map(|u| format!(" by '{}'", u.name))
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+impl ActorNursery {
+    fn check_open(&self, name: &str) -> Result<(), Error> {
+        if self.inner.closing.load(Ordering::SeqCst) || self.inner.scope.is_cancelled() {
+            return Err(Error::Spawn {
+                name: name.to_owned(),
+                reason: "the nursery is closing".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The actor this nursery belongs to.
+    pub fn actor(&self) -> &Actor {
+        &self.inner.actor
+    }
+
+    /// How many children needed SIGTERM or SIGKILL so far.
+    pub fn escalations(&self) -> usize {
+        self.inner.escalations.load(Ordering::SeqCst)
+    }
+
+    /// Starts a long-lived actor named `name` in which the namespaces
+    /// `enable` are callable. It runs until cancelled.
+    pub async fn start_actor(&self, name: &str, enable: &[&str]) -> Result<Portal, Error> {
+        self.check_open(name)?;
+        let actor = &self.inner.actor;
+        let uid = Uid::random(name);
+        let parent_addr = actor
+            .accept_addrs()
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::Spawn {
+                name: name.to_owned(),
+                reason: "this actor has no accept address for the child to dial".into(),
+            })?;
+        let mut rtv = actor.runtime_vars().for_child(&uid, &parent_addr);
+        rtv.root_addrs = if actor.runtime_vars().is_root {
+            actor.accept_addrs()
+        } else {
+            actor.runtime_vars().root_addrs.clone()
+        };
+        let waiter = actor.expect_child(&uid);
+        let child = match self.inner.backend.spawn(SpawnRequest {
+            uid: uid.clone(),
+            rtv: rtv.clone(),
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                actor.unexpect_child(&uid);
+                return Err(e);
+            }
+        };
+        let control = child.control();
+        let (exit_tx, mut exited) = watch::channel(None);
+        let cancel_requested = Arc::new(AtomicBool::new(false));
+        {
+            let errors = self.inner.errors.clone();
+            let requested = cancel_requested.clone();
+            let name = name.to_owned();
+            let pid = control.pid().unwrap_or(0);
+            let wait = child.wait();
+            self.inner.tasks.spawn(async move {
+                let status = wait.await;
+                let expected = requested.load(Ordering::SeqCst);
+                if !expected && !status.success() {
+                    let _ = errors.send(Error::ChildDied {
+                        name,
+                        pid,
+                        status: status.to_string(),
+                    });
+                }
+                let _ = exit_tx.send(Some(status));
+            });
+        }
+        let connected = tokio::select! {
+            r = waiter => r.ok(),
+            _ = exited.wait_for(Option::is_some) => None,
+            _ = tokio::time::sleep(CONNECT_BACK_TIMEOUT) => None,
+        };
+        let Some((chan, aid)) = connected else {
+            actor.unexpect_child(&uid);
+            cancel_requested.store(true, Ordering::SeqCst);
+            control.kill();
+            let status = exited
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|s| s.clone())
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "unknown status".into());
+            return Err(Error::Spawn {
+                name: name.to_owned(),
+                reason: format!("it exited before connecting back ({status})"),
+            });
+        };
+        let spec = Msg::SpawnSpec(SpawnSpec {
+            parent_main_data: Vec::new(),
+            runtime_vars: rtv.to_wire(),
+            enable_modules: enable
+                .iter()
+                .map(|ns| (ns.to_string(), String::new()))
+                .collect(),
+            reg_addrs: actor
+                .runtime_vars()
+                .registrars()
+                .iter()
+                .map(|a| a.to_wire())
+                .collect(),
+            bind_addrs: None,
+        });
+        chan.send(&spec).await?;
+        let peer = actor.spawn_peer(aid, chan);
+        let mut portal = Portal::new(actor.clone(), peer);
+        portal.cancel_flag = Some(cancel_requested.clone());
+        lock(&self.inner.children).push(Child {
+            uid,
+            portal: portal.clone(),
+            control,
+            exited,
+            cancel_requested,
+        });
+        Ok(portal)
+    }
+
+    /// Starts a one-shot actor that runs `call`, then is cancelled. The
+    /// result comes back through [`Portal::result`]; an error cancels the
+    /// nursery.
+    pub async fn run_in_actor<F: RemoteFn + 'static>(
+        &self,
+        name: &str,
+        call: F,
+    ) -> Result<Portal, Error> {
+        let kwargs = payload::to_kwargs(&call)?;
+        let mut portal = self.start_actor(name, &[F::NS]).await?;
+        let (tx, rx) = watch::channel(None);
+        portal.result = Some(rx);
+        let p = portal.clone();
+        let errors = self.inner.errors.clone();
+        let me = self.clone();
+        self.inner.tasks.spawn(async move {
+            let r = p.run_from_ns(F::NS, F::NAME, kwargs).await;
+            me.cancel_child(&p.uid()).await;
+            match r {
+                Ok(v) => {
+                    let _ = tx.send(Some(Ok(v)));
+                }
+                Err(e) => {
+                    let shared = Arc::new(super::portal::clone_error(&e));
+                    let _ = tx.send(Some(Err(shared)));
+                    let _ = errors.send(e);
+                }
+            }
+        });
+        Ok(portal)
+    }
+
+    /// Cancels every child: `self.cancel`, then escalation after the grace
+    /// period. Returns when all have exited.
+    pub async fn cancel(&self) {
+        let uids: Vec<Uid> = lock(&self.inner.children)
+            .iter()
+            .map(|c| c.uid.clone())
+            .collect();
+        let all = uids.iter().map(|u| self.cancel_child(u));
+        futures_util::future::join_all(all).await;
+    }
+
+    async fn cancel_child(&self, uid: &Uid) {
+        let found = lock(&self.inner.children)
+            .iter()
+            .find(|c| &c.uid == uid)
+            .map(|c| {
+                (
+                    c.portal.clone(),
+                    c.control.clone(),
+                    c.exited.clone(),
+                    c.cancel_requested.clone(),
+                )
+            });
+        let Some((portal, control, mut exited, requested)) = found else {
+            return;
+        };
+        if exited.borrow().is_some() {
+            return;
+        }
+        requested.store(true, Ordering::SeqCst);
+        if let Err(e) = portal.cancel_actor().await {
+            tracing::debug!(actor = portal.name(), error = %e, "cancel request failed");
+        }
+        let grace = self.inner.actor.runtime_vars().cancel_grace();
+        let how = escalate(portal.name(), &control, &mut exited, grace).await;
+        if how != Escalation::None {
+            self.inner.escalations.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn all_exited(&self) {
+        let mut waits: Vec<watch::Receiver<Option<ExitInfo>>> = lock(&self.inner.children)
+            .iter()
+            .map(|c| c.exited.clone())
+            .collect();
+        for w in waits.iter_mut() {
+            let _ = w.wait_for(Option::is_some).await;
+        }
+    }
+}

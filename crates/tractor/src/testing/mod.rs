@@ -1,0 +1,126 @@
+//! The test harness used by our tests and available to users' tests.
+//!
+//! * [`run_test`] (behind `#[tractor::test]`): runs an async test in a
+//!   root actor with its own [`session_vars`] (registrar address and
+//!   bind-space folder, carried to every subprocess by the envelope), under
+//!   a timeout scaled by [`headroom`]; on a hang it prints diagnostics of
+//!   every actor in the tree before killing it; afterwards it checks that
+//!   no descendant process, zombie or socket file is left.
+//! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
+
+pub mod procs;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::ipc::{Addr, Proto};
+use crate::root::RootConfig;
+use crate::runtime::state::{RuntimeVars, runtime_dir};
+
+/// Runtime vars for one test session: a fresh session id and bind-space
+/// folder, and a registrar address nobody else uses. Transport and spawn
+/// backend come from the process's envelope when one is set (that is how
+/// CI runs the backend × transport matrix).
+pub fn session_vars() -> RuntimeVars {
+    let mut rv = RuntimeVars::from_env().unwrap_or_default();
+    rv.session_id = uuid::Uuid::new_v4().simple().to_string();
+    rv.bind_dir = runtime_dir().join(&rv.session_id);
+    rv.spawn = None;
+    rv.is_root = true;
+    rv.root_addrs.clear();
+    rv.registry_addrs = vec![match rv.transport {
+        Proto::Tcp => Addr::Tcp(free_tcp_port()),
+        Proto::Uds => Addr::default_registrar(Proto::Uds, &rv.bind_dir),
+    }];
+    rv
+}
+
+/// A loopback TCP address with a port that was free a moment ago.
+pub fn free_tcp_port() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr")
+}
+
+/// How much slower than nominal this machine is right now: 1.0 on an idle
+/// machine, up to 4.0 under load (1-minute load average per CPU), times
+/// `TRACTOR_TIMEOUT_SCALE` when set. Timeouts are multiplied by it
+/// instead of tests sleeping (seed 001's CPU-headroom idea).
+pub fn headroom() -> f64 {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    let scale = std::env::var("TRACTOR_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(1.0);
+    (1.0 + load / cpus).clamp(1.0, 4.0) * scale
+}
+
+/// The libtest filter for a test at `module::path::name` (the crate name
+/// is not part of libtest's test names).
+fn libtest_name(path: &str) -> &str {
+    path.split_once("::").map(|(_, rest)| rest).unwrap_or(path)
+}
+
+/// Runs an async test body in a fresh root actor (see the module docs).
+///
+/// In a child process spawned by such a test, this runs the child actor
+/// instead and exits.
+pub fn run_test<F, Fut, R>(path: &str, timeout_secs: f64, body: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+    R: crate::__private::MainResult,
+{
+    crate::child::maybe_run_child();
+    let mut rv = session_vars();
+    rv.child_args = vec![
+        libtest_name(path).to_owned(),
+        "--exact".into(),
+        "--nocapture".into(),
+        "--test-threads=1".into(),
+    ];
+    crate::devx::logging::init(&rv.loglevel);
+    crate::devx::panics::install_hook();
+    let limit = Duration::from_secs_f64(timeout_secs * headroom());
+    let bind_dir = rv.bind_dir.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let cfg = RootConfig::named("root").with_vars(rv);
+    let out = rt.block_on(async {
+        tokio::time::timeout(
+            limit,
+            crate::run_root(cfg, || async move { body().await.into_tractor() }),
+        )
+        .await
+    });
+    let result = match out {
+        Ok(r) => r,
+        Err(_) => {
+            let diag = procs::diagnose_tree(std::process::id());
+            procs::kill_descendants(std::process::id());
+            drop(rt);
+            let _ = std::fs::remove_dir_all(&bind_dir);
+            panic!("test {path} timed out after {limit:?}; the actor tree was:\n{diag}");
+        }
+    };
+    drop(rt);
+    let leaks = procs::leak_report(std::process::id(), &bind_dir, Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(&bind_dir);
+    if let Err(e) = result {
+        panic!("test {path} failed: {e}");
+    }
+    if let Some(report) = leaks {
+        panic!("test {path} leaked:\n{report}");
+    }
+}
