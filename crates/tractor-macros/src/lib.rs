@@ -1,5 +1,340 @@
 //! Attribute macros for `tractor`.
 //!
 //! They live in their own crate because Rust requires procedural macros to;
-//! users reach them through `tractor` (`#[tractor::main]`, ...), never
-//! directly.
+//! users reach them through `tractor` (`#[tractor::main]`,
+//! `#[tractor::rpc]`, `#[tractor::test]`), never directly. The generated
+//! code only names items under `::tractor::__private`, so the macros work
+//! without the user depending on `serde` or `linkme` themselves.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{format_ident, quote};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{
+    Expr, ExprLit, FnArg, ItemFn, Lit, Meta, MetaNameValue, Pat, ReturnType, Token, Type,
+    parse_macro_input,
+};
+
+type Args = Punctuated<Meta, Token![,]>;
+
+fn parse_args(attr: TokenStream) -> syn::Result<Vec<MetaNameValue>> {
+    let metas = Args::parse_terminated.parse(attr)?;
+    metas
+        .into_iter()
+        .map(|m| match m {
+            Meta::NameValue(nv) => Ok(nv),
+            other => Err(syn::Error::new_spanned(other, "expected `key = value`")),
+        })
+        .collect()
+}
+
+fn lit_str(e: &Expr) -> syn::Result<String> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.value()),
+        other => Err(syn::Error::new_spanned(other, "expected a string literal")),
+    }
+}
+
+fn last_ident(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        Type::Reference(r) => last_ident(&r.elem),
+        _ => None,
+    }
+}
+
+fn returns_result(ret: &ReturnType) -> bool {
+    match ret {
+        ReturnType::Default => false,
+        ReturnType::Type(_, ty) => last_ident(ty).as_deref() == Some("Result"),
+    }
+}
+
+/// The `Ok` type of a `Result<T, ..>` / `Result<T>` return, or the plain
+/// return type.
+fn output_type(ret: &ReturnType) -> Tokens {
+    match ret {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            if let Type::Path(p) = &**ty
+                && let Some(seg) = p.path.segments.last()
+                && seg.ident == "Result"
+                && let syn::PathArguments::AngleBracketed(a) = &seg.arguments
+                && let Some(syn::GenericArgument::Type(t)) = a.args.first()
+            {
+                return quote!(#t);
+            }
+            quote!(#ty)
+        }
+    }
+}
+
+/// Registers an async function so other actors can call it by
+/// `(namespace, name)`, and generates a typed call struct of the same name.
+///
+/// ```ignore
+/// #[tractor::rpc]
+/// pub async fn add(x: i64, y: i64) -> i64 { x + y }
+/// // elsewhere: let three: i64 = portal.run(add { x: 1, y: 2 }).await?;
+/// ```
+///
+/// Options: `ns = "..."` sets the namespace (default: the module path).
+/// A first parameter of type `tractor::Caller` receives the call's context
+/// and is not a keyword argument. A return type spelled `Result<T, E>`
+/// sends `E` back as a remote error with `E`'s type name.
+#[proc_macro_attribute]
+pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match parse_args(attr) {
+        Ok(a) => a,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let func = parse_macro_input!(item as ItemFn);
+    match expand_rpc(args, func) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
+    if func.sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            &func.sig.fn_token,
+            "#[tractor::rpc] functions must be async",
+        ));
+    }
+    let mut ns: Option<String> = None;
+    for a in &args {
+        if a.path.is_ident("ns") {
+            ns = Some(lit_str(&a.value)?);
+        } else {
+            return Err(syn::Error::new_spanned(
+                &a.path,
+                "unknown option; expected `ns`",
+            ));
+        }
+    }
+    let ns = match ns {
+        Some(s) => quote!(#s),
+        None => quote!(::core::module_path!()),
+    };
+    let vis = &func.vis;
+    let name = &func.sig.ident;
+    let name_str = name.to_string();
+    let mut takes_caller = false;
+    let mut fields = Vec::new();
+    let mut idents = Vec::new();
+    for (i, input) in func.sig.inputs.iter().enumerate() {
+        let FnArg::Typed(pt) = input else {
+            return Err(syn::Error::new_spanned(
+                input,
+                "#[tractor::rpc] functions cannot take self",
+            ));
+        };
+        if i == 0 && last_ident(&pt.ty).as_deref() == Some("Caller") {
+            takes_caller = true;
+            continue;
+        }
+        let Pat::Ident(pi) = &*pt.pat else {
+            return Err(syn::Error::new_spanned(
+                &pt.pat,
+                "parameters must be plain names (they are keyword arguments)",
+            ));
+        };
+        let id = &pi.ident;
+        let ty = &pt.ty;
+        fields.push(quote!(pub #id: #ty));
+        idents.push(id.clone());
+    }
+    let out_ty = output_type(&func.sig.output);
+    let lower = if returns_result(&func.sig.output) {
+        quote!(::tractor::__private::result_value(out))
+    } else {
+        quote!(::tractor::__private::ok_value(out))
+    };
+    let caller_arg = takes_caller.then(|| quote!(caller,));
+    let call_fn = format_ident!("__tractor_call_{}", name);
+    let static_name = format_ident!("__TRACTOR_RPC_{}", name.to_string().to_uppercase());
+    let doc =
+        format!("Typed call arguments for [`{name_str}()`](fn@{name_str}); pass to `Portal::run`.");
+    Ok(quote! {
+        #func
+
+        #[doc = #doc]
+        #[allow(non_camel_case_types)]
+        #[derive(::tractor::__private::serde::Serialize, ::tractor::__private::serde::Deserialize)]
+        #[serde(crate = "::tractor::__private::serde")]
+        #vis struct #name { #(#fields),* }
+
+        #[allow(non_camel_case_types)]
+        impl #name {
+            /// The namespace this function is registered in.
+            pub const NS: &'static str = #ns;
+        }
+
+        impl ::tractor::RemoteFn for #name {
+            const NS: &'static str = #ns;
+            const NAME: &'static str = #name_str;
+            type Output = #out_ty;
+        }
+
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        fn #call_fn(
+            caller: ::tractor::Caller,
+            kwargs: ::tractor::msg::StrMap,
+        ) -> ::tractor::__private::BoxFuture<
+            ::core::result::Result<::tractor::msg::Value, ::tractor::__private::RpcFailure>,
+        > {
+            let _ = &caller;
+            ::std::boxed::Box::pin(async move {
+                let args: #name = ::tractor::__private::args_from_kwargs(#name_str, kwargs)?;
+                let #name { #(#idents),* } = args;
+                let out = #name(#caller_arg #(#idents),*).await;
+                #lower
+            })
+        }
+
+        #[doc(hidden)]
+        #[::tractor::__private::linkme::distributed_slice(::tractor::__private::RPC_FNS)]
+        #[linkme(crate = ::tractor::__private::linkme)]
+        #[allow(non_upper_case_globals)]
+        static #static_name: ::tractor::__private::RpcFnDef = ::tractor::__private::RpcFnDef {
+            ns: #ns,
+            name: #name_str,
+            functype: ::tractor::msg::FuncType::AsyncFunc,
+            call: #call_fn,
+        };
+    })
+}
+
+/// Makes an async `main` the root actor of a tree.
+///
+/// In a process started by a parent actor (the `_TRACTOR_RT_VARS` envelope
+/// says so) the same binary runs as that child instead, so `main` needs no
+/// special casing. Options: `name = "..."` (default `"root"`),
+/// `enable = "ns1, ns2"` (namespaces callable in the root).
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match parse_args(attr) {
+        Ok(a) => a,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let func = parse_macro_input!(item as ItemFn);
+    match expand_main(args, func) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
+    let mut name = "root".to_owned();
+    let mut enable: Vec<String> = Vec::new();
+    for a in args {
+        if a.path.is_ident("name") {
+            name = lit_str(&a.value)?;
+        } else if a.path.is_ident("enable") {
+            enable = lit_str(&a.value)?
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+        } else if a.path.is_ident("timeout") {
+            continue;
+        } else {
+            return Err(syn::Error::new_spanned(&a.path, "unknown option"));
+        }
+    }
+    Ok(quote! {
+        ::tractor::RootConfig::named(#name).enable(&[#(#enable),*])
+    })
+}
+
+fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
+    if func.sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            &func.sig.fn_token,
+            "#[tractor::main] needs an async fn",
+        ));
+    }
+    let cfg = root_config(&args)?;
+    let body = &func.block;
+    let ret = &func.sig.output;
+    let attrs = &func.attrs;
+    Ok(quote! {
+        #(#attrs)*
+        fn main() -> ::std::process::ExitCode {
+            async fn __tractor_main() #ret #body
+            ::tractor::__private::main_entry(#cfg, __tractor_main)
+        }
+    })
+}
+
+/// An async test that runs inside a root actor with its own registrar
+/// address and bind-space folder, a timeout (`timeout = 30`, seconds,
+/// scaled for CPU headroom) with diagnostics on hang, and a check that no
+/// process or socket of the test is left afterwards.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match parse_args(attr) {
+        Ok(a) => a,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let func = parse_macro_input!(item as ItemFn);
+    match expand_test(args, func) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
+    if func.sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            &func.sig.fn_token,
+            "#[tractor::test] needs an async fn",
+        ));
+    }
+    let mut timeout = 60.0f64;
+    for a in &args {
+        if a.path.is_ident("timeout") {
+            timeout = match &a.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(i), ..
+                }) => i.base10_parse::<u64>()? as f64,
+                Expr::Lit(ExprLit {
+                    lit: Lit::Float(f), ..
+                }) => f.base10_parse::<f64>()?,
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "timeout is a number of seconds",
+                    ));
+                }
+            };
+        } else {
+            return Err(syn::Error::new_spanned(
+                &a.path,
+                "unknown option; expected `timeout`",
+            ));
+        }
+    }
+    let name = &func.sig.ident;
+    let body = &func.block;
+    let ret = &func.sig.output;
+    let attrs = &func.attrs;
+    let _ = Span::call_site();
+    Ok(quote! {
+        #[test]
+        #(#attrs)*
+        fn #name() {
+            async fn __tractor_test() #ret #body
+            ::tractor::testing::run_test(
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+                #timeout,
+                __tractor_test,
+            );
+        }
+    })
+}
