@@ -297,6 +297,7 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         ));
     }
     let mut timeout = 60.0f64;
+    let mut transports = vec!["tcp".to_owned(), "uds".to_owned()];
     for a in &args {
         if a.path.is_ident("timeout") {
             timeout = match &a.value {
@@ -313,10 +314,19 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
                     ));
                 }
             };
+        } else if a.path.is_ident("transport") {
+            let t = lit_str(&a.value)?;
+            if t != "tcp" && t != "uds" {
+                return Err(syn::Error::new_spanned(
+                    &a.value,
+                    "transport is \"tcp\" or \"uds\"",
+                ));
+            }
+            transports = vec![t];
         } else {
             return Err(syn::Error::new_spanned(
                 &a.path,
-                "unknown option; expected `timeout`",
+                "unknown option; expected `timeout` or `transport`",
             ));
         }
     }
@@ -324,17 +334,30 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     let body = &func.block;
     let ret = &func.sig.output;
     let attrs = &func.attrs;
+    let body_fn = format_ident!("__tractor_test_{}", name);
+    let variants = transports.iter().map(|t| {
+        let id = format_ident!("{}", t);
+        quote! {
+            #[test]
+            #(#attrs)*
+            fn #id() {
+                ::tractor::testing::run_test(
+                    ::core::concat!(::core::module_path!(), "::", #t),
+                    #timeout,
+                    ::core::option::Option::Some(#t),
+                    super::#body_fn,
+                );
+            }
+        }
+    });
     let _ = Span::call_site();
     Ok(quote! {
-        #[test]
-        #(#attrs)*
-        fn #name() {
-            async fn __tractor_test() #ret #body
-            ::tractor::testing::run_test(
-                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
-                #timeout,
-                __tractor_test,
-            );
+        #[doc(hidden)]
+        async fn #body_fn() #ret #body
+
+        /// One test per transport (the backend × transport matrix).
+        mod #name {
+            #(#variants)*
         }
     })
 }

@@ -22,7 +22,15 @@ use crate::runtime::state::{RuntimeVars, runtime_dir};
 /// backend come from the process's envelope when one is set (that is how
 /// CI runs the backend × transport matrix).
 pub fn session_vars() -> RuntimeVars {
+    let rv = RuntimeVars::from_env().unwrap_or_default();
+    let t = rv.transport;
+    session_vars_for(t)
+}
+
+/// [`session_vars`] with the transport chosen.
+pub fn session_vars_for(transport: Proto) -> RuntimeVars {
     let mut rv = RuntimeVars::from_env().unwrap_or_default();
+    rv.transport = transport;
     rv.session_id = uuid::Uuid::new_v4().simple().to_string();
     rv.bind_dir = runtime_dir().join(&rv.session_id);
     rv.spawn = None;
@@ -74,14 +82,17 @@ fn libtest_name(path: &str) -> &str {
 ///
 /// In a child process spawned by such a test, this runs the child actor
 /// instead and exits.
-pub fn run_test<F, Fut, R>(path: &str, timeout_secs: f64, body: F)
+pub fn run_test<F, Fut, R>(path: &str, timeout_secs: f64, transport: Option<&str>, body: F)
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = R>,
     R: crate::__private::MainResult,
 {
     crate::child::maybe_run_child();
-    let mut rv = session_vars();
+    let mut rv = match transport.map(str::parse::<Proto>) {
+        Some(Ok(p)) => session_vars_for(p),
+        _ => session_vars(),
+    };
     rv.child_args = vec![
         libtest_name(path).to_owned(),
         "--exact".into(),
