@@ -9,6 +9,9 @@
 //! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
 
 pub mod procs;
+mod programs;
+
+pub use programs::{Program, example_path};
 
 use std::future::Future;
 use std::time::Duration;

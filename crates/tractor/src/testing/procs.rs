@@ -102,6 +102,21 @@ pub fn leak_report(root: u32, bind_dir: &Path, limit: Duration) -> Option<String
     }
 }
 
+/// Waits up to `limit` until none of `pids` is alive (zombies count as
+/// gone); returns those still alive.
+pub fn wait_all_gone(pids: &[u32], limit: Duration) -> Vec<u32> {
+    let alive = |pid: &u32| proc_info(*pid).is_some_and(|i| i.state != 'Z');
+    let start = Instant::now();
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(alive).collect();
+        if left.is_empty() || start.elapsed() >= limit {
+            return left;
+        }
+        // No event exists for "a process that is not our child exited".
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A report of every descendant of `root`: name, pid, state, and (when
 /// `gdb` is installed) a backtrace of every thread.
 pub fn diagnose_tree(root: u32) -> String {

@@ -1,0 +1,115 @@
+//! Every example runs and prints what the README says it prints; the
+//! main demo (`actor_tree`) cancels cleanly on Ctrl-C and leaves nothing
+//! behind when its root is killed with SIGKILL.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tractor::testing::{Program, example_path, procs, session_vars};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn run_to_end(name: &str) -> (i32, String) {
+    let rv = session_vars();
+    let mut p = Program::start(&example_path(name), &[], &rv).expect("example starts");
+    let st = p.wait(LIMIT).expect("example finishes");
+    let out = p.transcript.join("\n");
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none()
+    );
+    (st.code().unwrap_or(-1), out)
+}
+
+#[test]
+fn hello() {
+    let (code, out) = run_to_end("hello");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Hello, world! (from pid "), "{out}");
+}
+
+#[test]
+fn primes() {
+    let (code, out) = run_to_end("primes");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("9592 primes below 100000; the last is 99991"),
+        "{out}"
+    );
+}
+
+#[test]
+fn remote_error() {
+    let (code, out) = run_to_end("remote_error");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("7 / 2 = 3"), "{out}");
+    assert!(
+        out.contains("remote error: Error from actor 'calculator': cannot divide 1 by zero"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cancel_tree() {
+    let (code, out) = run_to_end("cancel_tree");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("tree up: root -> manager -> worker-0, worker-1"),
+        "{out}"
+    );
+    assert!(out.contains("was cancelled by 'root'"), "{out}");
+    assert!(
+        !out.contains("SIGTERM") && !out.contains("SIGKILL"),
+        "no escalation:\n{out}"
+    );
+}
+
+fn start_tree() -> (Program, tractor::RuntimeVars, Vec<u32>) {
+    let rv = session_vars();
+    let mut p = Program::start(&example_path("actor_tree"), &[], &rv).expect("actor_tree starts");
+    p.wait_for_line("tree ready: 7 actors", LIMIT).unwrap();
+    let tree: Vec<u32> = procs::descendants(p.pid()).iter().map(|d| d.pid).collect();
+    assert_eq!(
+        tree.len(),
+        6,
+        "2 branches + 4 leaves under the root: {tree:?}"
+    );
+    (p, rv, tree)
+}
+
+#[test]
+fn actor_tree_prints_its_tree_and_cancels_on_ctrl_c() {
+    let (mut p, rv, _) = start_tree();
+    let out = p.transcript.join("\n");
+    for name in [
+        "branch-0", "branch-1", "leaf-0-0", "leaf-0-1", "leaf-1-0", "leaf-1-1",
+    ] {
+        assert!(out.contains(name), "{name} missing from:\n{out}");
+    }
+    p.signal(Signal::SIGINT);
+    let st = p.wait(LIMIT).unwrap();
+    let out = p.transcript.join("\n");
+    assert_eq!(st.code(), Some(130), "{out}");
+    assert!(out.contains("cancelled: "), "{out}");
+    assert!(
+        !out.contains("SIGTERM") && !out.contains("SIGKILL"),
+        "no escalation:\n{out}"
+    );
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none()
+    );
+}
+
+#[test]
+fn killing_the_root_with_sigkill_leaves_no_descendant() {
+    let (mut p, _rv, tree) = start_tree();
+    p.signal(Signal::SIGKILL);
+    p.wait(LIMIT).unwrap();
+    // PR_SET_PDEATHSIG takes the branches down with the root, and the
+    // leaves with their branch; we are their subreaper, so none lingers
+    // as a zombie either.
+    let left = procs::wait_all_gone(&tree, Duration::from_secs(10));
+    assert!(
+        left.is_empty(),
+        "still alive after the root was killed: {left:?}"
+    );
+}
