@@ -101,7 +101,7 @@ fn actor_tree_prints_its_tree_and_cancels_on_ctrl_c() {
 
 #[test]
 fn killing_the_root_with_sigkill_leaves_no_descendant() {
-    let (mut p, _rv, tree) = start_tree();
+    let (mut p, rv, tree) = start_tree();
     p.signal(Signal::SIGKILL);
     p.wait(LIMIT).unwrap();
     // PR_SET_PDEATHSIG takes the branches down with the root, and the

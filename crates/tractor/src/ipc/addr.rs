@@ -95,8 +95,15 @@ impl Addr {
     pub fn random(proto: Proto, bind_dir: &Path, name: &str) -> Addr {
         match proto {
             Proto::Tcp => Addr::Tcp(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)),
-            Proto::Uds => Addr::Uds(bind_dir.join(uds_sockname(name, bind_dir))),
+            Proto::Uds => Addr::uds_for(bind_dir, name, std::process::id()),
         }
+    }
+
+    /// The UDS address an actor named `name` with process id `pid` binds
+    /// by default in `bind_dir` (so a parent can clean up after a child it
+    /// had to kill).
+    pub fn uds_for(bind_dir: &Path, name: &str, pid: u32) -> Addr {
+        Addr::Uds(bind_dir.join(uds_sockname(name, bind_dir, pid)))
     }
 
     /// The unwrapped form for the wire.
@@ -145,8 +152,7 @@ impl Addr {
 
 /// The socket file name Python tractor gives an actor: `<name>@<pid>.sock`,
 /// or a hash of the name when it would not make a safe or short enough path.
-fn uds_sockname(name: &str, dir: &Path) -> String {
-    let pid = std::process::id();
+fn uds_sockname(name: &str, dir: &Path, pid: u32) -> String {
     let plain = format!("{name}@{pid}.sock");
     let unsafe_name = name.is_empty() || name.contains('/') || name.contains('\0');
     // sun_path is 108 bytes on Linux, including the terminating NUL.
