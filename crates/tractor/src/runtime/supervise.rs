@@ -66,9 +66,17 @@ impl Drop for NurseryInner {
     fn drop(&mut self) {
         // Safety net for a nursery dropped without its scope finishing
         // (a panic in the body): no child may outlive us.
+        let rtv = self.actor.runtime_vars();
         for c in lock(&self.children).iter() {
-            if c.exited.borrow().is_none() {
-                c.control.kill();
+            if c.exited.borrow().is_none() && c.control.kill() {
+                c.cancel_requested.store(true, Ordering::SeqCst);
+                if let Some(pid) = c.control.pid() {
+                    // SIGKILL cannot be ignored, so this wait is short; it
+                    // keeps the child from lingering as a zombie.
+                    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+                    c.control.mark_exited();
+                    remove_stale_socket(rtv, &c.uid.name, Some(pid));
+                }
             }
         }
     }
@@ -350,7 +358,11 @@ impl ActorNursery {
             self.inner.escalations.fetch_add(1, Ordering::SeqCst);
         }
         if how == Escalation::Killed {
-            self.remove_stale_socket(portal.name(), control.pid());
+            remove_stale_socket(
+                self.inner.actor.runtime_vars(),
+                portal.name(),
+                control.pid(),
+            );
         }
     }
 
@@ -379,5 +391,20 @@ impl ActorNursery {
         for w in waits.iter_mut() {
             let _ = w.wait_for(Option::is_some).await;
         }
+    }
+}
+
+/// A killed child cannot unlink its own UDS socket file; its parent knows
+/// where it was and removes it (only if it is a socket).
+fn remove_stale_socket(rtv: &crate::RuntimeVars, name: &str, pid: Option<u32>) {
+    let (Some(pid), crate::ipc::Proto::Uds) = (pid, rtv.transport) else {
+        return;
+    };
+    let crate::ipc::Addr::Uds(path) = crate::ipc::Addr::uds_for(&rtv.bind_dir, name, pid) else {
+        return;
+    };
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(&path);
     }
 }
