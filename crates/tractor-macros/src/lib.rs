@@ -101,7 +101,7 @@ pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     if func.sig.asyncness.is_none() {
         return Err(syn::Error::new_spanned(
-            &func.sig.fn_token,
+            func.sig.fn_token,
             "#[tractor::rpc] functions must be async",
         ));
     }
@@ -255,7 +255,7 @@ fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
 fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     if func.sig.asyncness.is_none() {
         return Err(syn::Error::new_spanned(
-            &func.sig.fn_token,
+            func.sig.fn_token,
             "#[tractor::main] needs an async fn",
         ));
     }
@@ -292,7 +292,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     if func.sig.asyncness.is_none() {
         return Err(syn::Error::new_spanned(
-            &func.sig.fn_token,
+            func.sig.fn_token,
             "#[tractor::test] needs an async fn",
         ));
     }

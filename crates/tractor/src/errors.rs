@@ -26,7 +26,7 @@ pub enum Error {
     Remote(#[from] RemoteActorError),
     /// A channel failed (connect, send, receive).
     #[error(transparent)]
-    Chan(#[from] ChanError),
+    Chan(Box<ChanError>),
     /// The peer went away before answering.
     #[error("actor {peer} disconnected before answering {what}")]
     PeerGone {
@@ -85,6 +85,12 @@ pub enum Error {
     Other(BoxError),
 }
 
+impl From<ChanError> for Error {
+    fn from(e: ChanError) -> Self {
+        Error::Chan(Box::new(e))
+    }
+}
+
 fn fmt_multi(errs: &[Error]) -> String {
     let mut s = String::new();
     for (i, e) in errs.iter().enumerate() {
@@ -138,7 +144,7 @@ impl Error {
 /// An error raised in another actor, boxed for transport.
 #[derive(Debug)]
 pub struct RemoteActorError {
-    msg: ErrorMsg,
+    msg: Box<ErrorMsg>,
     rebuilt: Option<BoxError>,
 }
 
@@ -146,7 +152,10 @@ impl RemoteActorError {
     /// Wraps a received `Error` message, rebuilding a registered type.
     pub fn from_msg(msg: ErrorMsg) -> Self {
         let rebuilt = rebuild(&msg);
-        RemoteActorError { msg, rebuilt }
+        RemoteActorError {
+            msg: Box::new(msg),
+            rebuilt,
+        }
     }
 
     /// The wire form.
@@ -203,7 +212,7 @@ impl RemoteActorError {
     /// actor `via` (spec §3.7: boxed type becomes `RemoteActorError`, the
     /// relay path grows).
     pub fn relayed(&self, via: &Uid, cid: Option<String>) -> ErrorMsg {
-        let mut m = self.msg.clone();
+        let mut m = (*self.msg).clone();
         m.boxed_type_str = "RemoteActorError".into();
         m.relay_path.push(via.clone());
         m.cid = cid;

@@ -112,4 +112,6 @@ fn killing_the_root_with_sigkill_leaves_no_descendant() {
         left.is_empty(),
         "still alive after the root was killed: {left:?}"
     );
+    // Killed actors cannot remove their sockets; the session folder goes.
+    let _ = std::fs::remove_dir_all(&rv.bind_dir);
 }

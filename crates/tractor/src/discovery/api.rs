@@ -77,8 +77,8 @@ pub async fn query_registrar(addr: &Addr, func: &str, kwargs: StrMap) -> Result<
     call_once(addr, &me, func, kwargs, max)
         .await
         .map_err(|e| match e {
-            Error::Chan(crate::ipc::ChanError::Connect(io)) => {
-                Error::Discovery(format!("registrar at {addr} is unreachable: {io}"))
+            Error::Chan(c) if matches!(*c, crate::ipc::ChanError::Connect(_)) => {
+                Error::Discovery(format!("registrar at {addr} is unreachable: {c}"))
             }
             other => other,
         })

@@ -5,7 +5,7 @@
 //! message (spec §5): `Start` becomes a task (or a runtime `self.*` call),
 //! everything else goes to the dialog waiting on its `cid`. Cancelling the
 //! actor cancels every task it serves, stops its listeners, unregisters it
-//! and closes its connections ([`Actor::teardown`]).
+//! and closes its connections (`Actor::teardown`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -567,7 +567,7 @@ impl Actor {
                 message,
                 tb,
             } => pack_error(self.uid(), &type_name, message, tb, Some(cid.to_owned())),
-            RpcFailure::Relay(m) => crate::errors::RemoteActorError::from_msg(m)
+            RpcFailure::Relay(m) => crate::errors::RemoteActorError::from_msg(*m)
                 .relayed(self.uid(), Some(cid.to_owned())),
         }
     }

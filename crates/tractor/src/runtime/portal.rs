@@ -17,12 +17,16 @@ use crate::msg::{self, ANY_PLD_SPEC, Msg, Start, StrMap, Uid, Value, payload};
 /// `Portal.cancel_timeout`).
 pub const CANCEL_ACK_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Where a `run_in_actor` portal's result lands (errors are shared by
+/// everyone waiting on it).
+pub(crate) type ResultSlot = watch::Receiver<Option<Result<Value, Arc<Error>>>>;
+
 /// A handle for calling into one remote actor over one connection.
 #[derive(Clone)]
 pub struct Portal {
     pub(crate) actor: Actor,
     pub(crate) peer: Arc<Peer>,
-    pub(crate) result: Option<watch::Receiver<Option<Result<Value, Arc<Error>>>>>,
+    pub(crate) result: Option<ResultSlot>,
     /// Set for a nursery's child: marks its exit as requested.
     pub(crate) cancel_flag: Option<Arc<std::sync::atomic::AtomicBool>>,
 }

@@ -35,7 +35,7 @@ pub enum RpcFailure {
         tb: String,
     },
     /// A remote error passing through (relay it).
-    Relay(ErrorMsg),
+    Relay(Box<ErrorMsg>),
 }
 
 /// The signature every registered function is lowered to.
@@ -131,7 +131,7 @@ fn failure_from<E>(boxed: BoxError) -> RpcFailure {
 #[doc(hidden)]
 pub fn failure_from_error(err: Error) -> RpcFailure {
     match err {
-        Error::Remote(r) => RpcFailure::Relay(r.msg().clone()),
+        Error::Remote(r) => RpcFailure::Relay(Box::new(r.msg().clone())),
         other => {
             let m = crate::errors::pack_any(&crate::msg::Uid::new("", ""), &other, None);
             RpcFailure::Raised {

@@ -366,23 +366,6 @@ impl ActorNursery {
         }
     }
 
-    /// A killed child cannot unlink its own UDS socket file; its parent
-    /// knows where it was and removes it (only if it is a socket).
-    fn remove_stale_socket(&self, name: &str, pid: Option<u32>) {
-        let rtv = self.inner.actor.runtime_vars();
-        let (Some(pid), crate::ipc::Proto::Uds) = (pid, rtv.transport) else {
-            return;
-        };
-        let crate::ipc::Addr::Uds(path) = crate::ipc::Addr::uds_for(&rtv.bind_dir, name, pid)
-        else {
-            return;
-        };
-        use std::os::unix::fs::FileTypeExt;
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
-
     async fn all_exited(&self) {
         let mut waits: Vec<watch::Receiver<Option<ExitInfo>>> = lock(&self.inner.children)
             .iter()
