@@ -92,13 +92,48 @@ pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error().into(),
     };
     let func = parse_macro_input!(item as ItemFn);
-    match expand_rpc(args, func) {
+    match expand_rpc(args, func, Kind::Rpc) {
         Ok(t) => t.into(),
         Err(e) => e.to_compile_error().into(),
     }
 }
 
-fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
+/// Registers an async function as a *context* function: the callee end of
+/// `Portal::open_context`. Its first parameter is the `tractor::Context`;
+/// the rest are keyword arguments, as with `#[tractor::rpc]`.
+///
+/// ```ignore
+/// #[tractor::context]
+/// async fn counter(ctx: tractor::Context, to: u32) -> Result<u32, tractor::Error> {
+///     ctx.started(&0u32).await?;
+///     let stream = ctx.open_stream::<u32>();
+///     for i in 0..to { stream.send(&i).await?; }
+///     Ok(to)
+/// }
+/// ```
+///
+/// Options: `ns = "..."`; `allow_overruns = true` buffers incoming stream
+/// items without bound instead of refusing them when the buffer is full.
+#[proc_macro_attribute]
+pub fn context(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match parse_args(attr) {
+        Ok(a) => a,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let func = parse_macro_input!(item as ItemFn);
+    match expand_rpc(args, func, Kind::Context) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Rpc,
+    Context,
+}
+
+fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result<Tokens> {
     if func.sig.asyncness.is_none() {
         return Err(syn::Error::new_spanned(
             func.sig.fn_token,
@@ -106,14 +141,19 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         ));
     }
     let mut ns: Option<String> = None;
+    let mut allow_overruns = false;
     for a in &args {
         if a.path.is_ident("ns") {
             ns = Some(lit_str(&a.value)?);
+        } else if a.path.is_ident("allow_overruns") && kind == Kind::Context {
+            allow_overruns = match &a.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => b.value,
+                other => return Err(syn::Error::new_spanned(other, "expected true or false")),
+            };
         } else {
-            return Err(syn::Error::new_spanned(
-                &a.path,
-                "unknown option; expected `ns`",
-            ));
+            return Err(syn::Error::new_spanned(&a.path, "unknown option"));
         }
     }
     let ns = match ns {
@@ -133,8 +173,17 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
                 "#[tractor::rpc] functions cannot take self",
             ));
         };
-        if i == 0 && last_ident(&pt.ty).as_deref() == Some("Caller") {
+        if i == 0 && kind == Kind::Rpc && last_ident(&pt.ty).as_deref() == Some("Caller") {
             takes_caller = true;
+            continue;
+        }
+        if i == 0 && kind == Kind::Context {
+            if last_ident(&pt.ty).as_deref() != Some("Context") {
+                return Err(syn::Error::new_spanned(
+                    &pt.ty,
+                    "the first parameter of a #[tractor::context] function is its `tractor::Context`",
+                ));
+            }
             continue;
         }
         let Pat::Ident(pi) = &*pt.pat else {
@@ -154,7 +203,33 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     } else {
         quote!(::tractor::__private::ok_value(out))
     };
-    let caller_arg = takes_caller.then(|| quote!(caller,));
+    if kind == Kind::Context && func.sig.inputs.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &func.sig,
+            "a #[tractor::context] function takes a `tractor::Context` first",
+        ));
+    }
+    let caller_arg = match kind {
+        Kind::Rpc => takes_caller.then(|| quote!(caller,)),
+        Kind::Context => Some(quote!(ctx.clone(),)),
+    };
+    let (make_ctx, finish_ctx) = match kind {
+        Kind::Rpc => (quote!(), quote!()),
+        Kind::Context => (
+            quote!(let ctx = ::tractor::__private::callee_context(&caller, #name_str);),
+            quote!(::tractor::__private::finish_context(&ctx).await;),
+        ),
+    };
+    let (trait_path, functype) = match kind {
+        Kind::Rpc => (
+            quote!(::tractor::RemoteFn),
+            quote!(::tractor::msg::FuncType::AsyncFunc),
+        ),
+        Kind::Context => (
+            quote!(::tractor::RemoteContextFn),
+            quote!(::tractor::msg::FuncType::Context),
+        ),
+    };
     let call_fn = format_ident!("__tractor_call_{}", name);
     let static_name = format_ident!("__TRACTOR_RPC_{}", name.to_string().to_uppercase());
     let doc =
@@ -174,7 +249,7 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
             pub const NS: &'static str = #ns;
         }
 
-        impl ::tractor::RemoteFn for #name {
+        impl #trait_path for #name {
             const NS: &'static str = #ns;
             const NAME: &'static str = #name_str;
             type Output = #out_ty;
@@ -192,7 +267,9 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
             ::std::boxed::Box::pin(async move {
                 let args: #name = ::tractor::__private::args_from_kwargs(#name_str, kwargs)?;
                 let #name { #(#idents),* } = args;
+                #make_ctx
                 let out = #name(#caller_arg #(#idents),*).await;
+                #finish_ctx
                 #lower
             })
         }
@@ -204,7 +281,8 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         static #static_name: ::tractor::__private::RpcFnDef = ::tractor::__private::RpcFnDef {
             ns: #ns,
             name: #name_str,
-            functype: ::tractor::msg::FuncType::AsyncFunc,
+            functype: #functype,
+            allow_overruns: #allow_overruns,
             call: #call_fn,
         };
     })

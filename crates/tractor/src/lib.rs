@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod child;
+pub mod context;
 pub mod devx;
 pub mod discovery;
 pub mod errors;
@@ -50,9 +51,11 @@ pub mod msg;
 pub mod root;
 pub mod runtime;
 pub mod spawn;
+pub mod streaming;
 pub mod testing;
 
 pub use child::maybe_run_child;
+pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};
 pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, RemoteActorError, RemoteErrorType, register_error_type};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
@@ -62,7 +65,8 @@ pub use runtime::portal::{Caller, Portal};
 pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};
 pub use runtime::supervise::{ActorNursery, open_nursery};
-pub use tractor_macros::{main, rpc, test};
+pub use streaming::MsgStream;
+pub use tractor_macros::{context, main, rpc, test};
 
 #[doc(hidden)]
 pub mod __private {
@@ -72,6 +76,17 @@ pub mod __private {
     pub use crate::runtime::rpc::{
         BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
+
+    /// The callee end of a context function's call.
+    pub fn callee_context(caller: &crate::Caller, func: &str) -> crate::Context {
+        caller.context(func)
+    }
+
+    /// After a context function returns: the `Stop` its stream owes goes
+    /// out before the `Return`.
+    pub async fn finish_context(ctx: &crate::Context) {
+        let _ = ctx.send_stop_once().await;
+    }
 
     /// The body of `#[tractor::main]`.
     pub fn main_entry<F, Fut, R>(cfg: crate::RootConfig, body: F) -> std::process::ExitCode

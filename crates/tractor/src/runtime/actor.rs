@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::cancel::CancelScope;
-use super::peer::{Peer, lock};
+use super::peer::{Peer, Route, lock};
 use super::portal::Caller;
 use super::rpc::{self, RpcFailure};
 use crate::discovery::registry::Registry;
@@ -27,6 +27,10 @@ use crate::errors::{Error, pack_error};
 use crate::ipc::{Addr, ChanReceiver, Channel, Listener};
 use crate::msg::{Aid, CancelAck, ErrorMsg, FuncType, Msg, Payload, Start, StartAck, StrMap, Uid};
 use crate::runtime::state::RuntimeVars;
+
+/// How long a full stream buffer may hold up its connection before the
+/// item is refused with a `StreamOverrun` error.
+pub const OVERRUN_STALL: Duration = Duration::from_secs(1);
 
 /// How long an accepted connection may take to send its `Aid`.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -328,7 +332,11 @@ impl Actor {
                 m = rx.recv() => m,
             };
             match m {
-                Ok(Some(msg)) => self.dispatch(&peer, msg),
+                Ok(Some(msg)) => {
+                    if let Some(full) = self.dispatch(&peer, msg) {
+                        self.wait_for_room(&peer, full).await;
+                    }
+                }
                 Ok(None) => {
                     tracing::debug!(peer = %peer.aid.name, "peer closed the connection");
                     break;
@@ -382,7 +390,63 @@ impl Actor {
         });
     }
 
-    fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) {
+    /// A stream item arrived for a context whose buffer is full: the item
+    /// is refused and its sender told, never silently lost.
+    fn reply_overrun(&self, peer: &Arc<Peer>, cid: String, cap: usize) {
+        tracing::warn!(%cid, cap, peer = %peer.aid.name, "stream overrun");
+        let mut err = pack_error(
+            self.uid(),
+            "StreamOverrun",
+            format!(
+                "stream overrun: actor '{}' has {cap} unread messages in this context; \
+                 the message was refused (open the stream with allow_overruns to buffer without bound)",
+                self.name()
+            ),
+            String::new(),
+            Some(cid),
+        );
+        err.sender = Some(peer.uid());
+        let tx = peer.tx.clone();
+        self.inner.conn_tasks.spawn(async move {
+            let _ = tx.send(&Msg::Error(err)).await;
+        });
+    }
+
+    /// A stream item for a full buffer: stop reading this connection (so
+    /// the sender's socket fills and it slows down) until the reader makes
+    /// room, for at most [`OVERRUN_STALL`]. A reader that does not read for
+    /// that long overruns: the item is refused and its sender told.
+    async fn wait_for_room(&self, peer: &Arc<Peer>, full: (String, Route)) {
+        let (cid, mut route) = full;
+        let deadline = tokio::time::Instant::now() + OVERRUN_STALL;
+        loop {
+            let Route::Full {
+                msg,
+                cap,
+                room,
+                overrun,
+            } = route
+            else {
+                return;
+            };
+            if overrun.load(std::sync::atomic::Ordering::SeqCst) {
+                return self.reply_overrun(peer, cid, cap);
+            }
+            let waited = tokio::select! {
+                _ = room.notified() => true,
+                _ = tokio::time::sleep_until(deadline) => false,
+                _ = self.inner.stop_reading.cancelled() => return,
+            };
+            if !waited {
+                overrun.store(true, std::sync::atomic::Ordering::SeqCst);
+                return self.reply_overrun(peer, cid, cap);
+            }
+            route = peer.route(&cid, *msg);
+        }
+    }
+
+    /// Routes one message; a stream item for a full buffer comes back.
+    fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) -> Option<(String, Route)> {
         match msg {
             Msg::Start(start) => self.on_start(peer, start),
             Msg::Aid(_) | Msg::SpawnSpec(_) => {
@@ -393,13 +457,18 @@ impl Actor {
                     if let Msg::Error(e) = &other {
                         tracing::warn!(error = %crate::errors::RemoteActorError::from_msg(e.clone()), "runtime error from peer");
                     }
-                    return;
+                    return None;
                 };
-                if !peer.route(&cid, other) {
-                    tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
+                match peer.route(&cid, other) {
+                    Route::Delivered => {}
+                    Route::Unknown => {
+                        tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
+                    }
+                    full @ Route::Full { .. } => return Some((cid, full)),
                 }
             }
         }
+        None
     }
 
     fn on_start(&self, peer: &Arc<Peer>, start: Start) {
@@ -440,9 +509,15 @@ impl Actor {
         };
         let scope = CancelScope::child_of(self.inner.scope.token());
         lock(&peer.served).insert(start.cid.clone(), scope.clone());
+        // A context's inbox must exist before its StartAck goes out: the
+        // opener may stream at once.
+        let dialog = (def.functype == FuncType::Context).then(|| {
+            let cap = (!def.allow_overruns).then_some(super::portal::DEFAULT_STREAM_BUFFER);
+            peer.open_dialog(&start.cid, cap)
+        });
         self.inner
             .rpc_tasks
-            .spawn(async move { me.run_rpc(peer, start, def, scope).await });
+            .spawn(async move { me.run_rpc(peer, start, def, scope, dialog).await });
     }
 
     fn resolve(
@@ -482,6 +557,7 @@ impl Actor {
         start: Start,
         def: &'static rpc::RpcFnDef,
         scope: CancelScope,
+        dialog: Option<super::peer::DialogRx>,
     ) {
         let cid = start.cid.clone();
         let ack = Msg::StartAck(StartAck {
@@ -492,12 +568,19 @@ impl Actor {
             lock(&peer.served).remove(&cid);
             return;
         }
-        let caller = Caller::new(self.clone(), peer.clone(), cid.clone(), scope.clone());
+        let caller = Caller::new(
+            self.clone(),
+            peer.clone(),
+            cid.clone(),
+            scope.clone(),
+            dialog,
+        );
         let fut = scope
             .clone()
             .scope(std::panic::AssertUnwindSafe((def.call)(caller, start.kwargs)).catch_unwind());
         let outcome = self.run_cancellable(fut, &scope).await;
         lock(&peer.served).remove(&cid);
+        peer.close_dialog(&cid);
         let reply = match outcome {
             Some(Ok(Ok(v))) => Msg::Return(Payload { cid, pld: v }),
             Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),

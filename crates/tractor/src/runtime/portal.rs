@@ -4,14 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::actor::Actor;
 use super::cancel::CancelScope;
-use super::peer::Peer;
+use super::peer::{DialogRx, Peer};
 use super::rpc::RemoteFn;
 use crate::errors::{Error, RemoteActorError};
 use crate::msg::{self, ANY_PLD_SPEC, Msg, Start, StrMap, Uid, Value, payload};
+
+/// How many stream items may wait unread in one context before the sender
+/// gets a `StreamOverrun` error (unless overruns are allowed).
+pub const DEFAULT_STREAM_BUFFER: usize = 4096;
 
 /// How long `cancel_actor` waits for the `CancelAck` (Python's
 /// `Portal.cancel_timeout`).
@@ -144,7 +148,7 @@ pub(crate) struct Call {
     actor: Actor,
     peer: Arc<Peer>,
     pub(crate) cid: String,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: DialogRx,
     what: String,
     pub(crate) done: bool,
 }
@@ -158,7 +162,7 @@ impl Call {
         kwargs: StrMap,
     ) -> Result<Call, Error> {
         let cid = uuid::Uuid::new_v4().to_string();
-        let rx = peer.open_dialog(&cid);
+        let rx = peer.open_dialog(&cid, Some(DEFAULT_STREAM_BUFFER));
         let mut call = Call {
             actor: actor.clone(),
             peer: peer.clone(),
@@ -235,6 +239,8 @@ pub struct Caller {
     peer: Arc<Peer>,
     cid: String,
     scope: CancelScope,
+    /// A context function's inbox, taken once by its `Context`.
+    dialog: Arc<std::sync::Mutex<Option<DialogRx>>>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -247,13 +253,38 @@ impl std::fmt::Debug for Caller {
 }
 
 impl Caller {
-    pub(crate) fn new(actor: Actor, peer: Arc<Peer>, cid: String, scope: CancelScope) -> Self {
+    pub(crate) fn new(
+        actor: Actor,
+        peer: Arc<Peer>,
+        cid: String,
+        scope: CancelScope,
+        dialog: Option<DialogRx>,
+    ) -> Self {
         Caller {
             actor,
             peer,
             cid,
             scope,
+            dialog: Arc::new(std::sync::Mutex::new(dialog)),
         }
+    }
+
+    /// The callee end of the context this call opened.
+    pub(crate) fn context(&self, func: &str) -> crate::context::Context {
+        let rx = super::peer::lock(&self.dialog).take().unwrap_or_else(|| {
+            // Only reachable if a context is made twice for one call: give
+            // the second one a fresh, empty inbox.
+            self.peer.open_dialog(&format!("{}-unused", self.cid), None)
+        });
+        crate::context::Context::new(
+            self.actor.clone(),
+            self.peer.clone(),
+            self.cid.clone(),
+            crate::context::Side::Callee,
+            func.to_owned(),
+            rx,
+            Some(self.scope.clone()),
+        )
     }
 
     /// The actor the function runs in.

@@ -50,6 +50,8 @@ pub struct RpcFnDef {
     pub name: &'static str,
     /// How it answers.
     pub functype: FuncType,
+    /// Context functions: buffer incoming stream items without bound.
+    pub allow_overruns: bool,
     /// The lowered function.
     pub call: RpcCall,
 }

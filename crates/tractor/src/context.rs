@@ -1,0 +1,545 @@
+//! [`Context`]: two tasks in two actors in one dialog (spec §5.2).
+//!
+//! The opener calls [`Portal::open_context`]; the callee is a
+//! `#[tractor::context]` function that receives the other end. The callee
+//! sends a first value with [`Context::started`]; either side may then open
+//! a bidirectional [`MsgStream`]; the callee's return value is the
+//! context's result. Cancellation travels as messages and always says who
+//! asked for it ([`CancelCause`]).
+//!
+//! ```ignore
+//! #[tractor::context]
+//! async fn echo(ctx: tractor::Context, greeting: String) -> Result<u32, tractor::Error> {
+//!     ctx.started(&greeting).await?;
+//!     let mut stream = ctx.open_stream::<String>();
+//!     let mut n = 0;
+//!     while let Some(s) = stream.recv().await? {
+//!         stream.send(&s).await?;
+//!         n += 1;
+//!     }
+//!     Ok(n)
+//! }
+//!
+//! let (ctx, hello): (_, String) = portal.open_context(echo { greeting: "hi".into() }).await?;
+//! let mut stream = ctx.open_stream::<String>();
+//! stream.send(&"ping".to_string()).await?;
+//! assert_eq!(stream.recv().await?, Some("ping".to_string()));
+//! stream.close().await?;
+//! assert_eq!(ctx.result::<u32>().await?, 1);
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::{Error, RemoteActorError, pack_error};
+use crate::msg::{ANY_PLD_SPEC, ErrorMsg, Msg, Payload, Start, StrMap, Uid, Value, payload};
+use crate::runtime::actor::Actor;
+use crate::runtime::cancel::CancelScope;
+use crate::runtime::peer::{DialogRx, Peer, lock};
+use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, Call, DEFAULT_STREAM_BUFFER, Portal};
+pub use crate::streaming::MsgStream;
+
+/// A `#[tractor::context]` function's call arguments (generated).
+pub trait RemoteContextFn: Serialize + Send {
+    /// The namespace.
+    const NS: &'static str;
+    /// The function name.
+    const NAME: &'static str;
+    /// What the function returns (the context's result).
+    type Output: DeserializeOwned + Send;
+}
+
+/// Which end of a context this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The actor that called `open_context`.
+    Opener,
+    /// The actor running the `#[tractor::context]` function.
+    Callee,
+}
+
+/// Who cancelled a context, seen from this side (Python tractor's three
+/// cases).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CancelCause {
+    /// This side asked for it (`ctx.cancel()` here).
+    SelfCancelled,
+    /// The other side of the context asked for it.
+    ByPeer(Uid),
+    /// Some third actor asked for it (e.g. it cancelled the peer actor).
+    ByOther(Uid),
+}
+
+/// Options for opening a context.
+#[derive(Clone, Copy, Debug)]
+pub struct ContextOptions {
+    /// Buffer stream items without bound instead of refusing them with a
+    /// `StreamOverrun` error when `buffer` unread items are waiting.
+    pub allow_overruns: bool,
+    /// How many unread stream items may wait.
+    pub buffer: usize,
+}
+
+impl Default for ContextOptions {
+    fn default() -> Self {
+        ContextOptions {
+            allow_overruns: false,
+            buffer: DEFAULT_STREAM_BUFFER,
+        }
+    }
+}
+
+impl ContextOptions {
+    fn cap(&self) -> Option<usize> {
+        (!self.allow_overruns).then_some(self.buffer)
+    }
+}
+
+/// One end of a context. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<CtxInner>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("cid", &self.inner.cid)
+            .field("side", &self.inner.side)
+            .field("peer", &self.inner.peer.aid.name)
+            .finish()
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct CtxState {
+    pub stream_opened: bool,
+    pub peer_stopped: bool,
+    /// The final outcome: the callee's Return, or an Error.
+    pub outcome: Option<Result<Value, ErrorMsg>>,
+    pub cancel_requested: bool,
+}
+
+pub(crate) struct CtxInner {
+    pub actor: Actor,
+    pub peer: Arc<Peer>,
+    pub cid: String,
+    pub side: Side,
+    pub func: String,
+    pub rx: tokio::sync::Mutex<DialogRx>,
+    /// An `Error` the peer sent for this context, visible to senders.
+    pub errored: Arc<std::sync::OnceLock<ErrorMsg>>,
+    pub state: Mutex<CtxState>,
+    pub stop_sent: tokio::sync::Mutex<bool>,
+    /// The callee task's scope.
+    pub scope: Option<CancelScope>,
+}
+
+impl Drop for CtxInner {
+    fn drop(&mut self) {
+        self.peer.close_dialog(&self.cid);
+        let done = lock(&self.state).outcome.is_some();
+        if self.side != Side::Opener
+            || done
+            || self.peer.gone.is_cancelled()
+            || self.actor.inner.conn_tasks.is_closed()
+        {
+            return;
+        }
+        // The opener left its scope early: cancel the callee.
+        let actor = self.actor.clone();
+        let peer = self.peer.clone();
+        let cid = self.cid.clone();
+        self.actor.inner.conn_tasks.spawn(async move {
+            let _ = cancel_task(&actor, &peer, &cid).await;
+        });
+    }
+}
+
+/// Asks the callee to cancel the task `cid` (`self._cancel_task`).
+async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> Result<bool, Error> {
+    let kwargs = vec![("cid".to_owned(), Value::from(cid))];
+    let mut c = Call::start(actor, peer, "self", "_cancel_task", kwargs).await?;
+    let r = tokio::time::timeout(CANCEL_ACK_TIMEOUT, c.result()).await;
+    c.done = true;
+    match r {
+        Ok(Ok(v)) => Ok(v.as_bool().unwrap_or(false)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+/// A message of the dialog, as the context sees it.
+pub(crate) enum Event {
+    Item(Value, Box<Msg>),
+    Stop,
+    Done,
+}
+
+impl Context {
+    pub(crate) fn new(
+        actor: Actor,
+        peer: Arc<Peer>,
+        cid: String,
+        side: Side,
+        func: String,
+        rx: DialogRx,
+        scope: Option<CancelScope>,
+    ) -> Context {
+        Context {
+            inner: Arc::new(CtxInner {
+                actor,
+                peer,
+                cid,
+                side,
+                func,
+                errored: rx.error_slot(),
+                rx: tokio::sync::Mutex::new(rx),
+                state: Mutex::new(CtxState::default()),
+                stop_sent: tokio::sync::Mutex::new(false),
+                scope,
+            }),
+        }
+    }
+
+    /// The context id.
+    pub fn cid(&self) -> &str {
+        &self.inner.cid
+    }
+
+    /// Which end this is.
+    pub fn side(&self) -> Side {
+        self.inner.side
+    }
+
+    /// The other actor's uid.
+    pub fn peer_uid(&self) -> Uid {
+        self.inner.peer.uid()
+    }
+
+    /// A portal to the other actor over this context's connection.
+    pub fn portal(&self) -> Portal {
+        Portal::new(self.inner.actor.clone(), self.inner.peer.clone())
+    }
+
+    pub(crate) async fn send(&self, msg: Msg) -> Result<(), Error> {
+        if let Some(Err(e)) = &lock(&self.inner.state).outcome {
+            return Err(RemoteActorError::from_msg(e.clone()).into());
+        }
+        if let Some(e) = self.inner.errored.get() {
+            return Err(RemoteActorError::from_msg(e.clone()).into());
+        }
+        self.inner.peer.tx.send(&msg).await.map_err(Error::from)
+    }
+
+    /// Callee: sends the first value; the opener's `open_context` returns
+    /// with it.
+    pub async fn started<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
+        if self.inner.side != Side::Callee {
+            return Err(Error::Config("only the callee side calls started()".into()));
+        }
+        let pld = payload::to_value(value)?;
+        self.send(Msg::Started(Payload {
+            cid: self.inner.cid.clone(),
+            pld,
+        }))
+        .await
+    }
+
+    /// Opens the bidirectional stream of this context, typed `T` both ways
+    /// (`Value` for untyped). Opening sends nothing; either side may open.
+    pub fn open_stream<T: Serialize + DeserializeOwned>(&self) -> MsgStream<T> {
+        lock(&self.inner.state).stream_opened = true;
+        MsgStream::new(self.clone())
+    }
+
+    /// Changes this side's stream buffering (see [`ContextOptions`]).
+    pub fn set_options(&self, opts: ContextOptions) {
+        self.inner.peer.set_dialog_cap(&self.inner.cid, opts.cap());
+    }
+
+    /// The next event of the dialog (one consumer at a time).
+    pub(crate) async fn next_event(&self) -> Result<Event, Error> {
+        if lock(&self.inner.state).outcome.is_some() {
+            return Ok(Event::Done);
+        }
+        let mut rx = self.inner.rx.lock().await;
+        loop {
+            let Some(m) = rx.recv().await else {
+                return Err(Error::PeerGone {
+                    peer: self.inner.peer.aid.name.clone(),
+                    what: format!("the context of {}()", self.inner.func),
+                });
+            };
+            match m {
+                Msg::Yield(p) => {
+                    let raw = Msg::Yield(Payload {
+                        cid: p.cid.clone(),
+                        pld: Value::Nil,
+                    });
+                    return Ok(Event::Item(p.pld, Box::new(raw)));
+                }
+                Msg::Stop(_) => {
+                    lock(&self.inner.state).peer_stopped = true;
+                    return Ok(Event::Stop);
+                }
+                Msg::Return(p) => {
+                    lock(&self.inner.state).outcome = Some(Ok(p.pld));
+                    return Ok(Event::Done);
+                }
+                Msg::Error(e) => {
+                    lock(&self.inner.state).outcome = Some(Err(e));
+                    return Ok(Event::Done);
+                }
+                Msg::StartAck(_) | Msg::Started(_) => continue,
+                other => {
+                    tracing::warn!(
+                        msg = other.msg_type(),
+                        "unexpected message in a context; ignored"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Tells the sender of a bad payload what was wrong (a `MsgTypeError`
+    /// with the offending message), and returns the local error.
+    pub(crate) async fn reject_payload(&self, bad: Msg, pld: Value, why: String) -> Error {
+        let mut err = pack_error(
+            self.inner.actor.uid(),
+            "MsgTypeError",
+            why.clone(),
+            String::new(),
+            Some(self.inner.cid.clone()),
+        );
+        err.sender = Some(self.inner.peer.uid());
+        let bad = match bad {
+            Msg::Yield(p) => Msg::Yield(Payload { pld, ..p }),
+            Msg::Started(p) => Msg::Started(Payload { pld, ..p }),
+            other => other,
+        };
+        err.bad_msg = Some(Box::new(bad));
+        let _ = self.inner.peer.tx.send(&Msg::Error(err)).await;
+        Error::Payload(payload::PayloadError(why))
+    }
+
+    /// Sends `Stop` once, if this side opened a stream.
+    pub(crate) async fn send_stop_once(&self) -> Result<(), Error> {
+        if !lock(&self.inner.state).stream_opened {
+            return Ok(());
+        }
+        let mut sent = self.inner.stop_sent.lock().await;
+        if *sent {
+            return Ok(());
+        }
+        *sent = true;
+        self.inner
+            .peer
+            .tx
+            .send(&Msg::Stop(crate::msg::Stop {
+                cid: self.inner.cid.clone(),
+            }))
+            .await
+            .map_err(Error::from)
+    }
+
+    /// Opener: waits for the callee's result (closing our stream first,
+    /// discarding stream items nobody read).
+    pub async fn result<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        if self.inner.side != Side::Opener {
+            return Err(Error::Config(
+                "only the opener side waits for result()".into(),
+            ));
+        }
+        // The peer may already be gone (it was cancelled, say): what it
+        // sent before going is the outcome, so a failed Stop is no error.
+        if self.inner.errored.get().is_none()
+            && let Err(e) = self.send_stop_once().await
+        {
+            tracing::debug!(error = %e, "could not send Stop before result()");
+        }
+        loop {
+            match self.next_event().await? {
+                Event::Done => break,
+                Event::Item(..) => {
+                    tracing::debug!(cid = %self.inner.cid, "dropping an unread stream item at result()");
+                }
+                Event::Stop => {}
+            }
+        }
+        let outcome = lock(&self.inner.state).outcome.clone();
+        match outcome {
+            Some(Ok(v)) => Ok(payload::from_value(v)?),
+            Some(Err(e)) => Err(RemoteActorError::from_msg(e).into()),
+            None => unreachable!("Done is only returned with an outcome"),
+        }
+    }
+
+    /// Cancels the context. From the opener this asks the callee to cancel
+    /// its task (`self._cancel_task`) and returns whether it acknowledged;
+    /// from the callee it cancels its own task.
+    pub async fn cancel(&self) -> Result<bool, Error> {
+        lock(&self.inner.state).cancel_requested = true;
+        match self.inner.side {
+            Side::Opener => cancel_task(&self.inner.actor, &self.inner.peer, &self.inner.cid).await,
+            Side::Callee => {
+                if let Some(s) = &self.inner.scope {
+                    s.cancel(Some(self.inner.actor.uid().clone()));
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// If the context ended in a cancellation: who asked for it.
+    pub fn cancel_cause(&self) -> Option<CancelCause> {
+        let st = lock(&self.inner.state);
+        let Some(Err(e)) = &st.outcome else {
+            return None;
+        };
+        if e.boxed_type_str != "ContextCancelled" && e.src_type_str != "ContextCancelled" {
+            return None;
+        }
+        let canceller = e.canceller.clone()?;
+        Some(if &canceller == self.inner.actor.uid() {
+            CancelCause::SelfCancelled
+        } else if canceller == self.inner.peer.uid() {
+            CancelCause::ByPeer(canceller)
+        } else {
+            CancelCause::ByOther(canceller)
+        })
+    }
+
+    /// The callee's cancel scope (callee side only).
+    pub fn scope(&self) -> Option<&CancelScope> {
+        self.inner.scope.as_ref()
+    }
+}
+
+/// Opens a context on `portal` (the machinery behind
+/// [`Portal::open_context`]).
+pub(crate) async fn open(
+    portal: &Portal,
+    ns: &str,
+    func: &str,
+    kwargs: StrMap,
+    opts: ContextOptions,
+) -> Result<(Context, Value), Error> {
+    let actor = portal.actor.clone();
+    let peer = portal.peer.clone();
+    let cid = uuid::Uuid::new_v4().to_string();
+    let rx = peer.open_dialog(&cid, opts.cap());
+    let ctx = Context::new(
+        actor.clone(),
+        peer.clone(),
+        cid.clone(),
+        Side::Opener,
+        func.to_owned(),
+        rx,
+        None,
+    );
+    let start = Msg::Start(Start {
+        cid: cid.clone(),
+        ns: ns.to_owned(),
+        func: func.to_owned(),
+        kwargs,
+        uid: actor.uid().clone(),
+        pld_spec: ANY_PLD_SPEC.to_owned(),
+    });
+    if let Err(e) = peer.tx.send(&start).await {
+        // Nothing started remotely: nothing to cancel.
+        lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
+        return Err(e.into());
+    }
+    let mut rx = ctx.inner.rx.lock().await;
+    loop {
+        let Some(m) = rx.recv().await else {
+            drop(rx);
+            lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
+            return Err(Error::PeerGone {
+                peer: peer.aid.name.clone(),
+                what: format!("started() of {func}()"),
+            });
+        };
+        match m {
+            Msg::StartAck(a) if a.functype != crate::msg::FuncType::Context => {
+                drop(rx);
+                let _ = ctx.cancel().await;
+                lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
+                return Err(Error::Config(format!(
+                    "{ns}.{func} is not a context function (it is {})",
+                    a.functype.as_str()
+                )));
+            }
+            Msg::StartAck(_) => continue,
+            Msg::Started(p) => {
+                drop(rx);
+                return Ok((ctx, p.pld));
+            }
+            Msg::Error(e) => {
+                drop(rx);
+                lock(&ctx.inner.state).outcome = Some(Err(e.clone()));
+                return Err(RemoteActorError::from_msg(e).into());
+            }
+            Msg::Return(p) => {
+                drop(rx);
+                lock(&ctx.inner.state).outcome = Some(Ok(p.pld));
+                return Err(Error::Config(format!(
+                    "{func}() returned before calling started()"
+                )));
+            }
+            other => {
+                tracing::warn!(
+                    msg = other.msg_type(),
+                    "unexpected message before Started; ignored"
+                );
+            }
+        }
+    }
+}
+
+impl Portal {
+    /// Opens a context with a `#[tractor::context]` function and waits for
+    /// its `started` value, decoded as `S`.
+    pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
+        &self,
+        call: F,
+    ) -> Result<(Context, S), Error> {
+        self.open_context_with(call, ContextOptions::default())
+            .await
+    }
+
+    /// [`Portal::open_context`] with options (overrun policy, buffer).
+    pub async fn open_context_with<F: RemoteContextFn, S: DeserializeOwned>(
+        &self,
+        call: F,
+        opts: ContextOptions,
+    ) -> Result<(Context, S), Error> {
+        let kwargs = payload::to_kwargs(&call)?;
+        let (ctx, first) = open(self, F::NS, F::NAME, kwargs, opts).await?;
+        match payload::from_value::<S>(first.clone()) {
+            Ok(s) => Ok((ctx, s)),
+            Err(e) => {
+                let started = Msg::Started(Payload {
+                    cid: ctx.cid().to_owned(),
+                    pld: Value::Nil,
+                });
+                let why = format!("started value: {e}");
+                Err(ctx.reject_payload(started, first, why).await)
+            }
+        }
+    }
+
+    /// Opens a context by name, untyped.
+    pub async fn open_context_from_ns(
+        &self,
+        ns: &str,
+        func: &str,
+        kwargs: StrMap,
+        opts: ContextOptions,
+    ) -> Result<(Context, Value), Error> {
+        open(self, ns, func, kwargs, opts).await
+    }
+}

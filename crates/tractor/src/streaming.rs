@@ -1,0 +1,107 @@
+//! [`MsgStream`]: the bidirectional stream inside a [`Context`].
+//!
+//! Items travel as `Yield` messages; each side ends its direction with
+//! `Stop` ([`MsgStream::close`]); a receiver sees `Ok(None)` at the peer's
+//! `Stop` (or at the callee's return). A payload that does not decode as
+//! the stream's type is refused with a `MsgTypeError` sent back to its
+//! sender, and reported locally; neither actor crashes.
+//!
+//! Dropping a stream without `close` still ends it: the opener's
+//! `result()` and the callee's return both send the `Stop` it owed first.
+
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::{Context, Event};
+use crate::errors::Error;
+use crate::msg::{Msg, Payload, Value, payload};
+
+/// One side of a context's stream, typed `T` both ways.
+#[derive(Debug)]
+pub struct MsgStream<T> {
+    ctx: Context,
+    closed: bool,
+    ended: bool,
+    _t: PhantomData<fn(T) -> T>,
+}
+
+impl<T: Serialize + DeserializeOwned> MsgStream<T> {
+    pub(crate) fn new(ctx: Context) -> Self {
+        MsgStream {
+            ctx,
+            closed: false,
+            ended: false,
+            _t: PhantomData,
+        }
+    }
+
+    /// The context this stream belongs to.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Sends one item.
+    pub async fn send(&self, item: &T) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Config(
+                "send() on a stream this side already closed".into(),
+            ));
+        }
+        let pld = payload::to_value(item)?;
+        self.ctx
+            .send(Msg::Yield(Payload {
+                cid: self.ctx.cid().to_owned(),
+                pld,
+            }))
+            .await
+    }
+
+    /// Sends an already-encoded item.
+    pub async fn send_value(&self, pld: Value) -> Result<(), Error> {
+        self.ctx
+            .send(Msg::Yield(Payload {
+                cid: self.ctx.cid().to_owned(),
+                pld,
+            }))
+            .await
+    }
+
+    /// The next item; `Ok(None)` once the other side closed its direction
+    /// (or the context ended with a result).
+    pub async fn recv(&mut self) -> Result<Option<T>, Error> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.ctx.next_event().await? {
+            Event::Item(pld, raw) => match payload::from_value::<T>(pld.clone()) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) => Err(self
+                    .ctx
+                    .reject_payload(*raw, pld, format!("stream item: {e}"))
+                    .await),
+            },
+            Event::Stop => {
+                self.ended = true;
+                Ok(None)
+            }
+            Event::Done => {
+                self.ended = true;
+                let outcome = crate::runtime::peer::lock(&self.ctx.inner.state)
+                    .outcome
+                    .clone();
+                match outcome {
+                    Some(Err(e)) => Err(crate::errors::RemoteActorError::from_msg(e).into()),
+                    _ => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// Ends this side's direction (sends `Stop` once).
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.closed = true;
+        self.ctx.send_stop_once().await
+    }
+}

@@ -1,0 +1,251 @@
+//! Bidirectional streams: order and completeness, clean end on both sides,
+//! backpressure (overrun errors vs `allow_overruns`), typed payloads.
+
+use tractor::{ContextOptions, Error};
+
+/// Echoes every item back, then returns how many it saw.
+#[tractor::context]
+async fn echo(ctx: tractor::Context) -> Result<u64, Error> {
+    ctx.started(&()).await?;
+    let mut stream = ctx.open_stream::<u64>();
+    let mut n = 0;
+    while let Some(x) = stream.recv().await? {
+        stream.send(&x).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Sends `0..count` while receiving `0..count`, checking order.
+#[tractor::context]
+async fn both_ways(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+    ctx.started(&count).await?;
+    let mut rx = ctx.open_stream::<u64>();
+    let mut tx = ctx.open_stream::<u64>();
+    let send = async {
+        for i in 0..count {
+            tx.send(&i).await?;
+        }
+        tx.close().await
+    };
+    let recv = async {
+        let mut seen = 0u64;
+        while let Some(got) = rx.recv().await? {
+            if got != seen {
+                return Err(Error::other(format!(
+                    "item {got} arrived when {seen} was due"
+                )));
+            }
+            seen += 1;
+        }
+        Ok(seen)
+    };
+    let (sent, seen) = tokio::join!(send, recv);
+    sent?;
+    seen
+}
+
+/// What `flood` saw when its sends started failing.
+fn flood_failure() -> &'static tokio::sync::watch::Sender<Option<String>> {
+    static F: std::sync::OnceLock<tokio::sync::watch::Sender<Option<String>>> =
+        std::sync::OnceLock::new();
+    F.get_or_init(|| tokio::sync::watch::channel(None).0)
+}
+
+/// Sends until a send fails (the opener is not reading).
+#[tractor::context]
+async fn flood(ctx: tractor::Context) -> Result<u64, Error> {
+    ctx.started(&()).await?;
+    let stream = ctx.open_stream::<u64>();
+    for i in 0..1_000_000u64 {
+        if let Err(e) = stream.send(&i).await {
+            let why = format!("send {i} refused: {e}");
+            flood_failure().send_replace(Some(why.clone()));
+            return Err(Error::other(why));
+        }
+        // Let the reply (an overrun error) be read.
+        tokio::task::yield_now().await;
+    }
+    Ok(1_000_000)
+}
+
+/// Waits for `flood` to fail and says how.
+#[tractor::rpc]
+async fn flood_report() -> Option<String> {
+    let mut rx = flood_failure().subscribe();
+    let got = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        rx.wait_for(Option::is_some),
+    )
+    .await;
+    got.ok().and_then(|r| r.ok()).and_then(|v| v.clone())
+}
+
+/// Sends exactly `count` items and returns.
+#[tractor::context]
+async fn burst(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+    ctx.started(&()).await?;
+    let stream = ctx.open_stream::<u64>();
+    for i in 0..count {
+        stream.send(&i).await?;
+    }
+    Ok(count)
+}
+
+/// Expects numbers; says what it got instead.
+#[tractor::context]
+async fn numbers_only(ctx: tractor::Context) -> Result<String, Error> {
+    ctx.started(&()).await?;
+    let mut stream = ctx.open_stream::<u32>();
+    match stream.recv().await {
+        Ok(v) => Ok(format!("got {v:?}")),
+        Err(e) => Ok(format!("refused: {e}")),
+    }
+}
+
+#[tractor::rpc]
+async fn ping() -> String {
+    "pong".to_string()
+}
+
+#[tractor::test(timeout = 30)]
+async fn echo_stream_ends_cleanly_on_both_sides() -> Result<(), Error> {
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("echo", &[echo::NS]).await?;
+        let (ctx, ()) = p.open_context(echo {}).await?;
+        let mut stream = ctx.open_stream::<u64>();
+        for i in 0..10 {
+            stream.send(&i).await?;
+            assert_eq!(stream.recv().await?, Some(i));
+        }
+        stream.close().await?;
+        // The callee's loop ends on our Stop; it closes its side and returns.
+        assert_eq!(stream.recv().await?, None);
+        assert_eq!(ctx.result::<u64>().await?, 10);
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tractor::test(timeout = 120)]
+async fn a_hundred_thousand_messages_each_way_in_order() -> Result<(), Error> {
+    const N: u64 = 100_000;
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("pump", &[both_ways::NS]).await?;
+        let (ctx, count): (_, u64) = p.open_context(both_ways { count: N }).await?;
+        assert_eq!(count, N);
+        let mut rx = ctx.open_stream::<u64>();
+        let tx = ctx.open_stream::<u64>();
+        let mut tx = tx;
+        let send = async {
+            for i in 0..N {
+                tx.send(&i).await?;
+            }
+            tx.close().await
+        };
+        let recv = async {
+            let mut expect = 0u64;
+            while let Some(x) = rx.recv().await? {
+                assert_eq!(x, expect, "in order, none lost");
+                expect += 1;
+            }
+            Ok::<_, Error>(expect)
+        };
+        let (sent, received) = tokio::join!(send, recv);
+        sent?;
+        assert_eq!(received?, N);
+        assert_eq!(ctx.result::<u64>().await?, N);
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tractor::test(timeout = 60)]
+async fn an_overrun_is_an_error_the_sender_sees() -> Result<(), Error> {
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("flood", &[flood::NS]).await?;
+        let reporter = p.clone();
+        let opts = ContextOptions {
+            buffer: 16,
+            ..Default::default()
+        };
+        // We open the stream but never read it.
+        let (ctx, ()) = p.open_context_with(flood {}, opts).await?;
+        let _stream = ctx.open_stream::<u64>();
+        let report = reporter
+            .run(flood_report {})
+            .await?
+            .expect("the flood was refused");
+        assert!(
+            report.contains("StreamOverrun from actor 'root'"),
+            "{report}"
+        );
+        assert!(report.contains("'root' has 16 unread messages"), "{report}");
+        drop(ctx);
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tractor::test(timeout = 60)]
+async fn allow_overruns_buffers_everything() -> Result<(), Error> {
+    const N: u64 = 5_000;
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("burst", &[burst::NS]).await?;
+        let opts = ContextOptions {
+            buffer: 16,
+            allow_overruns: true,
+        };
+        let (ctx, ()) = p.open_context_with(burst { count: N }, opts).await?;
+        let mut stream = ctx.open_stream::<u64>();
+        // Let everything arrive before reading anything.
+        let sent: u64 = ctx
+            .portal()
+            .run_from_ns(ping::NS, "ping", vec![])
+            .await
+            .map(|_| N)?;
+        let mut got = 0;
+        while let Some(x) = stream.recv().await? {
+            assert_eq!(x, got);
+            got += 1;
+        }
+        assert_eq!(got, sent);
+        assert_eq!(ctx.result::<u64>().await?, N);
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tractor::test(timeout = 30)]
+async fn a_wrong_typed_message_is_a_msg_type_error_for_its_sender() -> Result<(), Error> {
+    tractor::open_nursery(|n| async move {
+        let p = n
+            .start_actor("strict", &[numbers_only::NS, ping::NS])
+            .await?;
+        let (ctx, ()) = p.open_context(numbers_only {}).await?;
+        let stream = ctx.open_stream::<String>();
+        stream.send(&"not a number".to_string()).await?;
+        let e = ctx.result::<String>().await.unwrap_err();
+        let r = e.as_remote().unwrap_or_else(|| panic!("{e}"));
+        assert_eq!(r.boxed_type(), "MsgTypeError");
+        assert!(r.message().contains("expected u32"), "{}", r.message());
+        let bad = r
+            .msg()
+            .bad_msg
+            .as_deref()
+            .expect("the offending message comes back");
+        assert_eq!(bad.msg_type(), "Yield");
+        // Neither side crashed.
+        assert_eq!(
+            p.run_from_ns(ping::NS, "ping", vec![]).await?,
+            "pong".into()
+        );
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
