@@ -51,6 +51,8 @@ say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+say "building examples (tests run them)"
+cargo build --workspace --examples --quiet
 say "cargo nextest"
 cargo nextest run --workspace --profile ci "${@:2}"
 say "cargo doc"

@@ -53,6 +53,7 @@ pub mod runtime;
 pub mod spawn;
 pub mod streaming;
 pub mod testing;
+pub mod trionics;
 
 pub use child::maybe_run_child;
 pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};

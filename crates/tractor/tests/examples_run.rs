@@ -49,6 +49,15 @@ fn remote_error() {
 }
 
 #[test]
+fn stream_ctx() {
+    let (code, out) = run_to_end("stream_ctx");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("squarer ready"), "{out}");
+    assert!(out.contains("5^2 = 25"), "{out}");
+    assert!(out.contains("the squarer answered 5 times"), "{out}");
+}
+
+#[test]
 fn cancel_tree() {
     let (code, out) = run_to_end("cancel_tree");
     assert_eq!(code, 0, "{out}");
