@@ -376,6 +376,7 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     }
     let mut timeout = 60.0f64;
     let mut transports = vec!["tcp".to_owned(), "uds".to_owned()];
+    let mut backends = vec!["process".to_owned(), "thread".to_owned()];
     for a in &args {
         if a.path.is_ident("timeout") {
             timeout = match &a.value {
@@ -401,10 +402,19 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
                 ));
             }
             transports = vec![t];
+        } else if a.path.is_ident("backend") {
+            let b = lit_str(&a.value)?;
+            if b != "process" && b != "thread" {
+                return Err(syn::Error::new_spanned(
+                    &a.value,
+                    "backend is \"process\" or \"thread\"",
+                ));
+            }
+            backends = vec![b];
         } else {
             return Err(syn::Error::new_spanned(
                 &a.path,
-                "unknown option; expected `timeout` or `transport`",
+                "unknown option; expected `timeout`, `transport` or `backend`",
             ));
         }
     }
@@ -413,16 +423,22 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     let ret = &func.sig.output;
     let attrs = &func.attrs;
     let body_fn = format_ident!("__tractor_test_{}", name);
-    let variants = transports.iter().map(|t| {
-        let id = format_ident!("{}", t);
+    let combos: Vec<(String, String)> = backends
+        .iter()
+        .flat_map(|b| transports.iter().map(move |t| (b.clone(), t.clone())))
+        .collect();
+    let variants = combos.iter().map(|(b, t)| {
+        let id = format_ident!("{}_{}", b, t);
+        let label = format!("{b}_{t}");
         quote! {
             #[test]
             #(#attrs)*
             fn #id() {
                 ::tractor::testing::run_test(
-                    ::core::concat!(::core::module_path!(), "::", #t),
+                    ::core::concat!(::core::module_path!(), "::", #label),
                     #timeout,
                     ::core::option::Option::Some(#t),
+                    ::core::option::Option::Some(#b),
                     super::#body_fn,
                 );
             }
@@ -433,7 +449,7 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         #[doc(hidden)]
         async fn #body_fn() #ret #body
 
-        /// One test per transport (the backend × transport matrix).
+        /// One test per spawn backend × transport.
         mod #name {
             #(#variants)*
         }

@@ -62,14 +62,30 @@ pub fn run_child_blocking(rtv: RuntimeVars) -> i32 {
     }
 }
 
+/// Runs a thread actor on the calling thread (the thread backend's entry):
+/// its own runtime, no signal handling (signals belong to the process).
+pub(crate) fn run_child_in_thread(rtv: RuntimeVars) -> Result<(), Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start a runtime: {e}")))?;
+    rt.block_on(run_child_with(rtv, false))
+}
+
 /// The child actor's whole life.
 pub async fn run_child(rtv: RuntimeVars) -> Result<(), Error> {
+    run_child_with(rtv, true).await
+}
+
+async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error> {
     let info = rtv
         .spawn
         .clone()
         .ok_or_else(|| Error::Config("not a spawned actor".into()))?;
     let uid = Uid::new(info.uid.0.clone(), info.uid.1.clone());
-    crate::devx::proctitle::set(&uid.name);
+    if own_process {
+        crate::devx::proctitle::set(&uid.name);
+    }
     crate::devx::logging::set_actor_name(&uid.name);
     let mut chan = Channel::connect(&info.parent_addr, rtv.max_frame_bytes).await?;
     let me = Aid {
@@ -125,6 +141,10 @@ pub async fn run_child(rtv: RuntimeVars) -> Result<(), Error> {
     actor.set_parent(parent);
     tracing::debug!("serving");
     let signals = async {
+        if !own_process {
+            // Signals belong to the process; the parent cancels us.
+            return std::future::pending().await;
+        }
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut int), Ok(mut term)) = (
             signal(SignalKind::interrupt()),

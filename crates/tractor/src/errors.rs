@@ -56,6 +56,17 @@ pub enum Error {
         /// How it ended.
         status: String,
     },
+    /// A thread actor ignored its cancel request past the grace period; it
+    /// cannot be killed, so it was abandoned (the tree exits without it).
+    #[error(
+        "thread actor {name:?} ignored cancellation for {secs:.1}s and was abandoned (a thread cannot be killed)"
+    )]
+    Abandoned {
+        /// The actor's name.
+        name: String,
+        /// How long it was given.
+        secs: f64,
+    },
     /// Several errors at once (children failing together); the counterpart
     /// of Python's exception groups.
     #[error("{} errors in actor nursery:{}", .0.len(), fmt_multi(.0))]
@@ -362,6 +373,7 @@ fn error_variant_name(e: &Error) -> &'static str {
         Error::Spawn { .. } => "SpawnError",
         Error::ChildDied { .. } => "ChildDied",
         Error::Multi(_) => "ActorNurseryError",
+        Error::Abandoned { .. } => "AbandonedActor",
         Error::Payload(_) => "MsgTypeError",
         Error::Discovery(_) => "DiscoveryError",
         Error::Timeout { .. } => "TimeoutError",

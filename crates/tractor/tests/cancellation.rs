@@ -55,7 +55,7 @@ async fn graceful_cancel_is_acknowledged_without_escalation() -> Result<(), Erro
     .await
 }
 
-#[tractor::test(timeout = 60)]
+#[tractor::test(timeout = 60, backend = "process")]
 async fn a_child_ignoring_cancel_is_terminated_then_killed() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let notify = dir.path().join("wedged.sock");
@@ -79,6 +79,43 @@ async fn a_child_ignoring_cancel_is_terminated_then_killed() -> Result<(), Error
         Ok(())
     })
     .await
+}
+
+#[tractor::test(timeout = 60, backend = "thread")]
+async fn a_thread_actor_ignoring_cancel_is_reported_and_abandoned() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let notify = dir.path().join("wedged.sock");
+    let wedged = tokio::net::UnixDatagram::bind(&notify)?;
+    let r = tractor::open_nursery(|n| async move {
+        let stuck = n.start_actor("stuck", &[wedge::NS]).await?;
+        let call = stuck.run(wedge {
+            notify: notify.clone(),
+        });
+        let cancel = async {
+            let mut buf = [0u8; 16];
+            let got = tokio::time::timeout(Duration::from_secs(20), wedged.recv(&mut buf)).await;
+            assert!(matches!(got, Ok(Ok(6))), "the actor never wedged: {got:?}");
+            n.cancel().await;
+            n.escalations()
+        };
+        tokio::select! {
+            _ = call => panic!("a wedged call cannot return"),
+            escalations = cancel => assert_eq!(escalations, 1),
+        }
+        Ok(())
+    })
+    .await;
+    let e = r.expect_err("the abandoned actor is reported");
+    assert!(
+        matches!(&e, Error::Abandoned { name, .. } if name == "stuck"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("thread actor \"stuck\" ignored cancellation"),
+        "{e}"
+    );
+    Ok(())
 }
 
 #[tractor::test(timeout = 30)]

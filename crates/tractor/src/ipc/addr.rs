@@ -95,15 +95,14 @@ impl Addr {
     pub fn random(proto: Proto, bind_dir: &Path, name: &str) -> Addr {
         match proto {
             Proto::Tcp => Addr::Tcp(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)),
-            Proto::Uds => Addr::uds_for(bind_dir, name, std::process::id()),
+            Proto::Uds => Addr::uds_for(bind_dir, name, &std::process::id().to_string()),
         }
     }
 
-    /// The UDS address an actor named `name` with process id `pid` binds
-    /// by default in `bind_dir` (so a parent can clean up after a child it
-    /// had to kill).
-    pub fn uds_for(bind_dir: &Path, name: &str, pid: u32) -> Addr {
-        Addr::Uds(bind_dir.join(uds_sockname(name, bind_dir, pid)))
+    /// The UDS address `<bind_dir>/<name>@<tag>.sock` (Python's form, with
+    /// the pid as the tag), with unsafe or over-long names hashed.
+    pub fn uds_for(bind_dir: &Path, name: &str, tag: &str) -> Addr {
+        Addr::Uds(bind_dir.join(uds_sockname(name, bind_dir, tag)))
     }
 
     /// The unwrapped form for the wire.
@@ -152,15 +151,15 @@ impl Addr {
 
 /// The socket file name Python tractor gives an actor: `<name>@<pid>.sock`,
 /// or a hash of the name when it would not make a safe or short enough path.
-fn uds_sockname(name: &str, dir: &Path, pid: u32) -> String {
-    let plain = format!("{name}@{pid}.sock");
+fn uds_sockname(name: &str, dir: &Path, tag: &str) -> String {
+    let plain = format!("{name}@{tag}.sock");
     let unsafe_name = name.is_empty() || name.contains('/') || name.contains('\0');
     // sun_path is 108 bytes on Linux, including the terminating NUL.
     if unsafe_name || dir.join(&plain).as_os_str().len() >= 107 {
         use std::hash::{DefaultHasher, Hash, Hasher};
         let mut h = DefaultHasher::new();
         name.hash(&mut h);
-        format!("actor.{:016x}@{pid}.sock", h.finish())
+        format!("actor.{:016x}@{tag}.sock", h.finish())
     } else {
         plain
     }

@@ -45,6 +45,8 @@ impl std::fmt::Debug for ActorNursery {
 
 struct Child {
     uid: Uid,
+    /// Where the child listens when the parent chose it (UDS).
+    bind: Option<crate::ipc::Addr>,
     portal: Portal,
     control: Arc<dyn ChildControl>,
     exited: watch::Receiver<Option<ExitInfo>>,
@@ -66,7 +68,6 @@ impl Drop for NurseryInner {
     fn drop(&mut self) {
         // Safety net for a nursery dropped without its scope finishing
         // (a panic in the body): no child may outlive us.
-        let rtv = self.actor.runtime_vars();
         for c in lock(&self.children).iter() {
             if c.exited.borrow().is_none() && c.control.kill() {
                 c.cancel_requested.store(true, Ordering::SeqCst);
@@ -75,7 +76,7 @@ impl Drop for NurseryInner {
                     // keeps the child from lingering as a zombie.
                     let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
                     c.control.mark_exited();
-                    remove_stale_socket(rtv, &c.uid.name, Some(pid));
+                    remove_stale_socket(c.bind.as_ref());
                 }
             }
         }
@@ -185,8 +186,21 @@ impl ActorNursery {
     }
 
     /// Starts a long-lived actor named `name` in which the namespaces
-    /// `enable` are callable. It runs until cancelled.
+    /// `enable` are callable. It runs until cancelled. The spawn backend is
+    /// the nursery's (from `RuntimeVars::spawn_method`).
     pub async fn start_actor(&self, name: &str, enable: &[&str]) -> Result<Portal, Error> {
+        let backend = self.inner.backend.clone();
+        self.start_actor_with(name, enable, backend).await
+    }
+
+    /// [`ActorNursery::start_actor`] with a chosen spawn backend (per
+    /// actor), e.g. `Arc::new(tractor::spawn::ThreadBackend)`.
+    pub async fn start_actor_with(
+        &self,
+        name: &str,
+        enable: &[&str],
+        backend: Arc<dyn SpawnBackend>,
+    ) -> Result<Portal, Error> {
         self.check_open(name)?;
         let actor = &self.inner.actor;
         let uid = Uid::random(name);
@@ -205,7 +219,7 @@ impl ActorNursery {
             actor.runtime_vars().root_addrs.clone()
         };
         let waiter = actor.expect_child(&uid);
-        let child = match self.inner.backend.spawn(SpawnRequest {
+        let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
             rtv: rtv.clone(),
         }) {
@@ -258,6 +272,11 @@ impl ActorNursery {
                 reason: format!("it exited before connecting back ({status})"),
             });
         };
+        // On UDS the parent names the child's socket, unique per actor (so
+        // thread actors of one process never collide) and known to us (so
+        // we can remove it if the child cannot).
+        let bind = (rtv.transport == crate::ipc::Proto::Uds)
+            .then(|| crate::ipc::Addr::uds_for(&rtv.bind_dir, name, &uid.uuid[..8]));
         let spec = Msg::SpawnSpec(SpawnSpec {
             parent_main_data: Vec::new(),
             runtime_vars: rtv.to_wire(),
@@ -271,7 +290,7 @@ impl ActorNursery {
                 .iter()
                 .map(|a| a.to_wire())
                 .collect(),
-            bind_addrs: None,
+            bind_addrs: bind.as_ref().map(|a| vec![a.to_wire()]),
         });
         chan.send(&spec).await?;
         let peer = actor.spawn_peer(aid, chan);
@@ -279,6 +298,7 @@ impl ActorNursery {
         portal.cancel_flag = Some(cancel_requested.clone());
         lock(&self.inner.children).push(Child {
             uid,
+            bind,
             portal: portal.clone(),
             control,
             exited,
@@ -336,13 +356,14 @@ impl ActorNursery {
             .find(|c| &c.uid == uid)
             .map(|c| {
                 (
+                    c.bind.clone(),
                     c.portal.clone(),
                     c.control.clone(),
                     c.exited.clone(),
                     c.cancel_requested.clone(),
                 )
             });
-        let Some((portal, control, mut exited, requested)) = found else {
+        let Some((bind, portal, control, mut exited, requested)) = found else {
             return;
         };
         if exited.borrow().is_some() {
@@ -357,13 +378,23 @@ impl ActorNursery {
         if how != Escalation::None {
             self.inner.escalations.fetch_add(1, Ordering::SeqCst);
         }
-        if how == Escalation::Killed {
-            remove_stale_socket(
-                self.inner.actor.runtime_vars(),
-                portal.name(),
-                control.pid(),
-            );
+        if matches!(how, Escalation::Killed | Escalation::Abandoned) {
+            remove_stale_socket(bind.as_ref());
         }
+        if how == Escalation::Abandoned {
+            let _ = self.inner.errors.send(Error::Abandoned {
+                name: portal.name().to_owned(),
+                secs: grace.as_secs_f64(),
+            });
+        }
+    }
+
+    /// Actors started but not yet exited (abandoned ones count as gone).
+    pub fn live_children(&self) -> usize {
+        lock(&self.inner.children)
+            .iter()
+            .filter(|c| c.exited.borrow().is_none())
+            .count()
     }
 
     async fn all_exited(&self) {
@@ -377,17 +408,14 @@ impl ActorNursery {
     }
 }
 
-/// A killed child cannot unlink its own UDS socket file; its parent knows
-/// where it was and removes it (only if it is a socket).
-fn remove_stale_socket(rtv: &crate::RuntimeVars, name: &str, pid: Option<u32>) {
-    let (Some(pid), crate::ipc::Proto::Uds) = (pid, rtv.transport) else {
-        return;
-    };
-    let crate::ipc::Addr::Uds(path) = crate::ipc::Addr::uds_for(&rtv.bind_dir, name, pid) else {
+/// A killed (or abandoned) child cannot unlink its own UDS socket file;
+/// its parent chose the path and removes it (only if it is a socket).
+fn remove_stale_socket(bind: Option<&crate::ipc::Addr>) {
+    let Some(crate::ipc::Addr::Uds(path)) = bind else {
         return;
     };
     use std::os::unix::fs::FileTypeExt;
-    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
-        let _ = std::fs::remove_file(&path);
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
     }
 }

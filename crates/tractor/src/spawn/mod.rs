@@ -9,6 +9,7 @@
 
 mod process;
 pub mod reap;
+mod thread;
 
 use std::fmt;
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use process::ProcessBackend;
+pub use thread::ThreadBackend;
 
 use crate::errors::Error;
 use crate::msg::Uid;
@@ -99,6 +101,6 @@ pub trait SpawnBackend: Send + Sync + fmt::Debug {
 pub fn backend_for(method: SpawnMethod) -> Arc<dyn SpawnBackend> {
     match method {
         SpawnMethod::Process => Arc::new(ProcessBackend),
-        SpawnMethod::Thread => Arc::new(ProcessBackend::thread_fallback()),
+        SpawnMethod::Thread => Arc::new(ThreadBackend),
     }
 }

@@ -25,13 +25,6 @@ use crate::errors::Error;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProcessBackend;
 
-impl ProcessBackend {
-    /// Used for the thread method until the thread backend exists.
-    pub(crate) fn thread_fallback() -> Self {
-        ProcessBackend
-    }
-}
-
 #[derive(Debug)]
 struct ProcControl {
     pid: u32,

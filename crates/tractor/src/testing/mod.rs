@@ -85,8 +85,13 @@ fn libtest_name(path: &str) -> &str {
 ///
 /// In a child process spawned by such a test, this runs the child actor
 /// instead and exits.
-pub fn run_test<F, Fut, R>(path: &str, timeout_secs: f64, transport: Option<&str>, body: F)
-where
+pub fn run_test<F, Fut, R>(
+    path: &str,
+    timeout_secs: f64,
+    transport: Option<&str>,
+    backend: Option<&str>,
+    body: F,
+) where
     F: FnOnce() -> Fut,
     Fut: Future<Output = R>,
     R: crate::__private::MainResult,
@@ -96,6 +101,9 @@ where
         Some(Ok(p)) => session_vars_for(p),
         _ => session_vars(),
     };
+    if let Some(Ok(m)) = backend.map(str::parse::<crate::SpawnMethod>) {
+        rv.spawn_method = m;
+    }
     rv.child_args = vec![
         libtest_name(path).to_owned(),
         "--exact".into(),
