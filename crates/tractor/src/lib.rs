@@ -50,6 +50,7 @@ pub mod ipc;
 pub mod msg;
 pub mod root;
 pub mod runtime;
+pub mod shm;
 pub mod spawn;
 pub mod streaming;
 pub mod testing;

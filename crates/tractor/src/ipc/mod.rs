@@ -7,6 +7,7 @@
 mod addr;
 mod chan;
 pub mod frame;
+pub mod ringbuf;
 mod tcp;
 mod transport;
 mod uds;

@@ -218,6 +218,11 @@ impl ActorNursery {
         } else {
             actor.runtime_vars().root_addrs.clone()
         };
+        // On UDS the parent names the child's socket, unique per actor (so
+        // thread actors of one process never collide) and known to us (so
+        // we can remove it if the child cannot: killed, crashed).
+        let bind = (rtv.transport == crate::ipc::Proto::Uds)
+            .then(|| crate::ipc::Addr::uds_for(&rtv.bind_dir, name, &uid.uuid[..8]));
         let waiter = actor.expect_child(&uid);
         let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
@@ -238,8 +243,15 @@ impl ActorNursery {
             let name = name.to_owned();
             let pid = control.pid().unwrap_or(0);
             let wait = child.wait();
+            let bind = bind.clone();
+            let bind_dir = rtv.bind_dir.clone();
+            let uuid8 = uid.uuid[..8].to_owned();
             self.inner.tasks.spawn(async move {
                 let status = wait.await;
+                if !status.success() {
+                    remove_stale_socket(bind.as_ref());
+                    remove_shm_offers(&bind_dir, &uuid8);
+                }
                 let expected = requested.load(Ordering::SeqCst);
                 if !expected && !status.success() {
                     let _ = errors.send(Error::ChildDied {
@@ -272,11 +284,6 @@ impl ActorNursery {
                 reason: format!("it exited before connecting back ({status})"),
             });
         };
-        // On UDS the parent names the child's socket, unique per actor (so
-        // thread actors of one process never collide) and known to us (so
-        // we can remove it if the child cannot).
-        let bind = (rtv.transport == crate::ipc::Proto::Uds)
-            .then(|| crate::ipc::Addr::uds_for(&rtv.bind_dir, name, &uid.uuid[..8]));
         let spec = Msg::SpawnSpec(SpawnSpec {
             parent_main_data: Vec::new(),
             runtime_vars: rtv.to_wire(),
@@ -417,5 +424,18 @@ fn remove_stale_socket(bind: Option<&crate::ipc::Addr>) {
     use std::os::unix::fs::FileTypeExt;
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
         let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Offer sockets (see `crate::shm`) a crashed child left behind.
+fn remove_shm_offers(bind_dir: &std::path::Path, uuid8: &str) {
+    let prefix = format!("{}{uuid8}-", crate::ipc::ringbuf::SHM_OFFER_PREFIX);
+    let Ok(rd) = std::fs::read_dir(bind_dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }

@@ -1,0 +1,165 @@
+//! Shared-memory channels between the two ends of a [`Context`]: the
+//! explicit, opt-in escape hatch for bulk data between actors on one host
+//! (processes or threads).
+//!
+//! One end creates the ring with [`Context::open_shm_writer`] and gets a
+//! [`ShmOffer`] to send to the other end (as the `started` value or a
+//! stream item); the other end attaches with [`Context::accept_shm_reader`].
+//! The ring is tied to the context: it is freed when both ends drop it,
+//! which happens when the context's tasks end or are cancelled, and when a
+//! process crashes (the kernel closes its descriptors). A reader whose
+//! writer's actor disappears gets an error instead of waiting forever.
+//!
+//! ```ignore
+//! // callee
+//! let (mut tx, offer) = ctx.open_shm_writer(8 << 20).await?;
+//! ctx.started(&offer).await?;
+//! tx.send(&bulk).await?;
+//!
+//! // opener
+//! let (ctx, offer): (_, ShmOffer) = portal.open_context(producer {}).await?;
+//! let mut rx = ctx.accept_shm_reader(&offer).await?;
+//! let mut buf = Vec::new();
+//! while rx.recv(&mut buf).await? { /* ... */ }
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::Context;
+use crate::errors::Error;
+use crate::ipc::ringbuf::{
+    FdOffer, RingError, RingFds, RingReader, RingWriter, SHM_OFFER_PREFIX, accept_fds,
+};
+
+/// How long an offer waits for the other side to attach.
+pub const OFFER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the other end of a context can attach to a ring.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShmOffer {
+    /// The one-shot Unix socket the descriptors are handed over on.
+    pub path: PathBuf,
+    /// Ring capacity in bytes.
+    pub capacity: usize,
+}
+
+fn ring_err(e: RingError) -> Error {
+    match e {
+        RingError::Io(io) => Error::Io(io),
+        other => Error::Other(other.into()),
+    }
+}
+
+/// The writing end of a shared-memory channel.
+#[derive(Debug)]
+pub struct ShmWriter {
+    ring: RingWriter,
+    ctx: Context,
+}
+
+/// The reading end of a shared-memory channel.
+#[derive(Debug)]
+pub struct ShmReader {
+    ring: RingReader,
+    ctx: Context,
+}
+
+impl Context {
+    /// Creates a ring of `capacity` bytes that this side writes, and the
+    /// offer to send to the other side. The hand-over runs in the
+    /// background until the peer attaches, the context ends, or
+    /// [`OFFER_TIMEOUT`].
+    pub async fn open_shm_writer(&self, capacity: usize) -> Result<(ShmWriter, ShmOffer), Error> {
+        let fds = RingFds::create(capacity).map_err(ring_err)?;
+        let ring = fds.try_clone()?.into_writer().map_err(ring_err)?;
+        let actor = &self.inner.actor;
+        let dir = actor.runtime_vars().ensure_bind_dir()?.to_path_buf();
+        // Named after the actor, so a parent can clear offers of a child
+        // that crashed before anyone attached.
+        let path = dir.join(format!(
+            "{}{}-{}.sock",
+            SHM_OFFER_PREFIX,
+            &actor.uid().uuid[..8],
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        let offer = FdOffer::bind(&path).map_err(ring_err)?;
+        let gone = self.inner.peer.gone.clone();
+        let stop = actor.scope().token().clone();
+        actor.inner.conn_tasks.spawn(async move {
+            tokio::select! {
+                r = offer.hand_over(fds) => {
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "shared-memory hand-over failed");
+                    }
+                }
+                _ = gone.cancelled() => {}
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(OFFER_TIMEOUT) => {
+                    tracing::warn!("nobody attached to a shared-memory offer");
+                }
+            }
+        });
+        Ok((
+            ShmWriter {
+                ring,
+                ctx: self.clone(),
+            },
+            ShmOffer { path, capacity },
+        ))
+    }
+
+    /// Attaches to a ring the other side offered; this side reads.
+    pub async fn accept_shm_reader(&self, offer: &ShmOffer) -> Result<ShmReader, Error> {
+        let fds = tokio::time::timeout(OFFER_TIMEOUT, accept_fds(&offer.path))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "a shared-memory offer".into(),
+                secs: OFFER_TIMEOUT.as_secs_f64(),
+            })?
+            .map_err(ring_err)?;
+        Ok(ShmReader {
+            ring: fds.into_reader().map_err(ring_err)?,
+            ctx: self.clone(),
+        })
+    }
+}
+
+impl ShmWriter {
+    /// Writes one record (at most the capacity minus 4 bytes), waiting for
+    /// room while the reader catches up.
+    pub async fn send(&mut self, rec: &[u8]) -> Result<(), Error> {
+        let gone = self.ctx.inner.peer.gone.clone();
+        tokio::select! {
+            r = self.ring.send(rec) => r.map_err(ring_err),
+            _ = gone.cancelled() => Err(Error::PeerGone {
+                peer: self.ctx.inner.peer.aid.name.clone(),
+                what: "a shared-memory channel".into(),
+            }),
+        }
+    }
+
+    /// Ring capacity in bytes.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+}
+
+impl ShmReader {
+    /// Reads the next record into `buf`; `Ok(false)` when the writer closed
+    /// the channel and everything was read. If the writer's actor vanishes
+    /// (a crash), this fails instead of waiting forever.
+    pub async fn recv(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        let gone = self.ctx.inner.peer.gone.clone();
+        tokio::select! {
+            biased;
+            r = self.ring.recv(buf) => r.map_err(ring_err),
+            _ = gone.cancelled() => Err(Error::PeerGone {
+                peer: self.ctx.inner.peer.aid.name.clone(),
+                what: "a shared-memory channel".into(),
+            }),
+        }
+    }
+}
