@@ -120,8 +120,9 @@ where
         }),
     };
     let mut errors: Vec<Error> = Vec::new();
-    let fut = body(n.clone());
-    tokio::pin!(fut);
+    // Boxed so it can be dropped as soon as we stop polling it: a body cut
+    // short mid-`start_actor` must release the half-started child at once.
+    let mut fut = Box::pin(body(n.clone()));
     let value = tokio::select! {
         r = &mut fut => match r {
             Ok(v) => Some(v),
@@ -130,6 +131,7 @@ where
         Some(e) = erx.recv() => { errors.push(e); None }
         _ = scope.token().cancelled() => None,
     };
+    drop(fut);
     if value.is_some() {
         // The body is done: wait for the children to finish, unless one
         // fails or we are cancelled meanwhile.
