@@ -14,10 +14,24 @@ use crate::runtime::portal::Portal;
 
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
-/// Makes one call on a short-lived connection to `addr` as `me`.
+/// Makes one runtime (`self.*`) call on a short-lived connection to
+/// `addr` as `me`.
 pub async fn call_once(
     addr: &Addr,
     me: &Aid,
+    func: &str,
+    kwargs: StrMap,
+    max_frame: usize,
+) -> Result<Value, Error> {
+    call_once_ns(addr, me, "self", func, kwargs, max_frame).await
+}
+
+/// Makes one call of `ns.func(**kwargs)` on a short-lived connection to
+/// `addr` as `me` (a `CancelAck` counts as the result).
+pub async fn call_once_ns(
+    addr: &Addr,
+    me: &Aid,
+    ns: &str,
     func: &str,
     kwargs: StrMap,
     max_frame: usize,
@@ -27,7 +41,7 @@ pub async fn call_once(
     let cid = uuid::Uuid::new_v4().to_string();
     chan.send(&Msg::Start(Start {
         cid: cid.clone(),
-        ns: "self".into(),
+        ns: ns.into(),
         func: func.into(),
         kwargs,
         uid: me.uid(),
@@ -39,12 +53,13 @@ pub async fn call_once(
             None => {
                 break Err(Error::PeerGone {
                     peer: peer.name.clone(),
-                    what: format!("self.{func}()"),
+                    what: format!("{ns}.{func}()"),
                 });
             }
             Some(m) if m.cid() != Some(cid.as_str()) => continue,
             Some(Msg::StartAck(_)) => continue,
             Some(Msg::Return(p)) => break Ok(p.pld),
+            Some(Msg::CancelAck(a)) => break Ok(Value::from(a.pld)),
             Some(Msg::Error(e)) => break Err(RemoteActorError::from_msg(e).into()),
             Some(_) => continue,
         }
@@ -55,7 +70,7 @@ pub async fn call_once(
 
 /// Our identity for registrar calls: the current actor's, or an
 /// anonymous client's (for tools like `tractor ps`).
-fn my_aid() -> (Aid, usize) {
+pub fn my_aid() -> (Aid, usize) {
     match current_actor() {
         Some(a) => (a.aid(), a.max_frame()),
         None => (

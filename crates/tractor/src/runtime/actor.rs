@@ -694,6 +694,32 @@ impl Actor {
                     pld: found.is_some(),
                 }))
             }
+            "_actor_info" => {
+                // Ours (not Python's): who we are and who our parent is, for
+                // `tractor tree`.
+                let ack = Msg::StartAck(StartAck {
+                    cid: cid.clone(),
+                    functype: FuncType::AsyncFunc,
+                });
+                let _ = peer.tx.send(&ack).await;
+                let parent = self
+                    .inner
+                    .parent
+                    .get()
+                    .map(|p| crate::msg::uid_to_value(&p.uid()))
+                    .unwrap_or(crate::msg::Value::Nil);
+                let info = crate::msg::Value::Map(vec![
+                    ("name".into(), self.name().into()),
+                    ("uuid".into(), self.uid().uuid.as_str().into()),
+                    ("pid".into(), std::process::id().into()),
+                    ("parent".into(), parent),
+                    ("registrar".into(), self.is_registrar().into()),
+                ]);
+                Ok(Msg::Return(Payload {
+                    cid: cid.clone(),
+                    pld: info,
+                }))
+            }
             f => match &self.inner.registry {
                 Some(reg) if Registry::serves(f) => {
                     let ack = Msg::StartAck(StartAck {

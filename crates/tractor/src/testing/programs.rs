@@ -148,10 +148,22 @@ impl Program {
 
 impl Drop for Program {
     fn drop(&mut self) {
+        // Only this program's own tree: other programs of the test live on.
+        let tree = super::procs::descendants(self.pid());
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        super::procs::kill_descendants(std::process::id());
+        for p in tree.iter().rev() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(p.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            // Re-parented to us (the subreaper) if its parent died first.
+            let _ = nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(p.pid as i32),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+        }
     }
 }

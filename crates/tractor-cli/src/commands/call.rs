@@ -1,0 +1,44 @@
+//! `tractor call NAME NS.FUNC --kwargs JSON`.
+
+use tractor::discovery::api::{call_once_ns, my_aid, prefer_addr};
+use tractor::ipc::Addr;
+use tractor::msg::{self, Value};
+
+use super::Failure;
+use crate::json;
+
+pub async fn run(registry: &Addr, name: &str, target: &str, kwargs: &str) -> Result<(), Failure> {
+    let (ns, func) = target.rsplit_once('.').ok_or_else(|| {
+        Failure::Error(format!(
+            "{target:?} is not NAMESPACE.FUNCTION (e.g. my_crate::workers.add or self.cancel)"
+        ))
+    })?;
+    let kw: serde_json::Value = serde_json::from_str(kwargs)
+        .map_err(|e| Failure::Error(format!("--kwargs is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(obj) = kw else {
+        return Err(Failure::Error("--kwargs must be a JSON object".into()));
+    };
+    let kwargs: Vec<(String, Value)> = obj
+        .iter()
+        .map(|(k, v)| (k.clone(), json::to_value(v)))
+        .collect();
+    let found = tractor::discovery::query_registrar(
+        registry,
+        "find_actor",
+        vec![("name".into(), Value::from(name))],
+    )
+    .await?;
+    let addrs: Vec<msg::WireAddr> = match &found {
+        Value::Array(a) => a.iter().filter_map(msg::addr_from_value).collect(),
+        _ => Vec::new(),
+    };
+    let addr = prefer_addr(&addrs).ok_or_else(|| {
+        Failure::Error(format!(
+            "no actor named {name:?} is registered at {registry}"
+        ))
+    })?;
+    let (me, max) = my_aid();
+    let out = call_once_ns(&addr, &me, ns, func, kwargs, max).await?;
+    println!("{}", serde_json::to_string_pretty(&json::from_value(&out))?);
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! One file per subcommand; this is the dispatcher.
+
+mod call;
+mod ps;
+mod registrar;
+mod tree;
+
+use tractor::ipc::Addr;
+
+use crate::args::{Cli, Command, RegistryArg};
+
+/// How a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Anything, with the message a person reads.
+    Error(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Error(e.to_string())
+    }
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Registrar { addr } => registrar::run(addr).await,
+        Command::Ps { registry, json } => ps::run(&registry_addr(&registry)?, json).await,
+        Command::Call {
+            name,
+            target,
+            kwargs,
+            registry,
+        } => call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await,
+        Command::Tree { registry } => tree::run(&registry_addr(&registry)?).await,
+    }
+}
+
+/// `--registry`, else the envelope's first registrar, else the default.
+fn registry_addr(arg: &RegistryArg) -> Result<Addr, Failure> {
+    if let Some(a) = &arg.registry {
+        return Ok(a.clone());
+    }
+    match std::env::var(tractor::runtime::state::ENV_VAR) {
+        Ok(v) if !v.is_empty() => {
+            let rv = tractor::RuntimeVars::load_from(&v)?;
+            Ok(rv.registrars().remove(0))
+        }
+        _ => Ok("/ip4/127.0.0.1/tcp/1616".parse()?),
+    }
+}

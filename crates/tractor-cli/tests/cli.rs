@@ -1,0 +1,116 @@
+//! The `tractor` command against a running actor tree: `ps` lists all
+//! seven actors, `tree` shows who spawned whom, `call` calls by name, and
+//! every failure is a clear message with exit status 1.
+
+mod common;
+
+use common::*;
+use nix::sys::signal::Signal;
+use tractor::testing::{Program, example_path};
+
+#[test]
+fn ps_tree_and_call_against_actor_tree() {
+    let (rv, reg) = session();
+    let reg_s = reg.to_string();
+    let mut tree = Program::start(&example_path("actor_tree"), &[], &rv).unwrap();
+    tree.wait_for_line("tree ready: 7 actors", LIMIT).unwrap();
+
+    let (code, out) = tractor(&["ps", "--registry", &reg_s, "--json"], &rv);
+    assert_eq!(code, 0, "{out}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "branch-0", "branch-1", "leaf-0-0", "leaf-0-1", "leaf-1-0", "leaf-1-1", "root"
+        ]
+    );
+
+    let (code, out) = tractor(&["ps", "--registry", &reg_s], &rv);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().next().unwrap().starts_with("NAME"), "{out}");
+
+    let (code, out) = tractor(&["tree", "--registry", &reg_s], &rv);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("root pid "), "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("    branch-0 pid ")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("        leaf-1-1 pid ")),
+        "{out}"
+    );
+
+    let (code, out) = tractor(
+        &["call", "leaf-0-0", "self._actor_info", "--registry", &reg_s],
+        &rv,
+    );
+    assert_eq!(code, 0, "{out}");
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["parent"][0], "branch-0");
+
+    let (code, out) = tractor(&["call", "nobody", "x.y", "--registry", &reg_s], &rv);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("no actor named \"nobody\" is registered at"),
+        "{out}"
+    );
+
+    let (code, out) = tractor(&["call", "root", "secret.fn", "--registry", &reg_s], &rv);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("ModuleNotExposed from actor 'root': namespace \"secret\" is not enabled"),
+        "{out}"
+    );
+
+    let (code, out) = tractor(&["call", "root", "nodot", "--registry", &reg_s], &rv);
+    assert_eq!(code, 1);
+    assert!(out.contains("is not NAMESPACE.FUNCTION"), "{out}");
+
+    tree.signal(Signal::SIGINT);
+    assert_eq!(tree.wait(LIMIT).unwrap().code(), Some(130));
+    assert_clean(&rv);
+}
+
+#[test]
+fn an_unreachable_registrar_is_a_clear_error() {
+    let (rv, reg) = session();
+    let (code, out) = tractor(&["ps", "--registry", &reg.to_string()], &rv);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("tractor: registrar at {reg} is unreachable")),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let (rv, _) = session();
+    let (code, out) = tractor(&["ps", "--registry", "localhost:1616"], &rv);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is not a multiaddr"), "{out}");
+}
+
+#[test]
+fn a_standalone_registrar_refuses_a_second_one_and_stops_on_ctrl_c() {
+    let (rv, reg) = session();
+    let mut first = registrar(&rv, &reg);
+    let (code, out) = tractor(&["registrar", "--addr", &reg.to_string()], &rv);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("a registrar already serves {reg}")),
+        "{out}"
+    );
+    first.signal(Signal::SIGINT);
+    assert_eq!(first.wait(LIMIT).unwrap().code(), Some(0));
+    assert!(first.transcript.join("\n").contains("registrar stopped"));
+    assert_clean(&rv);
+}
