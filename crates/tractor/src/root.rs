@@ -174,6 +174,8 @@ impl Root {
         tokio::select! {
             r = &mut fut => return r,
             _ = signals => {}
+            // Another actor asked us to cancel (`self.cancel`).
+            _ = actor.cancelled() => {}
         }
         match actor.run_cancellable(fut, &scope).await {
             Some(r) => r,

@@ -38,7 +38,16 @@ pub async fn run(registry: &Addr, name: &str, target: &str, kwargs: &str) -> Res
         ))
     })?;
     let (me, max) = my_aid();
-    let out = call_once_ns(&addr, &me, ns, func, kwargs, max).await?;
+    let out = match call_once_ns(&addr, &me, ns, func, kwargs, max).await {
+        Ok(v) => v,
+        Err(tractor::Error::Remote(e)) if !e.traceback().is_empty() => {
+            return Err(Failure::Error(format!(
+                "{e}\n\nremote traceback:\n{}",
+                e.traceback().trim_end()
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     println!("{}", serde_json::to_string_pretty(&json::from_value(&out))?);
     Ok(())
 }

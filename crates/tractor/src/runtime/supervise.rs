@@ -289,10 +289,7 @@ impl ActorNursery {
         let spec = Msg::SpawnSpec(SpawnSpec {
             parent_main_data: Vec::new(),
             runtime_vars: rtv.to_wire(),
-            enable_modules: enable
-                .iter()
-                .map(|ns| (ns.to_string(), String::new()))
-                .collect(),
+            enable_modules: backend.enable_modules(enable),
             reg_addrs: actor
                 .runtime_vars()
                 .registrars()

@@ -8,6 +8,7 @@
 //! folder only.
 
 mod process;
+mod python;
 pub mod reap;
 mod thread;
 
@@ -17,6 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use process::ProcessBackend;
+pub use python::PythonBackend;
 pub use thread::ThreadBackend;
 
 use crate::errors::Error;
@@ -95,6 +97,15 @@ pub trait SpawnBackend: Send + Sync + fmt::Debug {
     fn name(&self) -> &'static str;
     /// Starts the actor described by `req`.
     fn spawn(&self, req: SpawnRequest) -> Result<Box<dyn ChildActor>, Error>;
+
+    /// `SpawnSpec.enable_modules` for these namespaces: (module, source
+    /// path). Our own children only need the names.
+    fn enable_modules(&self, enable: &[&str]) -> Vec<(String, String)> {
+        enable
+            .iter()
+            .map(|ns| (ns.to_string(), String::new()))
+            .collect()
+    }
 }
 
 /// The backend for a spawn method.

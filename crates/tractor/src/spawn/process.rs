@@ -56,9 +56,56 @@ impl ChildControl for ProcControl {
 }
 
 #[derive(Debug)]
-struct ProcChild {
+pub(super) struct ProcChild {
     child: tokio::process::Child,
     control: Arc<ProcControl>,
+}
+
+impl ProcChild {
+    /// Wraps a spawned process.
+    pub(super) fn boxed(
+        child: tokio::process::Child,
+        name: &str,
+    ) -> Result<Box<dyn ChildActor>, Error> {
+        let pid = child.id().ok_or_else(|| Error::Spawn {
+            name: name.to_owned(),
+            reason: "the process exited immediately".into(),
+        })?;
+        Ok(Box::new(ProcChild {
+            child,
+            control: Arc::new(ProcControl {
+                pid,
+                exited: AtomicBool::new(false),
+            }),
+        }))
+    }
+}
+
+/// Asks the kernel to SIGKILL the child when this thread's process dies,
+/// and closes the race with a parent that died before the request.
+pub(super) fn arm_parent_death_signal(cmd: &mut tokio::process::Command) {
+    let parent_pid = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent_pid {
+                // The parent died before PDEATHSIG was armed.
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
 }
 
 impl ChildActor for ProcChild {
@@ -116,42 +163,11 @@ impl SpawnBackend for ProcessBackend {
                 cmd.stdout(f.try_clone()?).stderr(f);
             }
         }
-        let parent_pid = std::process::id() as libc::pid_t;
-        // SAFETY: the closure runs in the forked child before exec and only
-        // calls async-signal-safe functions (prctl, getppid, _exit).
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != parent_pid {
-                    // The parent died before PDEATHSIG was armed.
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+        arm_parent_death_signal(&mut cmd);
         let child = cmd.spawn().map_err(|e| Error::Spawn {
             name: req.uid.name.clone(),
             reason: format!("cannot execute {}: {e}", exe.display()),
         })?;
-        let pid = child.id().ok_or_else(|| Error::Spawn {
-            name: req.uid.name.clone(),
-            reason: "the process exited immediately".into(),
-        })?;
-        Ok(Box::new(ProcChild {
-            child,
-            control: Arc::new(ProcControl {
-                pid,
-                exited: AtomicBool::new(false),
-            }),
-        }))
+        ProcChild::boxed(child, &req.uid.name)
     }
 }

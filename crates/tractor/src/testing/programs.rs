@@ -37,6 +37,16 @@ impl Program {
     /// process becomes a child subreaper first, so the program's
     /// descendants are re-parented to us (and reaped) if it dies.
     pub fn start(path: &Path, args: &[&str], rtv: &RuntimeVars) -> std::io::Result<Program> {
+        Self::start_with_env(path, args, rtv, &[])
+    }
+
+    /// [`Program::start`] with extra environment variables.
+    pub fn start_with_env(
+        path: &Path,
+        args: &[&str],
+        rtv: &RuntimeVars,
+        envs: &[(&str, &str)],
+    ) -> std::io::Result<Program> {
         // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag
         // and touches no memory of ours.
         unsafe {
@@ -46,6 +56,7 @@ impl Program {
         let mut child = Command::new(path)
             .args(args)
             .env(k, v)
+            .envs(envs.iter().copied())
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

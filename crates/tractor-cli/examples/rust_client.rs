@@ -1,0 +1,85 @@
+//! The Rust side of the interop tests that a Rust program starts:
+//!
+//! * `rust_client ctx NAME`: open a context with the Python actor `NAME`'s
+//!   `py_funcs.echo_stream`, stream three items both ways, get the result;
+//! * `rust_client spawn-python PYTHON PY_FUNCS_FILE`: start a Python tractor
+//!   actor as a child of a Rust nursery, call it, cancel it.
+
+use std::sync::Arc;
+
+use tractor::ContextOptions;
+use tractor::msg::Value;
+use tractor::spawn::PythonBackend;
+
+async fn ctx_with(name: &str) -> Result<(), tractor::Error> {
+    let portal = tractor::wait_for_actor(name).await?;
+    let (ctx, first) = portal
+        .open_context_from_ns(
+            "py_funcs",
+            "echo_stream",
+            vec![("greeting".into(), Value::from("hi from rust"))],
+            ContextOptions::default(),
+        )
+        .await?;
+    println!("started: {}", first.as_str().unwrap_or_default());
+    let mut stream = ctx.open_stream::<Value>();
+    for i in 0..3i64 {
+        stream.send(&Value::from(i)).await?;
+        let back = stream.recv().await?.expect("an echo");
+        println!("echoed: {back}");
+    }
+    stream.close().await?;
+    let n: u64 = ctx.result().await?;
+    println!("rust->python context ok: {n} items");
+    Ok(())
+}
+
+async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
+    let backend = Arc::new(PythonBackend {
+        python: python.into(),
+        modules: vec![("py_funcs".into(), funcs.into())],
+    });
+    tractor::open_nursery(|n| async move {
+        let child = n
+            .start_actor_with("pychild", &["py_funcs"], backend)
+            .await?;
+        println!("python child pid {}", child.pid().unwrap_or(0));
+        let sum = child
+            .run_from_ns(
+                "py_funcs",
+                "add",
+                vec![("x".into(), 20.into()), ("y".into(), 22.into())],
+            )
+            .await?;
+        println!("python child says 20 + 22 = {sum}");
+        match child.run_from_ns("py_funcs", "boom", vec![]).await {
+            Err(tractor::Error::Remote(e)) => {
+                println!("python error: {} / {}", e.src_type(), e.boxed_type())
+            }
+            other => println!("unexpected: {other:?}"),
+        }
+        let acked = child.cancel_actor().await?;
+        println!("python child cancelled: {acked}");
+        Ok(())
+    })
+    .await?;
+    println!("nursery closed");
+    Ok(())
+}
+
+#[tractor::main(name = "rustclient")]
+async fn main() -> Result<(), tractor::Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["ctx", name] => ctx_with(name).await,
+        ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
+        _ => Err(tractor::Error::Config(
+            "usage: rust_client ctx NAME | spawn-python PYTHON PY_FUNCS_FILE".into(),
+        )),
+    }
+}

@@ -1,0 +1,23 @@
+'''Functions a Python actor offers to Rust callers (interop tests).'''
+import trio
+import tractor
+
+
+async def add(x, y):
+    return x + y
+
+
+async def boom():
+    raise ValueError('boom from python')
+
+
+@tractor.context
+async def echo_stream(ctx: tractor.Context, greeting: str):
+    '''Callee end: started(greeting), echo every item, return the count.'''
+    await ctx.started(greeting)
+    n = 0
+    async with ctx.open_stream() as stream:
+        async for msg in stream:
+            await stream.send(msg)
+            n += 1
+    return n

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+'''A Python root actor that registers with the registrar at ARGV[1]
+("tcp:HOST:PORT" or "uds:DIR:FILE") under the name ARGV[2], offers
+`py_funcs`, says "ready", and serves until cancelled.'''
+import sys
+from pathlib import Path
+
+import trio
+import tractor
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def addr(spec):
+    kind, a, b = spec.split(':', 2)
+    return (a, int(b)) if kind == 'tcp' else (a, b)
+
+
+async def main():
+    reg = addr(sys.argv[1])
+    async with tractor.open_root_actor(
+        name=sys.argv[2],
+        registry_addrs=[reg],
+        enable_modules=['py_funcs'],
+        enable_transports=['tcp' if isinstance(reg[1], int) else 'uds'],
+    ):
+        print('ready', flush=True)
+        await trio.sleep_forever()
+
+
+if __name__ == '__main__':
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        pass
+    print('python service exited', flush=True)
