@@ -1,0 +1,307 @@
+//! The runtime's figures, measured inside a root actor.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tractor::msg::Value;
+use tractor::shm::ShmOffer;
+use tractor::{ContextOptions, Error};
+
+/// Does nothing, remotely.
+#[tractor::rpc]
+pub async fn noop() {}
+
+/// This actor's resident memory, in KiB.
+#[tractor::rpc]
+pub async fn rss_kib() -> u64 {
+    crate::rss_kib(std::process::id())
+}
+
+/// started() then return.
+#[tractor::context]
+pub async fn ctx_noop(ctx: tractor::Context) -> Result<(), Error> {
+    ctx.started(&()).await
+}
+
+/// Echoes every stream item.
+#[tractor::context]
+pub async fn echo(ctx: tractor::Context) -> Result<(), Error> {
+    ctx.started(&()).await?;
+    let mut s = ctx.open_stream::<Value>();
+    while let Some(v) = s.recv().await? {
+        s.send_value(v).await?;
+    }
+    Ok(())
+}
+
+/// Streams `n` 64-byte payloads.
+#[tractor::context]
+pub async fn blast(ctx: tractor::Context, n: u64) -> Result<(), Error> {
+    ctx.started(&()).await?;
+    let s = ctx.open_stream::<Value>();
+    let item = Value::Binary(vec![7u8; 64]);
+    for _ in 0..n {
+        s.send_value(item.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Writes `n` 64-byte records into a shared-memory ring.
+#[tractor::context]
+pub async fn shm_blast(ctx: tractor::Context, n: u64) -> Result<(), Error> {
+    let (mut tx, offer) = ctx.open_shm_writer(1 << 20).await?;
+    ctx.started(&offer).await?;
+    let rec = [7u8; 64];
+    for _ in 0..n {
+        tx.send(&rec).await?;
+    }
+    Ok(())
+}
+
+/// Starts `leaves` children and serves until cancelled.
+#[tractor::rpc]
+pub async fn grow(branch: u32, leaves: u32) -> Result<(), Error> {
+    tractor::open_nursery(|n| async move {
+        for i in 0..leaves {
+            n.start_actor(&format!("leaf-{branch}-{i}"), &[]).await?;
+        }
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+    .await
+}
+
+const NS: &[&str] = &[noop::NS];
+
+pub async fn rpc_rtt(iters: usize) -> Result<Vec<Duration>, Error> {
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("rtt", NS).await?;
+        for _ in 0..iters / 10 + 10 {
+            p.run(noop {}).await?;
+        }
+        let mut out = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            let t = Instant::now();
+            p.run(noop {}).await?;
+            out.push(t.elapsed());
+        }
+        p.cancel_actor().await?;
+        Ok(out)
+    })
+    .await
+}
+
+pub async fn ctx_open_result(iters: usize) -> Result<Vec<Duration>, Error> {
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("ctx", NS).await?;
+        let mut out = Vec::with_capacity(iters);
+        for i in 0..iters + iters / 10 {
+            let t = Instant::now();
+            let (ctx, ()) = p.open_context(ctx_noop {}).await?;
+            ctx.result::<()>().await?;
+            if i >= iters / 10 {
+                out.push(t.elapsed());
+            }
+        }
+        p.cancel_actor().await?;
+        Ok(out)
+    })
+    .await
+}
+
+pub async fn stream_echo(iters: usize) -> Result<Vec<Duration>, Error> {
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("echo", NS).await?;
+        let (ctx, ()) = p.open_context(echo {}).await?;
+        let mut s = ctx.open_stream::<Value>();
+        let item = Value::Binary(vec![1u8; 64]);
+        let mut out = Vec::with_capacity(iters);
+        for i in 0..iters + iters / 10 {
+            let t = Instant::now();
+            s.send_value(item.clone()).await?;
+            s.recv().await?;
+            if i >= iters / 10 {
+                out.push(t.elapsed());
+            }
+        }
+        s.close().await?;
+        ctx.result::<()>().await?;
+        p.cancel_actor().await?;
+        Ok(out)
+    })
+    .await
+}
+
+/// Messages per second, one sample per round.
+pub async fn stream_throughput(n: u64, rounds: usize) -> Result<Vec<f64>, Error> {
+    tractor::open_nursery(|nur| async move {
+        let p = nur.start_actor("blaster", NS).await?;
+        let mut out = Vec::new();
+        let opts = ContextOptions {
+            allow_overruns: true,
+            ..Default::default()
+        };
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let (ctx, ()) = p.open_context_with(blast { n }, opts).await?;
+            let mut s = ctx.open_stream::<Value>();
+            let mut got = 0u64;
+            while s.recv().await?.is_some() {
+                got += 1;
+            }
+            ctx.result::<()>().await?;
+            assert_eq!(got, n);
+            out.push(n as f64 / t.elapsed().as_secs_f64());
+        }
+        p.cancel_actor().await?;
+        Ok(out)
+    })
+    .await
+}
+
+/// Records per second through a shared-memory ring.
+pub async fn shm_throughput(n: u64, rounds: usize) -> Result<Vec<f64>, Error> {
+    tractor::open_nursery(|nur| async move {
+        let p = nur.start_actor("shm", NS).await?;
+        let mut out = Vec::new();
+        for _ in 0..rounds {
+            let (ctx, offer): (_, ShmOffer) = p.open_context(shm_blast { n }).await?;
+            let mut rx = ctx.accept_shm_reader(&offer).await?;
+            let mut buf = Vec::new();
+            let t = Instant::now();
+            let mut got = 0u64;
+            while rx.recv(&mut buf).await? {
+                got += 1;
+            }
+            out.push(got as f64 / t.elapsed().as_secs_f64());
+            ctx.result::<()>().await?;
+        }
+        p.cancel_actor().await?;
+        Ok(out)
+    })
+    .await
+}
+
+/// start_actor + first call, one sample per actor, with `backend`.
+pub async fn spawn_first_rpc(
+    iters: usize,
+    backend: Option<Arc<dyn tractor::spawn::SpawnBackend>>,
+) -> Result<Vec<Duration>, Error> {
+    tractor::open_nursery(|n| async move {
+        let mut out = Vec::with_capacity(iters);
+        for i in 0..iters {
+            let t = Instant::now();
+            let name = format!("s{i}");
+            let p = match &backend {
+                Some(b) => n.start_actor_with(&name, NS, b.clone()).await?,
+                None => n.start_actor(&name, NS).await?,
+            };
+            p.run(noop {}).await?;
+            out.push(t.elapsed());
+            p.cancel_actor().await?;
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// 8 actors started at once, until all answered.
+pub async fn spawn8(iters: usize) -> Result<Vec<Duration>, Error> {
+    let mut out = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let d = tractor::open_nursery(|n| async move {
+            let t = Instant::now();
+            let starts = (0..8).map(|i| {
+                let n = n.clone();
+                async move {
+                    let p = n.start_actor(&format!("c{i}"), NS).await?;
+                    p.run(noop {}).await?;
+                    Ok::<_, Error>(p)
+                }
+            });
+            let portals: Result<Vec<_>, Error> = futures_util::future::join_all(starts)
+                .await
+                .into_iter()
+                .collect();
+            let d = t.elapsed();
+            portals?;
+            n.cancel().await;
+            Ok(d)
+        })
+        .await?;
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Graceful cancel of root → 2 → 4; (duration, escalations).
+pub async fn tree_cancel(iters: usize) -> Result<(Vec<Duration>, usize), Error> {
+    let mut out = Vec::with_capacity(iters);
+    let mut escalations = 0;
+    for _ in 0..iters {
+        let (d, e) = tractor::open_nursery(|n| async move {
+            let mut branches = Vec::new();
+            for b in 0..2 {
+                branches.push(n.start_actor(&format!("b{b}"), &[grow::NS]).await?);
+            }
+            let growing =
+                futures_util::future::join_all(branches.iter().enumerate().map(|(b, p)| {
+                    p.run(grow {
+                        branch: b as u32,
+                        leaves: 2,
+                    })
+                }));
+            let measure = async {
+                // All four leaves registered: the tree is up.
+                for b in 0..2 {
+                    for l in 0..2 {
+                        tractor::wait_for_actor(&format!("leaf-{b}-{l}")).await?;
+                    }
+                }
+                let t = Instant::now();
+                n.cancel().await;
+                Ok::<_, Error>((t.elapsed(), n.escalations()))
+            };
+            // The branches' calls end with the cancel (ContextCancelled).
+            let (_, measured) = tokio::join!(growing, measure);
+            measured
+        })
+        .await?;
+        out.push(d);
+        escalations += e;
+    }
+    Ok((out, escalations))
+}
+
+/// RSS of an idle process actor, in KiB (one sample per actor).
+pub async fn idle_process_rss(k: usize) -> Result<Vec<f64>, Error> {
+    tractor::open_nursery(|n| async move {
+        let mut out = Vec::new();
+        for i in 0..k {
+            let p = n.start_actor(&format!("idle{i}"), &[rss_kib::NS]).await?;
+            out.push(p.run(rss_kib {}).await? as f64);
+        }
+        n.cancel().await;
+        Ok(out)
+    })
+    .await
+}
+
+/// Extra RSS of this process per idle thread actor, in KiB.
+pub async fn idle_thread_rss(k: usize) -> Result<f64, Error> {
+    let before = crate::rss_kib(std::process::id());
+    tractor::open_nursery(|n| async move {
+        let backend: Arc<dyn tractor::spawn::SpawnBackend> =
+            Arc::new(tractor::spawn::ThreadBackend);
+        for i in 0..k {
+            let p = n
+                .start_actor_with(&format!("t{i}"), NS, backend.clone())
+                .await?;
+            p.run(noop {}).await?;
+        }
+        let after = crate::rss_kib(std::process::id());
+        n.cancel().await;
+        Ok(after.saturating_sub(before) as f64 / k as f64)
+    })
+    .await
+}

@@ -1,0 +1,387 @@
+//! `tractor-bench`: how close the runtime is to what the OS allows.
+//!
+//! Every figure is printed beside a floor measured in the same run, on the
+//! same machine, between the same kind of endpoints, with nothing of ours
+//! in the path; the ratio is what we hold ourselves to (machines are noisy,
+//! ratios are not). One JSON document goes to stdout, a table to stderr.
+//!
+//! ```text
+//! cargo run --release -p tractor-bench -- [--quick] [--only NAME]
+//! ```
+
+mod figures;
+mod floors;
+mod peer;
+mod report;
+mod stats;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use report::{Figure, Goal};
+use serde_json::json;
+use tractor::ipc::Proto;
+use tractor::{RootConfig, RuntimeVars};
+
+/// Measures the runtime against OS floors.
+#[derive(Debug, Parser)]
+#[command(name = "tractor-bench", version, about)]
+struct Args {
+    /// Few iterations (a smoke run; finishes in well under 30 s).
+    #[arg(long)]
+    quick: bool,
+    /// Only figures whose name contains this.
+    #[arg(long, value_name = "NAME")]
+    only: Option<String>,
+}
+
+/// Resident memory of `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+struct Plan {
+    quick: bool,
+    only: Option<String>,
+}
+
+impl Plan {
+    fn wants(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| name.contains(o))
+    }
+    fn n(&self, full: usize, quick: usize) -> usize {
+        if self.quick { quick } else { full }
+    }
+}
+
+fn pct(mut s: Vec<Duration>) -> (f64, f64) {
+    stats::percentiles_us(&mut s)
+}
+
+fn rate_pct(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    // For rates, "p99" is the slow end: the 1st percentile.
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.01))
+}
+
+fn ms(us: (f64, f64)) -> (f64, f64) {
+    (us.0 / 1000.0, us.1 / 1000.0)
+}
+
+async fn session<T>(
+    proto: Proto,
+    body: impl AsyncFnOnce() -> Result<T, tractor::Error>,
+) -> Result<T, tractor::Error> {
+    let rv: RuntimeVars = tractor::testing::session_vars_for(proto);
+    let bind_dir = rv.bind_dir.clone();
+    let out = tractor::run_root(RootConfig::named("bench").with_vars(rv), || body()).await;
+    let _ = std::fs::remove_dir_all(bind_dir);
+    out
+}
+
+async fn run(
+    plan: &Plan,
+) -> Result<(Vec<Figure>, serde_json::Map<String, serde_json::Value>), tractor::Error> {
+    let mut figs = Vec::new();
+    let mut skipped = serde_json::Map::new();
+    let rtt_iters = plan.n(20_000, 500);
+    let pp_uds = pct(floors::pingpong_uds(rtt_iters));
+    let pp_tcp = pct(floors::pingpong_tcp(rtt_iters));
+
+    if plan.wants("rpc_rtt_uds") {
+        let (p50, p99) =
+            pct(session(Proto::Uds, async || figures::rpc_rtt(rtt_iters).await).await?);
+        figs.push(Figure {
+            name: "rpc_rtt_uds",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((pp_uds.0, "raw_pingpong_uds")),
+            goal: Goal::AtMost(1.5),
+            note: None,
+        });
+    }
+    if plan.wants("rpc_rtt_tcp") {
+        let (p50, p99) =
+            pct(session(Proto::Tcp, async || figures::rpc_rtt(rtt_iters).await).await?);
+        figs.push(Figure {
+            name: "rpc_rtt_tcp",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((pp_tcp.0, "raw_pingpong_tcp")),
+            goal: Goal::AtMost(1.5),
+            note: None,
+        });
+    }
+    if plan.wants("ctx_open_result") {
+        let (p50, p99) = pct(session(Proto::Uds, async || {
+            figures::ctx_open_result(plan.n(5_000, 200)).await
+        })
+        .await?);
+        figs.push(Figure {
+            name: "ctx_open_result",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((pp_uds.0, "raw_pingpong_uds")),
+            goal: Goal::AtMost(2.0),
+            note: None,
+        });
+    }
+    if plan.wants("stream_echo") {
+        let (p50, p99) =
+            pct(session(Proto::Uds, async || figures::stream_echo(rtt_iters).await).await?);
+        figs.push(Figure {
+            name: "stream_echo",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((pp_uds.0, "raw_pingpong_uds")),
+            goal: Goal::AtMost(1.3),
+            note: None,
+        });
+    }
+    if plan.wants("stream_throughput_64b") {
+        let n = plan.n(1_000_000, 50_000) as u64;
+        let rounds = plan.n(5, 2);
+        let floor = rate_pct(floors::batched_throughput_uds(n, rounds));
+        let (p50, p99) = rate_pct(
+            session(Proto::Uds, async || {
+                figures::stream_throughput(n, rounds).await
+            })
+            .await?,
+        );
+        figs.push(Figure {
+            name: "stream_throughput_64b",
+            p50,
+            p99,
+            unit: "msg/s",
+            floor: Some((floor.0, "raw_batched_uds")),
+            goal: Goal::AtLeast(3e6),
+            note: None,
+        });
+        if plan.wants("shm") || plan.only.is_none() {
+            let (p50, p99) = rate_pct(
+                session(Proto::Uds, async || {
+                    figures::shm_throughput(n * 4, rounds).await
+                })
+                .await?,
+            );
+            figs.push(Figure {
+                name: "stream_throughput_64b_shm",
+                p50,
+                p99,
+                unit: "msg/s",
+                floor: Some((floor.0, "raw_batched_uds")),
+                goal: Goal::AtLeast(2e7),
+                note: None,
+            });
+        }
+    }
+    let reexec = pct(floors::reexec_connect_back(1, plan.n(50, 5)));
+    if plan.wants("spawn_process_first_rpc") {
+        let (p50, p99) = pct(session(Proto::Uds, async || {
+            figures::spawn_first_rpc(plan.n(50, 5), None).await
+        })
+        .await?);
+        figs.push(Figure {
+            name: "spawn_process_first_rpc",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((reexec.0, "raw_reexec_connect_back")),
+            goal: Goal::AtMost(2.0),
+            note: None,
+        });
+    }
+    if plan.wants("spawn_thread_first_rpc") {
+        let floor = pct(floors::thread_runtime_start(plan.n(200, 20)));
+        let backend: Arc<dyn tractor::spawn::SpawnBackend> =
+            Arc::new(tractor::spawn::ThreadBackend);
+        let (p50, p99) = pct(session(Proto::Uds, async || {
+            figures::spawn_first_rpc(plan.n(200, 10), Some(backend)).await
+        })
+        .await?);
+        figs.push(Figure {
+            name: "spawn_thread_first_rpc",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((floor.0, "raw_thread_runtime_start")),
+            goal: Goal::Absolute(100.0),
+            note: None,
+        });
+    }
+    if plan.wants("spawn8_concurrent_ready") {
+        let floor = ms(pct(floors::reexec_connect_back(8, plan.n(20, 3))));
+        let (p50, p99) = ms(pct(session(Proto::Uds, async || {
+            figures::spawn8(plan.n(20, 3)).await
+        })
+        .await?));
+        figs.push(Figure {
+            name: "spawn8_concurrent_ready",
+            p50,
+            p99,
+            unit: "ms",
+            floor: Some((floor.0, "raw_reexec8_connect_back")),
+            goal: Goal::Absolute(10.0),
+            note: None,
+        });
+    }
+    if plan.wants("tree_cancel_1_2_4") {
+        let (samples, escalations) = session(Proto::Uds, async || {
+            figures::tree_cancel(plan.n(10, 2)).await
+        })
+        .await?;
+        let (p50, p99) = ms(pct(samples));
+        figs.push(Figure {
+            name: "tree_cancel_1_2_4",
+            p50,
+            p99,
+            unit: "ms",
+            floor: None,
+            goal: Goal::AtMost(20.0),
+            note: Some(format!("escalations: {escalations} (goal 0)")),
+        });
+    }
+    if plan.wants("idle_actor_rss") {
+        let v = session(Proto::Uds, async || {
+            figures::idle_process_rss(plan.n(8, 2)).await
+        })
+        .await?;
+        let (p50, p99) = rate_pct(v);
+        figs.push(Figure {
+            name: "idle_actor_rss_process",
+            p50: p50 / 1024.0,
+            p99: p99 / 1024.0,
+            unit: "MiB",
+            floor: None,
+            goal: Goal::AtMost(4.0),
+            note: None,
+        });
+        let per = session(Proto::Uds, async || {
+            figures::idle_thread_rss(plan.n(32, 4)).await
+        })
+        .await?;
+        figs.push(Figure {
+            name: "idle_actor_rss_thread",
+            p50: per,
+            p99: per,
+            unit: "KiB",
+            floor: None,
+            goal: Goal::AtMost(256.0),
+            note: Some("process RSS growth per idle thread actor".into()),
+        });
+    }
+    if plan.wants("codec_start_msg") {
+        let (p50, p99) = codec(plan.n(2_000_000, 100_000), plan.n(7, 3));
+        figs.push(Figure {
+            name: "codec_start_msg",
+            p50,
+            p99,
+            unit: "ops/s",
+            floor: None,
+            goal: Goal::AtLeast(5e6),
+            note: None,
+        });
+    }
+    skipped.insert(
+        "none".into(),
+        json!("every figure whose feature exists is measured"),
+    );
+    Ok((figs, skipped))
+}
+
+/// Encode + decode of a `Start` message, ops per second per round.
+fn codec(n: usize, rounds: usize) -> (f64, f64) {
+    use tractor::msg::*;
+    let m = Msg::Start(Start {
+        cid: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e".into(),
+        ns: "myapp.workers".into(),
+        func: "add".into(),
+        kwargs: vec![("x".into(), Value::from(1)), ("y".into(), Value::from(2))],
+        uid: Uid::new("root", "3f2a8c4e-6b1d-4e0a-8f7c-1a2b3c4d5e6f"),
+        pld_spec: ANY_PLD_SPEC.into(),
+    });
+    let mut buf = Vec::with_capacity(256);
+    let mut rates = Vec::new();
+    for _ in 0..rounds {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            buf.clear();
+            encode_into(&m, &mut buf);
+            let back = decode(&buf).expect("decodes");
+            std::hint::black_box(back);
+        }
+        rates.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    rate_pct(rates)
+}
+
+fn meta(quick: bool, skipped: serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+    let cmd = |c: &str, a: &[&str]| {
+        std::process::Command::new(c)
+            .args(a)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    json!({
+        "machine": cmd("uname", &["-nm"]),
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "kernel": cmd("uname", &["-r"]),
+        "commit": cmd("git", &["rev-parse", "HEAD"]),
+        "date": cmd("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
+        "quick": quick,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "skipped": skipped,
+    })
+}
+
+fn main() -> ExitCode {
+    peer::maybe_run();
+    tractor::maybe_run_child();
+    let args = Args::parse();
+    let plan = Plan {
+        quick: args.quick,
+        only: args.only,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match rt.block_on(run(&plan)) {
+        Ok((figs, skipped)) => {
+            let mut map = serde_json::Map::new();
+            for f in &figs {
+                map.insert(f.name.into(), f.to_json());
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({ "meta": meta(plan.quick, skipped), "figures": map })
+                )
+                .expect("json")
+            );
+            report::table(&figs);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tractor-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

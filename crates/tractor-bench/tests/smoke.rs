@@ -1,0 +1,45 @@
+//! The quick run works and prints a well-formed document. It checks the
+//! program, never the numbers.
+
+#[test]
+fn quick_run_prints_every_figure_with_a_floor_or_goal() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tractor-bench"))
+        .arg("--quick")
+        .env_remove("_TRACTOR_RT_VARS")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(doc["meta"]["quick"], true);
+    let figs = doc["figures"].as_object().expect("figures");
+    for name in [
+        "rpc_rtt_uds",
+        "rpc_rtt_tcp",
+        "ctx_open_result",
+        "stream_echo",
+        "stream_throughput_64b",
+        "stream_throughput_64b_shm",
+        "spawn_process_first_rpc",
+        "spawn_thread_first_rpc",
+        "spawn8_concurrent_ready",
+        "tree_cancel_1_2_4",
+        "idle_actor_rss_process",
+        "idle_actor_rss_thread",
+        "codec_start_msg",
+    ] {
+        let f = &figs[name];
+        assert!(f["p50"].as_f64().is_some_and(|v| v > 0.0), "{name}: {f}");
+        assert!(f["unit"].is_string(), "{name}");
+        assert!(f["met"].is_boolean(), "{name}");
+        if !f["floor"].is_null() {
+            assert!(f["floor"].as_f64().unwrap() > 0.0, "{name}: floor");
+            assert!(f["ratio"].as_f64().is_some(), "{name}: ratio");
+        }
+    }
+    let table = String::from_utf8_lossy(&out.stderr);
+    assert!(table.contains("rpc_rtt_uds"), "the table goes to stderr");
+}
