@@ -1,13 +1,253 @@
 //! `envctl`: local development environments for a repository and each of
-//! its git worktrees.
+//! its git worktrees — apps and native Postgres/Redis on ports that never
+//! collide, truthful health, and a teardown that leaves nothing running.
+//!
+//! `main` parses, dispatches, and maps the outcome to an exit code: 0 ok,
+//! 1 an actionable failure (the message says what to do), 2 bad usage or
+//! interrupted.
 
-use clap::Parser;
+mod config;
+mod inspect;
+mod lifecycle;
+mod plan;
+mod ports;
+mod procs;
+mod requirements;
+mod scope;
+mod state;
+mod worktrees;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// How a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Something the user can fix; the message says what (exit 1).
+    Actionable(String),
+    /// Exit 1 with nothing more to say (the output already said it).
+    Silent,
+    /// Bad usage (exit 2).
+    Usage(String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Actionable(e.to_string())
+    }
+}
 
 /// Local development environments for every git worktree of a repository.
 #[derive(Debug, Parser)]
-#[command(name = "envctl", version, about, long_about = None)]
-struct Cli {}
+#[command(name = "envctl", version, about)]
+struct Cli {
+    /// The repository (default: the current directory; a linked worktree
+    /// resolves to the repository that owns it).
+    #[arg(long, global = true, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, clap::Args)]
+struct Select {
+    /// The main checkout.
+    #[arg(long)]
+    main: bool,
+    /// The worktrees under trees/.
+    #[arg(long)]
+    trees: bool,
+    /// Only these projects (repeatable).
+    #[arg(long = "project", value_name = "NAME")]
+    projects: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the apps and dependencies of the selected projects (resumes an active run).
+    Start {
+        #[command(flatten)]
+        select: Select,
+        /// One Postgres/Redis per worktree instead of one per repository.
+        #[arg(long)]
+        isolated_deps: bool,
+        /// Always start a new run.
+        #[arg(long)]
+        no_resume: bool,
+        /// No interactive display (the default when not on a terminal).
+        #[arg(long)]
+        headless: bool,
+        /// Config overrides as KEY=VALUE.
+        #[arg(value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+    /// Restart what died in the active run, reusing live dependencies.
+    Resume {
+        #[command(flatten)]
+        select: Select,
+        /// No interactive display.
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Stop services (all, or by --project and --backend/--frontend).
+    Stop {
+        /// Only these projects.
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+        /// Only backends.
+        #[arg(long)]
+        backend: bool,
+        /// Only frontends.
+        #[arg(long)]
+        frontend: bool,
+    },
+    /// Stop every service and dependency of the repository; keep data.
+    StopAll,
+    /// Stop-all, then kill anything left that belongs to the repository.
+    BlastAll {
+        /// Also delete dependency data.
+        #[arg(long)]
+        remove_volumes: bool,
+    },
+    /// Show the saved state, reconciled with what runs now.
+    ShowState,
+    /// Show the effective configuration and where each value came from.
+    ShowConfig,
+    /// List the worktree projects and their planned ports.
+    ListTrees,
+    /// Check every service (process, listener, HTTP health); exit 1 if any is not healthy.
+    Health,
+    /// Show the last lines of service logs.
+    Logs {
+        /// Only these projects.
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+        /// How many lines per service.
+        #[arg(long, default_value_t = 50)]
+        logs_tail: usize,
+    },
+    /// List failed services and error lines in logs; exit 1 if any.
+    Errors,
+    /// Show the URLs of running projects; exit 1 if a requested one is not running.
+    Endpoints {
+        /// Only these projects.
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+    },
+    /// Change the managed block of .envctl.
+    Config {
+        /// KEY=VALUE to set (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Read a JSON object of KEY: value from stdin.
+        #[arg(long)]
+        stdin_json: bool,
+    },
+    /// Check locks, runtime truth and tools.
+    Doctor,
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let cwd = match &cli.repo {
+        Some(r) => r.clone(),
+        None => std::env::current_dir()?,
+    };
+    let cwd = cwd
+        .canonicalize()
+        .map_err(|e| Failure::Actionable(format!("{}: {e}", cwd.display())))?;
+    let repo = worktrees::control_root(&cwd);
+    let overrides: BTreeMap<String, String> = match &cli.command {
+        Command::Start { overrides, .. } => overrides
+            .iter()
+            .map(|o| {
+                o.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or_else(|| Failure::Usage(format!("expected KEY=VALUE, got {o:?}")))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => BTreeMap::new(),
+    };
+    let cfg =
+        config::Config::load(&repo, overrides).map_err(|e| Failure::Actionable(e.to_string()))?;
+    let json = cli.json;
+    match cli.command {
+        Command::Start {
+            select,
+            isolated_deps,
+            no_resume,
+            ..
+        } => {
+            if !cfg.has_file() {
+                return Err(Failure::Actionable(format!(
+                    "{} has no .envctl: create one (see examples/envctl-sample/.envctl) or run `envctl config --set ENVCTL_BACKEND_START_CMD=...`",
+                    repo.display()
+                )));
+            }
+            let opts = lifecycle::StartOpts {
+                main: select.main,
+                trees: select.trees,
+                projects: select.projects,
+                isolated: isolated_deps,
+                no_resume,
+            };
+            lifecycle::start(&repo, &cfg, &opts, false)
+        }
+        Command::Resume { select, .. } => {
+            let opts = lifecycle::StartOpts {
+                main: select.main,
+                trees: select.trees,
+                projects: select.projects,
+                ..Default::default()
+            };
+            lifecycle::start(&repo, &cfg, &opts, true)
+        }
+        Command::Stop {
+            projects,
+            backend,
+            frontend,
+        } => lifecycle::stop(
+            &repo,
+            &lifecycle::StopOpts {
+                projects,
+                backend,
+                frontend,
+            },
+        ),
+        Command::StopAll => lifecycle::stop_all(&repo),
+        Command::BlastAll { remove_volumes } => lifecycle::blast_all(&repo, remove_volumes),
+        Command::ShowState => inspect::show_state(&repo, &cfg, json),
+        Command::ShowConfig => inspect::show_config(&cfg, json),
+        Command::ListTrees => inspect::list_trees(&repo, &cfg, json),
+        Command::Health => inspect::health(&repo, &cfg, json),
+        Command::Logs {
+            projects,
+            logs_tail,
+        } => inspect::logs(&repo, &projects, logs_tail),
+        Command::Errors => inspect::errors(&repo, &cfg, json),
+        Command::Endpoints { projects } => inspect::endpoints(&repo, &cfg, &projects, json),
+        Command::Config { sets, stdin_json } => inspect::config_set(&cfg, &sets, stdin_json),
+        Command::Doctor => inspect::doctor(&repo, &cfg, json),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Silent) => ExitCode::from(1),
+        Err(Failure::Actionable(m)) => {
+            eprintln!("envctl: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(m)) => {
+            eprintln!("envctl: {m}");
+            ExitCode::from(2)
+        }
+    }
 }

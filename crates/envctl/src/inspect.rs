@@ -1,0 +1,346 @@
+//! The inspection commands: they read the durable record and ask the OS
+//! what is true now; they never change what runs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::config::{Config, managed};
+use crate::lifecycle::reconcile;
+use crate::plan::{self, Mode};
+use crate::{Failure, ports, procs, scope, state};
+
+fn emit(json_out: bool, v: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!("{}", text());
+    }
+}
+
+/// `show-state`.
+pub fn show_state(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    match state::load_latest(&scope) {
+        None => {
+            emit(json_out, json!({"found": false}), || {
+                "no saved state".into()
+            });
+            Ok(())
+        }
+        Some(mut run) => {
+            reconcile(&mut run, cfg);
+            let v = json!({"found": true, "state": run, "runtime_map": run.runtime_map()});
+            emit(json_out, v, || {
+                let mut s = format!("run {} ({})\n", run.run_id, run.mode);
+                for r in run.services.values() {
+                    s.push_str(&format!(
+                        "  {:<24} {:<12} port {}\n",
+                        r.name, r.status, r.actual_port
+                    ));
+                }
+                s
+            });
+            Ok(())
+        }
+    }
+}
+
+/// `list-trees`.
+pub fn list_trees(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let scope_id = scope::scope_id(repo);
+    let projects = plan::projects(cfg, repo, Mode::Trees, &[]);
+    let rows: Vec<serde_json::Value> = projects
+        .iter()
+        .map(|p| {
+            let slot = ports::slot(&scope_id, &p.name, false);
+            json!({
+                "name": p.name, "root": p.root, "slot": slot,
+                "ports": {
+                    "backend": cfg.num("BACKEND_PORT_BASE") + slot,
+                    "frontend": cfg.num("FRONTEND_PORT_BASE") + slot,
+                    "db": cfg.num("DB_PORT") + slot,
+                    "redis": cfg.num("REDIS_PORT") + slot,
+                },
+            })
+        })
+        .collect();
+    emit(
+        json_out,
+        json!({"scope_id": scope_id, "projects": rows}),
+        || {
+            rows.iter()
+                .map(|r| {
+                    format!(
+                        "{:<20} {}  backend :{}",
+                        r["name"].as_str().unwrap_or(""),
+                        r["root"].as_str().unwrap_or(""),
+                        r["ports"]["backend"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    );
+    Ok(())
+}
+
+/// `health`: exit 1 unless every service is running and answers its
+/// health URL.
+pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let Some(mut run) = state::load_latest(&scope) else {
+        return Err(Failure::Actionable(
+            "nothing to check: no saved state (run `envctl start`)".into(),
+        ));
+    };
+    reconcile(&mut run, cfg);
+    let mut rows = Vec::new();
+    let mut ok = true;
+    for r in run.services.values() {
+        if r.status == "stopped" {
+            continue;
+        }
+        let http = (r.status == "running" && r.listener_expected)
+            .then(|| procs::http_status(&r.health_url, Duration::from_secs(2)));
+        let healthy = r.status == "running"
+            && http.is_none_or(|s| s.is_some_and(|c| (200..400).contains(&c)));
+        let status = if r.status == "running" && !healthy {
+            "unreachable"
+        } else {
+            r.status.as_str()
+        };
+        ok &= healthy;
+        rows.push(json!({"name": r.name, "project": r.project, "status": status, "pid": r.pid, "port": r.actual_port, "http_status": http.flatten()}));
+    }
+    emit(
+        json_out,
+        json!({"ok": ok, "run_id": run.run_id, "services": rows}),
+        || {
+            rows.iter()
+                .map(|r| {
+                    format!(
+                        "{:<24} {}",
+                        r["name"].as_str().unwrap_or(""),
+                        r["status"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    );
+    if ok { Ok(()) } else { Err(Failure::Silent) }
+}
+
+/// `logs`.
+pub fn logs(repo: &Path, projects: &[String], tail: usize) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let Some(run) = state::load_latest(&scope) else {
+        return Err(Failure::Actionable(
+            "no saved state: nothing has logs yet".into(),
+        ));
+    };
+    for r in run
+        .services
+        .values()
+        .filter(|r| projects.is_empty() || projects.contains(&r.project))
+    {
+        let text = std::fs::read_to_string(&r.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        println!("==> {} ({})", r.name, r.log_path.display());
+        for l in &lines[lines.len().saturating_sub(tail)..] {
+            println!("{l}");
+        }
+    }
+    Ok(())
+}
+
+/// `errors`: failed services and error lines in logs; exit 1 if any.
+pub fn errors(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let Some(mut run) = state::load_latest(&scope) else {
+        emit(
+            json_out,
+            json!({"ok": true, "log_issues": [], "service_failures": []}),
+            || "no saved state".into(),
+        );
+        return Ok(());
+    };
+    reconcile(&mut run, cfg);
+    let mut issues = Vec::new();
+    for r in run.services.values() {
+        let text = std::fs::read_to_string(&r.log_path).unwrap_or_default();
+        for l in text
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.starts_with("Traceback"))
+        {
+            issues.push(json!({"project": r.project, "service": r.service_slug, "line": l}));
+        }
+    }
+    let failures: Vec<serde_json::Value> = run
+        .services
+        .values()
+        .filter(|r| {
+            matches!(
+                r.status.as_str(),
+                "stale" | "unreachable" | "termination_failed"
+            )
+        })
+        .map(|r| json!({"name": r.name, "status": r.status, "detail": r.failure_detail}))
+        .collect();
+    let ok = issues.is_empty() && failures.is_empty();
+    emit(
+        json_out,
+        json!({"ok": ok, "log_issues": issues, "service_failures": failures}),
+        || {
+            if ok {
+                "no errors".into()
+            } else {
+                format!(
+                    "{} log issue(s), {} failed service(s)",
+                    issues.len(),
+                    failures.len()
+                )
+            }
+        },
+    );
+    if ok { Ok(()) } else { Err(Failure::Silent) }
+}
+
+/// `endpoints`.
+pub fn endpoints(
+    repo: &Path,
+    cfg: &Config,
+    projects: &[String],
+    json_out: bool,
+) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let mut run = state::load_latest(&scope);
+    if let Some(r) = run.as_mut() {
+        reconcile(r, cfg);
+    }
+    let running: Vec<String> = run
+        .as_ref()
+        .map(|r| {
+            r.services
+                .values()
+                .filter(|s| s.status == "running")
+                .map(|s| s.project.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(missing) = projects.iter().find(|p| !running.contains(p)) {
+        let v = json!({"ok": false, "error": "requested_project_not_running", "project": missing});
+        emit(json_out, v, || {
+            format!("project {missing:?} is not running")
+        });
+        return Err(Failure::Silent);
+    }
+    let run = run.unwrap_or_else(|| unreachable!("projects empty or found running"));
+    let map = run.runtime_map();
+    emit(
+        json_out,
+        json!({"ok": true, "projection": map["projection"]}),
+        || {
+            run.services
+                .values()
+                .map(|s| format!("{:<24} {}", s.name, s.public_url))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    );
+    Ok(())
+}
+
+/// `show-config`.
+pub fn show_config(cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let eff = cfg.effective();
+    let v = json!({
+        "repo": cfg.repo, "file": cfg.file, "exists": cfg.has_file(),
+        "values": eff.iter().map(|(k, (v, src))| (k.clone(), json!({"value": v, "source": src}))).collect::<serde_json::Map<_, _>>(),
+    });
+    emit(json_out, v, || {
+        eff.iter()
+            .map(|(k, (v, s))| format!("{k}={v}  # {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+/// `config --set K=V ...` / `--stdin-json`: rewrites the managed block only.
+pub fn config_set(cfg: &Config, sets: &[String], stdin_json: bool) -> Result<(), Failure> {
+    let mut updates: Vec<(String, String)> = Vec::new();
+    for s in sets {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| Failure::Usage(format!("--set takes KEY=VALUE, got {s:?}")))?;
+        updates.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    if stdin_json {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        let obj: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).map_err(|e| {
+                Failure::Usage(format!(
+                    "--stdin-json expects a JSON object of KEY: value: {e}"
+                ))
+            })?;
+        for (k, v) in obj {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            updates.push((k, v));
+        }
+    }
+    if updates.is_empty() {
+        return Err(Failure::Usage(
+            "nothing to set: use --set KEY=VALUE or --stdin-json".into(),
+        ));
+    }
+    let old = std::fs::read_to_string(&cfg.file).unwrap_or_default();
+    let new = managed::merge(&old, &updates);
+    // Refuse to write something we cannot read back.
+    crate::config::parse::parse(&cfg.file.display().to_string(), &new)
+        .map_err(|e| Failure::Actionable(e.to_string()))?;
+    if new != old {
+        state::write_atomic(&cfg.file, &new)?;
+    }
+    println!("{} ({} key(s) set)", cfg.file.display(), updates.len());
+    Ok(())
+}
+
+/// `doctor`: lock health, runtime truth, tools.
+pub fn doctor(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let locks = ports::inventory(&scope);
+    let stale = locks.iter().filter(|l| l.2).count();
+    let mut run = state::load_latest(&scope);
+    let truth = run.as_mut().map(|r| {
+        reconcile(r, cfg);
+        r.services
+            .values()
+            .all(|s| matches!(s.status.as_str(), "running" | "stopped"))
+    });
+    let tool = |t: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let v = json!({
+        "scope": scope,
+        "config_file": cfg.file, "config_found": cfg.has_file(),
+        "lock_health": format!("total={} stale={stale}", locks.len()),
+        "runtime_truth": match truth { Some(true) => "pass", Some(false) => "fail", None => "no_state" },
+        "tools": {"git": tool("git"), "redis-server": tool("redis-server"), "pg_ctl": tool("pg_ctl") || tool("pg_config")},
+        "errors": run.as_ref().map(|r| r.errors.iter().take(5).cloned().collect::<Vec<_>>()).unwrap_or_default(),
+    });
+    emit(json_out, v.clone(), || {
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    });
+    Ok(())
+}

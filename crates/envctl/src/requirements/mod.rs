@@ -1,0 +1,64 @@
+//! Dependencies (Postgres, Redis), run natively: one file per dependency
+//! behind [`Dependency`]. An instance is either shared by every worktree of
+//! the repository scope (one database / key space per worktree) or
+//! isolated (one server per worktree, `--isolated-deps`).
+
+mod postgres;
+mod redis;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use postgres::{Postgres, instance_dir as postgres_instance_dir};
+pub use redis::Redis;
+
+use crate::procs::Ident;
+
+/// A running dependency server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Instance {
+    /// `postgres` or `redis`.
+    pub id: String,
+    /// `shared` or the project it belongs to.
+    pub owner: String,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its process.
+    pub ident: Ident,
+    /// Its data folder (kept by `stop-all`, removed by `blast-all --remove-volumes`).
+    pub data_dir: PathBuf,
+}
+
+/// What went wrong starting a dependency.
+#[derive(Debug, thiserror::Error)]
+#[error("{dep}: {why}")]
+pub struct DepError {
+    /// Which dependency.
+    pub dep: &'static str,
+    /// What happened, with the command or file involved.
+    pub why: String,
+}
+
+/// A native dependency.
+pub trait Dependency {
+    /// `postgres`, `redis`.
+    fn id(&self) -> &'static str;
+    /// The config key of its base port.
+    fn port_key(&self) -> &'static str;
+    /// Starts (or re-adopts) a server on `port` with data in `dir`.
+    fn start(&self, port: u16, dir: &std::path::Path) -> Result<Instance, DepError>;
+    /// True when it answers (`pg_isready`, `PING`).
+    fn ready(&self, inst: &Instance) -> bool;
+    /// Stops it; data is kept.
+    fn stop(&self, inst: &Instance);
+    /// Prepares the per-project namespace on a shared server (a database,
+    /// a Redis DB index) and returns the environment it projects.
+    fn project_env(
+        &self,
+        inst: &Instance,
+        project: &str,
+        slot: u32,
+        shared: bool,
+    ) -> Result<Vec<(String, String)>, DepError>;
+}

@@ -1,0 +1,315 @@
+//! Postgres via `initdb` + `pg_ctl`, found through `pg_config --bindir` or
+//! Debian's `/usr/lib/postgresql/*/bin`. TCP on 127.0.0.1 plus a private
+//! socket folder per instance; readiness by `pg_isready`.
+//!
+//! `initdb` refuses to run as root, so when envctl runs as root the
+//! server runs as the `postgres` system user (`runuser`) and its folder is
+//! owned by that user, under `/var/tmp/envctl-postgres/` (a root-owned
+//! runtime folder is not traversable by it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::{DepError, Dependency, Instance};
+use crate::procs;
+
+/// The Postgres dependency.
+#[derive(Debug, Default)]
+pub struct Postgres;
+
+fn err(why: String) -> DepError {
+    DepError {
+        dep: "postgres",
+        why,
+    }
+}
+
+fn bindir() -> Result<PathBuf, DepError> {
+    if let Ok(o) = Command::new("pg_config").arg("--bindir").output()
+        && o.status.success()
+    {
+        let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+        if p.join("initdb").is_file() {
+            return Ok(p);
+        }
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("initdb").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().ok_or_else(|| {
+        err("initdb not found (install postgresql: apt-get install postgresql)".into())
+    })
+}
+
+fn as_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Runs a Postgres tool, as the `postgres` user when we are root.
+fn run(tool: &Path, args: &[&str]) -> Result<String, DepError> {
+    let mut cmd = if as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(tool);
+        c
+    } else {
+        Command::new(tool)
+    };
+    let out = cmd
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| err(format!("cannot run {}: {e}", tool.display())))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(err(format!(
+            "{} {} failed: {}",
+            tool.display(),
+            args.join(" "),
+            text.trim()
+        )))
+    }
+}
+
+fn chown_postgres(p: &Path) -> Result<(), DepError> {
+    if !as_root() {
+        return Ok(());
+    }
+    let user = nix::unistd::User::from_name("postgres")
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            err("running as root needs the `postgres` system user (install postgresql)".into())
+        })?;
+    nix::unistd::chown(p, Some(user.uid), Some(user.gid))
+        .map_err(|e| err(format!("chown {}: {e}", p.display())))
+}
+
+/// Where an instance's folder goes: under the scope, or (as root) under
+/// `/var/tmp/envctl-postgres/<scope>/` where the postgres user can reach it.
+pub fn instance_dir(scope: &Path, key: &str) -> PathBuf {
+    if as_root() {
+        let scope_id = scope
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let runtime = scope
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // Different runtime roots (tests) must not share instance folders.
+        let tag = {
+            use sha2::Digest;
+            let d = sha2::Sha256::digest(runtime.as_bytes());
+            d.iter()
+                .take(4)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        PathBuf::from("/var/tmp/envctl-postgres")
+            .join(format!("{tag}-{scope_id}"))
+            .join(key)
+    } else {
+        scope.join("deps").join(key)
+    }
+}
+
+fn postmaster(data: &Path) -> Option<procs::Ident> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    Some(procs::Ident {
+        pid,
+        start_time: procs::start_time(pid)?,
+    })
+}
+
+impl Dependency for Postgres {
+    fn id(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn port_key(&self) -> &'static str {
+        "DB_PORT"
+    }
+
+    fn start(&self, port: u16, dir: &Path) -> Result<Instance, DepError> {
+        let bin = bindir()?;
+        if as_root() {
+            // The base must be traversable by the postgres user.
+            let base = Path::new("/var/tmp/envctl-postgres");
+            std::fs::create_dir_all(dir)
+                .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+            for p in dir.ancestors().take_while(|p| p.starts_with(base)) {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o711));
+            }
+        }
+        let data = dir.join("data");
+        let sock = dir.join("sock");
+        for d in [&data, &sock] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| err(format!("cannot create {}: {e}", d.display())))?;
+            chown_postgres(d)?;
+        }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700));
+        }
+        if !data.join("PG_VERSION").is_file() {
+            run(
+                &bin.join("initdb"),
+                &[
+                    "-D",
+                    &data.display().to_string(),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+            )?;
+        }
+        let log = dir.join("postgres.log");
+        if !log.exists() {
+            std::fs::write(&log, "")
+                .map_err(|e| err(format!("cannot create {}: {e}", log.display())))?;
+        }
+        chown_postgres(&log)?;
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1",
+            sock.display()
+        );
+        run(
+            &bin.join("pg_ctl"),
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-l",
+                &log.display().to_string(),
+                "-o",
+                &opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )?;
+        let ident = postmaster(&data)
+            .ok_or_else(|| err("started, but postmaster.pid is unreadable".into()))?;
+        let inst = Instance {
+            id: "postgres".into(),
+            owner: String::new(),
+            port,
+            ident,
+            data_dir: dir.to_path_buf(),
+        };
+        if !procs::wait_until(Duration::from_secs(30), || self.ready(&inst)) {
+            self.stop(&inst);
+            return Err(err(format!("pg_isready never succeeded on port {port}")));
+        }
+        Ok(inst)
+    }
+
+    fn ready(&self, inst: &Instance) -> bool {
+        let Ok(bin) = bindir() else { return false };
+        Command::new(bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-p", &inst.port.to_string(), "-t", "2"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    fn stop(&self, inst: &Instance) {
+        if let Ok(bin) = bindir() {
+            let data = inst.data_dir.join("data");
+            let _ = run(
+                &bin.join("pg_ctl"),
+                &[
+                    "-D",
+                    &data.display().to_string(),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    "20",
+                    "stop",
+                ],
+            );
+        }
+        if procs::alive(&inst.ident) {
+            procs::stop_group(&inst.ident, Duration::from_secs(3));
+        }
+    }
+
+    fn project_env(
+        &self,
+        inst: &Instance,
+        project: &str,
+        _slot: u32,
+        shared: bool,
+    ) -> Result<Vec<(String, String)>, DepError> {
+        let db = if shared {
+            let name: String = project
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let bin = bindir()?;
+            let create = run(
+                &bin.join("psql"),
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &inst.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=0",
+                    "-c",
+                    &format!("CREATE DATABASE {name}"),
+                ],
+            );
+            if let Err(e) = create
+                && !e.why.contains("already exists")
+            {
+                return Err(e);
+            }
+            name
+        } else {
+            "postgres".to_owned()
+        };
+        let url =
+            |scheme: &str| format!("{scheme}://postgres:postgres@127.0.0.1:{}/{db}", inst.port);
+        Ok(vec![
+            ("DB_HOST".into(), "127.0.0.1".into()),
+            ("DB_PORT".into(), inst.port.to_string()),
+            ("DB_USER".into(), "postgres".into()),
+            ("DB_PASSWORD".into(), "postgres".into()),
+            ("DB_NAME".into(), db.clone()),
+            ("DATABASE_URL".into(), url("postgresql")),
+            ("SQLALCHEMY_DATABASE_URL".into(), url("postgresql+psycopg")),
+            ("ASYNC_DATABASE_URL".into(), url("postgresql+asyncpg")),
+        ])
+    }
+}

@@ -1,0 +1,240 @@
+//! A sample repository with two worktrees in a temp folder, its own
+//! runtime folder, and the `envctl` binary; plus the A13 leak check.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub repo: PathBuf,
+    pub runtime: PathBuf,
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+impl World {
+    /// The sample repository, committed, with worktrees feat-a/1 and feat-b/1.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> World {
+        // Services outlive the envctl command that started them; as a
+        // subreaper this test reaps them when they are stopped.
+        // SAFETY: prctl with an integer flag; no memory is touched.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("sample");
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/envctl-sample");
+        copy_dir(&src, &repo);
+        git(&repo, &["init", "-q", "-b", "main"]);
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-qm", "sample"]);
+        git(
+            &repo,
+            &["worktree", "add", "-q", "trees/feat-a/1", "-b", "feat-a-1"],
+        );
+        git(
+            &repo,
+            &["worktree", "add", "-q", "trees/feat-b/1", "-b", "feat-b-1"],
+        );
+        let runtime = tmp.path().join("runtime");
+        World { tmp, repo, runtime }
+    }
+
+    /// Runs `envctl ARGS` in the repository.
+    pub fn envctl(&self, args: &[&str]) -> Output {
+        self.envctl_env(args, &[])
+    }
+
+    pub fn envctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_envctl"))
+            .args(args)
+            .current_dir(&self.repo)
+            .env("RUN_SH_RUNTIME_DIR", &self.runtime)
+            .envs(env.iter().copied())
+            .output()
+            .expect("envctl runs");
+        reap_children();
+        out
+    }
+
+    /// `envctl ARGS --json`, parsed.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = self.envctl(&a);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: not JSON ({e}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), v)
+    }
+
+    /// The scope folder (one per repository).
+    pub fn scope(&self) -> PathBuf {
+        std::fs::read_dir(&self.runtime)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("repo-")
+            })
+            .expect("a scope folder")
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Reaps every exited child re-parented to us.
+pub fn reap_children() {
+    while let Ok(st) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+        if st == nix::sys::wait::WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
+
+/// Pids of live processes whose cwd or environment mentions `root`.
+pub fn processes_of(root: &Path) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            !stat.contains(") Z ")
+        })
+        .filter(|pid| {
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+            let env = String::from_utf8_lossy(
+                &std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default(),
+            )
+            .into_owned();
+            cwd.is_some_and(|c| c.starts_with(root)) || env.contains(&root.display().to_string())
+        })
+        .map(|pid| {
+            (
+                pid,
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .unwrap_or_default()
+                    .replace('\0', " "),
+            )
+        })
+        .collect()
+}
+
+/// Waits (up to 10 s) until nothing of `root` runs; returns what is left.
+pub fn wait_clean(root: &Path) -> Vec<(u32, String)> {
+    let start = Instant::now();
+    loop {
+        reap_children();
+        let left = processes_of(root);
+        if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The A13 leak check: blast-all, then no process, no listener on a
+/// planned port, no lock of ours is left.
+pub fn teardown(w: &World) {
+    let planned: Vec<u64> = std::fs::read_to_string(w.scope().join("ports_manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .map(|m| {
+            m["projects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| {
+                    p["ports"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(_, v)| v["final"].as_u64())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let out = w.envctl(&["blast-all", "--remove-volumes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let left = wait_clean(w.tmp.path());
+    assert!(left.is_empty(), "left running: {left:?}");
+    for port in planned {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_err(),
+            "something still listens on planned port {port}"
+        );
+    }
+    if let Ok(rd) = std::fs::read_dir(w.scope().join("locks")) {
+        let locks: Vec<_> = rd
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "lock"))
+            .collect();
+        assert!(locks.is_empty(), "locks left: {locks:?}");
+    }
+}
+
+/// GET a URL (HTTP/1.0) and return the body.
+pub fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (hp, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(hp).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {hp}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
