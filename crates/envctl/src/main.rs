@@ -7,6 +7,7 @@
 //! interrupted.
 
 mod config;
+mod debug;
 mod inspect;
 mod lifecycle;
 mod plan;
@@ -151,6 +152,12 @@ enum Command {
     },
     /// Check locks, runtime truth and tools.
     Doctor,
+    /// Pack a redacted diagnostics bundle (state, events, logs, locks) and print its path.
+    DebugPack,
+    /// Print the path of the latest diagnostics bundle.
+    DebugLast,
+    /// Print a short diagnosis: doctor, then errors.
+    DebugReport,
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -233,6 +240,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Endpoints { projects } => inspect::endpoints(&repo, &cfg, &projects, json),
         Command::Config { sets, stdin_json } => inspect::config_set(&cfg, &sets, stdin_json),
         Command::Doctor => inspect::doctor(&repo, &cfg, json),
+        Command::DebugPack => debug::pack(&repo, &cfg).map(|_| ()),
+        Command::DebugLast => debug::last(&repo),
+        Command::DebugReport => {
+            inspect::doctor(&repo, &cfg, json)?;
+            inspect::errors(&repo, &cfg, json)
+        }
     }
 }
 

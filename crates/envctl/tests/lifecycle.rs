@@ -234,6 +234,30 @@ fn blast_all_leaves_nothing_but_spares_strangers() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (_, st) = w.json(&["show-state"]);
     assert_eq!(st["state"]["metadata"]["dependency_mode"], "shared");
+    assert_eq!(
+        w.json(&["health"]).0,
+        0,
+        "shared Postgres/Redis serve both worktrees"
+    );
+    // One server each, one database per worktree.
+    let deps = st["state"]["dependencies"].as_array().unwrap();
+    assert_eq!(deps.len(), 2);
+    for project in ["feat-a-1", "feat-b-1"] {
+        let port = st["state"]["services"][format!("{project} Backend")]["actual_port"]
+            .as_u64()
+            .unwrap();
+        let h: Value =
+            serde_json::from_str(&http_get(&format!("http://127.0.0.1:{port}/health"))).unwrap();
+        let db = project.replace('-', "_");
+        assert!(
+            h["DATABASE_URL"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/{db}")),
+            "{h}"
+        );
+        assert_eq!(h["db_reachable"], true);
+    }
     let sleepers = processes_of(w.tmp.path())
         .into_iter()
         .filter(|(_, c)| c.contains("time.sleep"))
