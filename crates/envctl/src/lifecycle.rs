@@ -861,6 +861,10 @@ pub fn blast_all(repo: &Path, remove_volumes: bool) -> Result<(), Failure> {
     if remove_volumes && let Some(r) = &run {
         for d in &r.dependencies {
             let _ = std::fs::remove_dir_all(&d.data_dir);
+            // Its per-scope parent goes too once empty.
+            if let Some(parent) = d.data_dir.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
         }
     }
     state::event(
