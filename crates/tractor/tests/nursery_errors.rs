@@ -82,9 +82,10 @@ async fn several_failures_surface_together() -> Result<(), Error> {
         .iter()
         .filter_map(|l| l.as_remote().map(|r| r.src_uid().name.clone()))
         .collect();
-    assert!(names.contains(&"f1".to_string()), "{e}");
-    // The second failure may race the cancellation of its actor; when it
-    // wins, both are reported in one error.
+    assert!(!names.is_empty(), "{e}");
+    assert!(names.iter().all(|n| n == "f1" || n == "f2"), "{e}");
+    // Whichever fails first cancels the other; when the second failure
+    // beats its own cancellation, both are reported in one error.
     if names.len() == 2 {
         assert!(matches!(e, Error::Multi(_)), "{e}");
         assert!(
