@@ -430,11 +430,13 @@ mod tests {
     fn get_reads_another_process() {
         let rv = RuntimeVars::for_session();
         let (k, v) = rv.dump();
-        // The child says "ready" once it runs with its own environment
-        // (before exec, /proc shows the parent's).
+        // The shell says "ready" once it runs with its own environment
+        // (before exec, /proc shows the parent's) and then waits on stdin,
+        // so its environment is stable while we read it.
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "echo ready; exec sleep 30"])
+            .args(["-c", "echo ready; read line"])
             .env(k, v)
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -446,7 +448,8 @@ mod tests {
         .unwrap();
         assert_eq!(line.trim(), "ready");
         let got = RuntimeVars::get(child.id()).unwrap();
-        child.kill().unwrap();
+        // Closing its stdin ends the `read`, and the shell with it.
+        drop(child.stdin.take());
         child.wait().unwrap();
         assert_eq!(got, Some(rv));
     }
