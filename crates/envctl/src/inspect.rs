@@ -344,3 +344,154 @@ pub fn doctor(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     });
     Ok(())
 }
+
+/// `list-targets`: the projects and services a start would run.
+pub fn list_targets(repo: &Path, cfg: &Config, mode: Mode, json_out: bool) -> Result<(), Failure> {
+    let services = plan::services(cfg, mode).map_err(Failure::Actionable)?;
+    let rows: Vec<serde_json::Value> = plan::projects(cfg, repo, mode, &[])
+        .iter()
+        .map(|p| json!({"project": p.name, "root": p.root, "services": services.iter().map(|s| s.slug).collect::<Vec<_>>()}))
+        .collect();
+    emit(
+        json_out,
+        json!({"mode": mode.name(), "targets": rows}),
+        || {
+            rows.iter()
+                .map(|r| format!("{} {}", r["project"].as_str().unwrap_or(""), r["services"]))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    );
+    Ok(())
+}
+
+/// `explain-startup`: what a start would do, without doing it.
+pub fn explain_startup(
+    repo: &Path,
+    cfg: &Config,
+    mode: Mode,
+    isolated: bool,
+    json_out: bool,
+) -> Result<(), Failure> {
+    let scope_id = scope::scope_id(repo);
+    let services = plan::services(cfg, mode).map_err(Failure::Actionable)?;
+    let p = mode.prefix();
+    let deps: Vec<&str> = [("postgres", "POSTGRES"), ("redis", "REDIS")]
+        .iter()
+        .filter(|(_, k)| cfg.flag(&format!("{p}_{k}_ENABLE")))
+        .map(|(d, _)| *d)
+        .collect();
+    let dep_mode = if cfg.get("ENVCTL_DEPENDENCY_MODE").as_deref() == Some("external") {
+        "external"
+    } else if isolated {
+        "isolated"
+    } else {
+        "shared"
+    };
+    let projects: Vec<serde_json::Value> = plan::projects(cfg, repo, mode, &[])
+        .iter()
+        .map(|pr| {
+            let slot = ports::slot(&scope_id, &pr.name, pr.is_main);
+            let svcs: Vec<serde_json::Value> = services
+                .iter()
+                .map(|s| {
+                    let port = u32::from(s.base) + slot;
+                    json!({
+                        "service": s.slug, "cwd": pr.root.join(&s.dir), "requested_port": port,
+                        "command": s.command.iter().map(|w| w.replace("{port}", &port.to_string())).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            json!({"project": pr.name, "slot": slot, "services": svcs})
+        })
+        .collect();
+    let v = json!({"mode": mode.name(), "scope_id": scope_id, "dependencies": deps, "dependency_mode": dep_mode, "projects": projects});
+    emit(json_out, v.clone(), || {
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    });
+    Ok(())
+}
+
+/// `preflight`: can a start succeed? Tools, commands, working folders.
+pub fn preflight(repo: &Path, cfg: &Config, mode: Mode, json_out: bool) -> Result<(), Failure> {
+    let mut problems: Vec<String> = Vec::new();
+    if !cfg.has_file() {
+        problems.push(format!("{} has no .envctl", repo.display()));
+    }
+    let on_path = |t: &str| {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()))
+            .unwrap_or(false)
+            || Path::new(t).is_file()
+    };
+    match plan::services(cfg, mode) {
+        Err(e) => problems.push(e),
+        Ok(services) => {
+            for pr in plan::projects(cfg, repo, mode, &[]) {
+                for s in &services {
+                    let dir = pr.root.join(&s.dir);
+                    if !dir.is_dir() {
+                        problems.push(format!(
+                            "{} {}: working folder {} is missing",
+                            pr.name,
+                            s.slug,
+                            dir.display()
+                        ));
+                    }
+                    if let Some(prog) = s.command.first()
+                        && !on_path(prog)
+                    {
+                        problems.push(format!("{} {}: {prog:?} is not on PATH", pr.name, s.slug));
+                    }
+                }
+            }
+        }
+    }
+    let p = mode.prefix();
+    let external = cfg.get("ENVCTL_DEPENDENCY_MODE").as_deref() == Some("external");
+    if !external && cfg.flag(&format!("{p}_REDIS_ENABLE")) && !on_path("redis-server") {
+        problems.push(
+            "Redis is enabled but redis-server is not installed (apt-get install redis-server)"
+                .into(),
+        );
+    }
+    if !external
+        && cfg.flag(&format!("{p}_POSTGRES_ENABLE"))
+        && !on_path("pg_config")
+        && !Path::new("/usr/lib/postgresql").is_dir()
+    {
+        problems.push(
+            "Postgres is enabled but it is not installed (apt-get install postgresql)".into(),
+        );
+    }
+    let ok = problems.is_empty();
+    emit(json_out, json!({"ok": ok, "problems": problems}), || {
+        if ok {
+            "preflight ok".into()
+        } else {
+            problems.join("\n")
+        }
+    });
+    if ok { Ok(()) } else { Err(Failure::Silent) }
+}
+
+/// `clear-logs`: empties the service logs of the latest run.
+pub fn clear_logs(repo: &Path) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let Some(run) = state::load_latest(&scope) else {
+        println!("no logs");
+        return Ok(());
+    };
+    let mut n = 0;
+    for s in run.services.values() {
+        if s.log_path.is_file() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&s.log_path)?;
+            n += 1;
+        }
+    }
+    println!("cleared {n} log(s)");
+    Ok(())
+}

@@ -61,6 +61,42 @@ fn deps_for(cfg: &Config, mode: Mode) -> Vec<Box<dyn Dependency>> {
     out
 }
 
+/// `ENVCTL_DEPENDENCY_MODE=external`: the dependencies run elsewhere; the
+/// services get their settings from the config (`DB_*`, `REDIS_PORT`).
+fn external_env(cfg: &Config, mode: Mode) -> Vec<(String, String)> {
+    let p = mode.prefix();
+    let mut env = Vec::new();
+    if cfg.flag(&format!("{p}_POSTGRES_ENABLE")) {
+        let g = |k: &str| cfg.get(k).unwrap_or_default();
+        let (user, pw, host, port, db) = (
+            g("DB_USER"),
+            g("DB_PASSWORD"),
+            g("DB_HOST"),
+            g("DB_PORT"),
+            g("DB_NAME"),
+        );
+        let url = |scheme: &str| format!("{scheme}://{user}:{pw}@{host}:{port}/{db}");
+        env.extend([
+            ("DB_HOST".to_owned(), host.clone()),
+            ("DB_PORT".into(), port.clone()),
+            ("DB_USER".into(), user.clone()),
+            ("DB_PASSWORD".into(), pw.clone()),
+            ("DB_NAME".into(), db.clone()),
+            ("DATABASE_URL".into(), url("postgresql")),
+            ("SQLALCHEMY_DATABASE_URL".into(), url("postgresql+psycopg")),
+            ("ASYNC_DATABASE_URL".into(), url("postgresql+asyncpg")),
+        ]);
+    }
+    if cfg.flag(&format!("{p}_REDIS_ENABLE")) {
+        let port = cfg.get("REDIS_PORT").unwrap_or_default();
+        let url = cfg
+            .get("REDIS_URL")
+            .unwrap_or_else(|| format!("redis://127.0.0.1:{port}/0"));
+        env.extend([("REDIS_PORT".to_owned(), port), ("REDIS_URL".into(), url)]);
+    }
+    env
+}
+
 fn dep_by_id(id: &str) -> Box<dyn Dependency> {
     match id {
         "postgres" => Box::new(Postgres),
@@ -150,6 +186,11 @@ fn start_dep(
         "requirements.start",
         json!({"project": owner, "component": dep.id(), "port": plan.final_port}),
     );
+    crate::ui::step(&format!(
+        "starting {} for {owner} on port {}",
+        dep.id(),
+        plan.final_port
+    ));
     let mut last = String::new();
     for attempt in 0..3 {
         match dep.start(plan.final_port, dir) {
@@ -247,6 +288,10 @@ fn launch_service(
             "service.start",
             json!({"project": project.name, "service": sp.slug, "port": port, "attempt": attempt + 1}),
         );
+        crate::ui::step(&format!(
+            "starting {} {} on port {port}",
+            project.name, sp.slug
+        ));
         let id = match procs::launch(&argv, &cwd, &full_env, &log) {
             Ok(id) => id,
             Err(e) => {
@@ -439,11 +484,34 @@ pub fn start(
         "command.route",
         json!({"command": "start", "mode": mode.name()}),
     );
-    let deps = deps_for(cfg, mode);
+    let external = cfg.get("ENVCTL_DEPENDENCY_MODE").as_deref() == Some("external");
+    if external {
+        run.metadata
+            .insert("dependency_mode".into(), json!("external"));
+    }
+    let deps = if external {
+        Vec::new()
+    } else {
+        deps_for(cfg, mode)
+    };
+    let external_env = if external {
+        external_env(cfg, mode)
+    } else {
+        Vec::new()
+    };
     let result = bring_up(
-        &scope, &scope_id, cfg, &mut run, &projects, &services, &deps, isolated,
+        &scope,
+        &scope_id,
+        cfg,
+        &mut run,
+        &projects,
+        &services,
+        &deps,
+        isolated,
+        &external_env,
     );
     run.save(&scope)?;
+    crate::ui::done();
     result?;
     report(&run);
     let failed: Vec<&ServiceRecord> = run
@@ -480,6 +548,7 @@ fn bring_up(
     services: &[plan::ServicePlan],
     deps: &[Box<dyn Dependency>],
     isolated: bool,
+    external_env: &[(String, String)],
 ) -> Result<(), Failure> {
     let mut shared: BTreeMap<&str, Instance> = BTreeMap::new();
     if !isolated {
@@ -507,7 +576,7 @@ fn bring_up(
     }
     for p in projects {
         let slot = ports::slot(scope_id, &p.name, p.is_main);
-        let mut env: Vec<(String, String)> = Vec::new();
+        let mut env: Vec<(String, String)> = external_env.to_vec();
         let mut pp = ProjectPorts {
             project: p.name.clone(),
             root: p.root.clone(),

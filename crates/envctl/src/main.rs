@@ -16,6 +16,7 @@ mod procs;
 mod requirements;
 mod scope;
 mod state;
+mod ui;
 mod worktrees;
 
 use std::collections::BTreeMap;
@@ -96,6 +97,21 @@ enum Command {
         #[arg(long)]
         headless: bool,
     },
+    /// Stop the selected services and start them again (dependencies are reused).
+    Restart {
+        /// Only these projects.
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+        /// Only backends.
+        #[arg(long)]
+        backend: bool,
+        /// Only frontends.
+        #[arg(long)]
+        frontend: bool,
+        /// No interactive display.
+        #[arg(long)]
+        headless: bool,
+    },
     /// Stop services (all, or by --project and --backend/--frontend).
     Stop {
         /// Only these projects.
@@ -122,6 +138,32 @@ enum Command {
     ShowConfig,
     /// List the worktree projects and their planned ports.
     ListTrees,
+    /// List the projects and services a start would run.
+    ListTargets {
+        #[command(flatten)]
+        select: Select,
+    },
+    /// Explain what a start would do (ports, commands, dependencies) without doing it.
+    ExplainStartup {
+        #[command(flatten)]
+        select: Select,
+        /// As with --isolated-deps.
+        #[arg(long)]
+        isolated_deps: bool,
+    },
+    /// Check that a start can succeed (config, commands, tools); exit 1 if not.
+    Preflight {
+        #[command(flatten)]
+        select: Select,
+    },
+    /// Empty the service logs of the latest run.
+    ClearLogs,
+    /// Print the status of every service once (the headless dashboard).
+    Dashboard {
+        /// No interactive display (the only mode so far).
+        #[arg(long)]
+        headless: bool,
+    },
     /// Check every service (process, listener, HTTP health); exit 1 if any is not healthy.
     Health,
     /// Show the last lines of service logs.
@@ -188,8 +230,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             select,
             isolated_deps,
             no_resume,
+            headless,
             ..
         } => {
+            ui::init(headless);
             if !cfg.has_file() {
                 return Err(Failure::Actionable(format!(
                     "{} has no .envctl: create one (see examples/envctl-sample/.envctl) or run `envctl config --set ENVCTL_BACKEND_START_CMD=...`",
@@ -214,6 +258,50 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             lifecycle::start(&repo, &cfg, &opts, true)
         }
+        Command::Restart {
+            projects,
+            backend,
+            frontend,
+            ..
+        } => {
+            lifecycle::stop(
+                &repo,
+                &lifecycle::StopOpts {
+                    projects: projects.clone(),
+                    backend,
+                    frontend,
+                },
+            )?;
+            let opts = lifecycle::StartOpts {
+                projects,
+                ..Default::default()
+            };
+            lifecycle::start(&repo, &cfg, &opts, true)
+        }
+        Command::ListTargets { select } => inspect::list_targets(
+            &repo,
+            &cfg,
+            plan::mode(&cfg, select.main, select.trees),
+            json,
+        ),
+        Command::ExplainStartup {
+            select,
+            isolated_deps,
+        } => inspect::explain_startup(
+            &repo,
+            &cfg,
+            plan::mode(&cfg, select.main, select.trees),
+            isolated_deps,
+            json,
+        ),
+        Command::Preflight { select } => inspect::preflight(
+            &repo,
+            &cfg,
+            plan::mode(&cfg, select.main, select.trees),
+            json,
+        ),
+        Command::ClearLogs => inspect::clear_logs(&repo),
+        Command::Dashboard { .. } => inspect::show_state(&repo, &cfg, json),
         Command::Stop {
             projects,
             backend,

@@ -12,6 +12,31 @@ fn svc<'a>(state: &'a Value, name: &str) -> &'a Value {
     &state["state"]["services"][name]
 }
 
+/// Runs SQL against a local Postgres (trust auth) and returns the rows.
+fn psql(port: u64, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn pgid(pid: u64) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let rest = &s[s.rfind(')').unwrap() + 2..];
@@ -204,7 +229,18 @@ fn isolated_worktrees_run_heal_stop_and_vanish() {
     assert_eq!(code, 1);
     assert_eq!(e["error"], "requested_project_not_running");
 
-    // A12: stop-all keeps data, clears locks, deactivates the run.
+    // A12: stop-all keeps data, clears locks, deactivates the run, and a
+    // following start sees the earlier rows.
+    let pg_a = deps
+        .iter()
+        .find(|d| d["id"] == "postgres" && d["owner"] == "feat-a-1")
+        .unwrap()["port"]
+        .as_u64()
+        .unwrap();
+    psql(
+        pg_a,
+        "CREATE TABLE notes (t text); INSERT INTO notes VALUES ('kept');",
+    );
     let out = w.envctl(&["stop-all"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let left = wait_clean(&w.repo);
@@ -219,6 +255,23 @@ fn isolated_worktrees_run_heal_stop_and_vanish() {
     assert_eq!(locks, 0, "locks/ empty");
     let (_, st5) = w.json(&["show-state"]);
     assert_eq!(st5["state"]["metadata"]["active"], false);
+    let out = w.envctl(&["start", "--trees", "--isolated-deps", "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, st6) = w.json(&["show-state"]);
+    assert_ne!(st6["state"]["run_id"], run_id.as_str(), "a new run");
+    let pg_a = st6["state"]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "postgres" && d["owner"] == "feat-a-1")
+        .unwrap()["port"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        psql(pg_a, "SELECT t FROM notes;").trim(),
+        "kept",
+        "data survived stop-all"
+    );
 
     teardown(&w);
 }

@@ -1,0 +1,34 @@
+//! Progress while a lifecycle command works: a spinner on a terminal, plain
+//! lines on stderr otherwise (or with `--headless`), so logs and CI output
+//! stay readable.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+static SPINNER: OnceLock<Option<indicatif::ProgressBar>> = OnceLock::new();
+
+/// Chooses the display once per command.
+pub fn init(headless: bool) {
+    SPINNER.get_or_init(|| {
+        (!headless && std::io::stderr().is_terminal()).then(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            pb
+        })
+    });
+}
+
+/// Reports one step.
+pub fn step(msg: &str) {
+    match SPINNER.get() {
+        Some(Some(pb)) => pb.set_message(msg.to_owned()),
+        _ => eprintln!("envctl: {msg}"),
+    }
+}
+
+/// Ends the display.
+pub fn done() {
+    if let Some(Some(pb)) = SPINNER.get() {
+        pb.finish_and_clear();
+    }
+}
