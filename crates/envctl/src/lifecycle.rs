@@ -512,6 +512,9 @@ pub fn start(
     );
     run.save(&scope)?;
     crate::ui::done();
+    if procs::interrupted() {
+        return Err(Failure::Interrupted);
+    }
     result?;
     report(&run);
     let failed: Vec<&ServiceRecord> = run
@@ -575,6 +578,9 @@ fn bring_up(
         }
     }
     for p in projects {
+        if procs::interrupted() {
+            break;
+        }
         let slot = ports::slot(scope_id, &p.name, p.is_main);
         let mut env: Vec<(String, String)> = external_env.to_vec();
         let mut pp = ProjectPorts {
@@ -627,6 +633,13 @@ fn bring_up(
                 senv.push(("VITE_BACKEND_URL".into(), url.clone()));
                 senv.push(("BACKEND_URL".into(), url.clone()));
                 senv.push(("ENVCTL_SOURCE_BACKEND_URL".into(), url));
+            }
+            // The user's launch-env templates, resolved from what we project.
+            let text = std::fs::read_to_string(&cfg.file).unwrap_or_default();
+            for (k, t) in crate::config::templates::lines_for(&text, sp.slug, &run.mode) {
+                if let Some(v) = crate::config::templates::expand(&t, &senv) {
+                    senv.push((k, v));
+                }
             }
             let rec = launch_service(scope, run, p, sp, &mut plan, &senv, cfg);
             pp.ports.insert(sp.slug.into(), plan);

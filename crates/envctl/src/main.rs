@@ -34,6 +34,8 @@ pub enum Failure {
     Silent,
     /// Bad usage (exit 2).
     Usage(String),
+    /// Ctrl-C (exit 2).
+    Interrupted,
 }
 
 impl From<std::io::Error> for Failure {
@@ -337,8 +339,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+extern "C" fn on_sigint(_: libc::c_int) {
+    procs::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C ends waits early; what started so far stays recorded.
+    // SAFETY: the handler only stores to an atomic, which is
+    // async-signal-safe.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::SigHandler::Handler(on_sigint),
+        );
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Silent) => ExitCode::from(1),
@@ -348,6 +363,12 @@ fn main() -> ExitCode {
         }
         Err(Failure::Usage(m)) => {
             eprintln!("envctl: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Interrupted) => {
+            eprintln!(
+                "envctl: interrupted; what started so far is recorded: `envctl resume` to finish, `envctl stop-all` to undo"
+            );
             ExitCode::from(2)
         }
     }

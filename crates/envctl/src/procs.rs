@@ -266,14 +266,23 @@ pub fn http_status(url: &str, timeout: Duration) -> Option<u16> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Waits up to `limit` for `cond`, checking every 50 ms.
+/// Set by Ctrl-C: waits give up at once.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Waits up to `limit` for `cond`, checking every 50 ms (and giving up on
+/// Ctrl-C).
 pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     loop {
         if cond() {
             return true;
         }
-        if start.elapsed() >= limit {
+        if start.elapsed() >= limit || interrupted() {
             return false;
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -103,6 +103,10 @@ fn isolated_worktrees_run_heal_stop_and_vanish() {
             "{project} gets its own Redis"
         );
         assert_eq!(health["db_reachable"], true);
+        assert_eq!(
+            health["APP_DB_URL"], health["DATABASE_URL"],
+            "the launch-env template was applied"
+        );
         assert_eq!(health["redis_pong"], true);
         let f = svc(&st, &format!("{project} Frontend"));
         let fh: Value = serde_json::from_str(&http_get(&format!(

@@ -42,6 +42,7 @@ class Handler(BaseHTTPRequestHandler):
                 "DB_PORT": os.environ.get("DB_PORT"),
                 "REDIS_URL": os.environ.get("REDIS_URL"),
                 "REDIS_PORT": os.environ.get("REDIS_PORT"),
+                "APP_DB_URL": os.environ.get("APP_DB_URL"),
                 "db_reachable": reach(os.environ.get("DB_PORT")),
                 "redis_pong": redis_ping(os.environ.get("REDIS_PORT")),
             }

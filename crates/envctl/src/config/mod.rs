@@ -4,6 +4,7 @@
 
 pub mod managed;
 pub mod parse;
+pub mod templates;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
