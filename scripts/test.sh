@@ -9,31 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# ---- system packages -------------------------------------------------------
-need_pkgs=()
-command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
-{ command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] \
-  || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need_pkgs+=(postgresql)
-command -v gdb >/dev/null 2>&1 || need_pkgs+=(gdb)
-command -v git >/dev/null 2>&1 || need_pkgs+=(git)
-command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  say "installing system packages: ${need_pkgs[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
-  # Debian starts the packaged servers; our tests run their own instances.
-  $SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
-  $SUDO service redis-server stop >/dev/null 2>&1 || true
-  $SUDO service postgresql stop >/dev/null 2>&1 || true
-fi
-
-# ---- cargo tools -----------------------------------------------------------
-if ! cargo nextest --version >/dev/null 2>&1; then
-  say "installing cargo-nextest"
-  cargo install --locked cargo-nextest
-fi
+# ---- system packages and cargo tools ---------------------------------------
+NEED_NEXTEST=1 scripts/install-deps.sh
 
 # ---- Python tractor peer (live interop tests) -----------------------------
 PEER_SETUP="../shared/peers/python-tractor/setup.sh"
