@@ -147,21 +147,12 @@ fn hide_command(mut ev: Value, salt: &str) -> Value {
     ev
 }
 
-fn ts() -> String {
-    std::process::Command::new("date")
-        .args(["-u", "+%Y%m%dT%H%M%SZ"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// `debug-pack`: builds the bundle and prints its path.
 pub fn pack(repo: &Path, cfg: &Config) -> Result<PathBuf, Failure> {
     let scope = scope::scope_dir(repo)?;
     let scrub = Scrubber::new(cfg);
     let debug = scope.join("debug");
-    let session = format!("{}-{}", ts(), std::process::id());
+    let session = format!("{}-{}", state::compact_now(), std::process::id());
     let staging = debug.join(format!("staging-{session}"));
     std::fs::create_dir_all(&staging)?;
     let mut files: Vec<(String, String)> = Vec::new();

@@ -108,13 +108,7 @@ pub struct RunState {
 
 /// A fresh run id.
 pub fn new_run_id() -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "+%Y%m%d%H%M%S"])
-        .output();
-    let ts = out
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|| "00000000000000".into());
+    let ts = compact_now();
     let rand: u32 = {
         use std::hash::{BuildHasher, RandomState};
         RandomState::new().hash_one(std::time::SystemTime::now()) as u32
@@ -130,13 +124,33 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn iso_now() -> String {
-    std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
+/// The UTC time now as `(y, mo, d, h, mi, s)`, computed from the epoch
+/// (days → civil date, Howard Hinnant's algorithm): no `date` process.
+fn utc_now() -> (i64, u32, u32, u64, u64, u64) {
+    let secs = now();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// ISO-8601 UTC, e.g. `2026-11-24T03:14:15Z`.
+pub fn iso_now() -> String {
+    let (y, mo, d, h, mi, s) = utc_now();
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Compact UTC, e.g. `20261124031415`.
+pub fn compact_now() -> String {
+    let (y, mo, d, h, mi, s) = utc_now();
+    format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}")
 }
 
 /// Writes `text` to `path` atomically (temp + fsync + rename).
@@ -284,5 +298,22 @@ pub fn event(scope: &Path, run_id: &str, name: &str, fields: Value) {
         {
             let _ = f.write_all(line.as_bytes());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_matches_date() {
+        let ours = super::iso_now();
+        let theirs = std::process::Command::new("date")
+            .args(["-u", "+%Y-%m-%dT%H:%M"])
+            .output()
+            .unwrap();
+        let theirs = String::from_utf8_lossy(&theirs.stdout).trim().to_owned();
+        assert!(
+            ours.starts_with(&theirs) || ours[..16] > *theirs,
+            "{ours} vs {theirs}"
+        );
     }
 }

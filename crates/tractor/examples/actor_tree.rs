@@ -48,8 +48,16 @@ async fn main() -> Result<(), tractor::Error> {
                 println!("├── {} (pid {})", branch.name(), branch.pid().unwrap_or(0));
                 for l in 0..LEAVES {
                     let leaf = tractor::wait_for_actor(&format!("leaf-{b}-{l}")).await?;
-                    let twig = if l + 1 == LEAVES { "└──" } else { "├──" };
-                    println!("│   {twig} {} (pid {})", leaf.name(), leaf.pid().unwrap_or(0));
+                    let twig = if l + 1 == LEAVES {
+                        "└──"
+                    } else {
+                        "├──"
+                    };
+                    println!(
+                        "│   {twig} {} (pid {})",
+                        leaf.name(),
+                        leaf.pid().unwrap_or(0)
+                    );
                 }
             }
             println!("tree ready: 7 actors; press Ctrl-C to cancel it");

@@ -145,17 +145,7 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
             // Signals belong to the process; the parent cancels us.
             return std::future::pending().await;
         }
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
+        crate::devx::signals::terminated().await
     };
     tokio::select! {
         _ = actor.cancelled() => {}

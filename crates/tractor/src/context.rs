@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError, pack_error};
-use crate::msg::{ANY_PLD_SPEC, ErrorMsg, Msg, Payload, Start, StrMap, Uid, Value, payload};
+use crate::msg::{ErrorMsg, Msg, Payload, StrMap, Uid, Value, payload};
 use crate::runtime::actor::Actor;
 use crate::runtime::cancel::CancelScope;
 use crate::runtime::peer::{DialogRx, Peer, lock};
@@ -440,14 +440,7 @@ pub(crate) async fn open(
         rx,
         None,
     );
-    let start = Msg::Start(Start {
-        cid: cid.clone(),
-        ns: ns.to_owned(),
-        func: func.to_owned(),
-        kwargs,
-        uid: actor.uid().clone(),
-        pld_spec: ANY_PLD_SPEC.to_owned(),
-    });
+    let start = crate::runtime::portal::start_msg(&actor, cid.clone(), ns, func, kwargs);
     if let Err(e) = peer.tx.send(&start).await {
         // Nothing started remotely: nothing to cancel.
         lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));

@@ -154,17 +154,8 @@ impl Root {
         let signals = {
             let a = actor.clone();
             async move {
-                use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut int), Ok(mut term)) = (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                ) else {
-                    return std::future::pending().await;
-                };
-                tokio::select! {
-                    _ = int.recv() => tracing::warn!("SIGINT: cancelling the actor tree"),
-                    _ = term.recv() => tracing::warn!("SIGTERM: cancelling the actor tree"),
-                }
+                let sig = crate::devx::signals::terminated().await;
+                tracing::warn!("{sig}: cancelling the actor tree");
                 a.cancel(None);
             }
         };

@@ -4,3 +4,4 @@
 pub mod logging;
 pub mod panics;
 pub mod proctitle;
+pub mod signals;

@@ -660,11 +660,7 @@ impl Actor {
         let cid = start.cid.clone();
         let result: Result<Msg, (&'static str, String)> = match start.func.as_str() {
             "cancel" => {
-                let ack = Msg::StartAck(StartAck {
-                    cid: cid.clone(),
-                    functype: FuncType::AsyncFunc,
-                });
-                let _ = peer.tx.send(&ack).await;
+                ack_asyncfunc(&peer, &cid).await;
                 let _ = peer
                     .tx
                     .send(&Msg::CancelAck(CancelAck {
@@ -681,11 +677,7 @@ impl Actor {
                 let found = target
                     .as_deref()
                     .and_then(|t| lock(&peer.served).get(t).cloned());
-                let ack = Msg::StartAck(StartAck {
-                    cid: cid.clone(),
-                    functype: FuncType::AsyncFunc,
-                });
-                let _ = peer.tx.send(&ack).await;
+                ack_asyncfunc(&peer, &cid).await;
                 if let Some(scope) = &found {
                     scope.cancel(Some(peer.uid()));
                 }
@@ -697,11 +689,7 @@ impl Actor {
             "_actor_info" => {
                 // Ours (not Python's): who we are and who our parent is, for
                 // `tractor tree`.
-                let ack = Msg::StartAck(StartAck {
-                    cid: cid.clone(),
-                    functype: FuncType::AsyncFunc,
-                });
-                let _ = peer.tx.send(&ack).await;
+                ack_asyncfunc(&peer, &cid).await;
                 let parent = self
                     .inner
                     .parent
@@ -781,6 +769,16 @@ impl Actor {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.conn_tasks.wait()).await;
         lock(&self.inner.peers).clear();
     }
+}
+
+/// The `StartAck` of a runtime function (they all answer like plain async
+/// functions).
+async fn ack_asyncfunc(peer: &Peer, cid: &str) {
+    let ack = Msg::StartAck(StartAck {
+        cid: cid.to_owned(),
+        functype: FuncType::AsyncFunc,
+    });
+    let _ = peer.tx.send(&ack).await;
 }
 
 fn kwarg_str(kwargs: &StrMap, name: &str) -> Option<String> {

@@ -142,6 +142,18 @@ pub(crate) fn clone_error(e: &Error) -> Error {
     }
 }
 
+/// A `Start` from `actor` for `ns.func(**kwargs)` with call id `cid`.
+pub(crate) fn start_msg(actor: &Actor, cid: String, ns: &str, func: &str, kwargs: StrMap) -> Msg {
+    Msg::Start(Start {
+        cid,
+        ns: ns.to_owned(),
+        func: func.to_owned(),
+        kwargs,
+        uid: actor.uid().clone(),
+        pld_spec: ANY_PLD_SPEC.to_owned(),
+    })
+}
+
 /// One outstanding call; abandoning it (dropping it before the result)
 /// asks the callee to cancel the task.
 pub(crate) struct Call {
@@ -171,14 +183,7 @@ impl Call {
             what: format!("{ns}.{func}()"),
             done: false,
         };
-        let start = Msg::Start(Start {
-            cid,
-            ns: ns.to_owned(),
-            func: func.to_owned(),
-            kwargs,
-            uid: actor.uid().clone(),
-            pld_spec: ANY_PLD_SPEC.to_owned(),
-        });
+        let start = start_msg(actor, cid, ns, func, kwargs);
         if let Err(e) = peer.tx.send(&start).await {
             call.done = true;
             return Err(e.into());
