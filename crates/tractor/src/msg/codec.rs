@@ -266,6 +266,12 @@ pub fn decode(bytes: &[u8]) -> Result<Msg, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::new(DecodeErrorKind::Empty));
     }
+    // Valid messages take the fast path; it validates what it reads and
+    // gives up on anything odd, and the slow path then says precisely
+    // what is wrong.
+    if let Some(m) = super::fast::decode(bytes) {
+        return Ok(m);
+    }
     well_formed(bytes)?;
     let mut rd = bytes;
     let v = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_NESTING)
@@ -282,7 +288,7 @@ pub fn decode(bytes: &[u8]) -> Result<Msg, DecodeError> {
 /// allocating: every length is checked against the bytes that remain (so a
 /// hostile length costs nothing), the never-used marker `0xc1` is refused
 /// (the value decoder would read it as nil), and nesting is bounded.
-fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
+pub(super) fn skip_one(b: &mut &[u8]) -> Result<(), DecodeError> {
     let bad = |why: String| DecodeError::new(DecodeErrorKind::Msgpack(why));
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if b.len() < n {
@@ -304,7 +310,7 @@ fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
             continue;
         }
         *top -= 1;
-        let m = *take(&mut b, 1)
+        let m = *take(b, 1)
             .ok_or_else(truncated)?
             .first()
             .ok_or_else(truncated)?;
@@ -314,12 +320,12 @@ fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
             0x90..=0x9f => (0, u64::from(m & 0x0f)),
             0xa0..=0xbf => (u64::from(m & 0x1f), 0),
             0xc1 => return Err(bad("byte 0xc1 is never used in msgpack".into())),
-            0xc4 | 0xd9 => (uint(&mut b, 1).ok_or_else(truncated)?, 0),
-            0xc5 | 0xda => (uint(&mut b, 2).ok_or_else(truncated)?, 0),
-            0xc6 | 0xdb => (uint(&mut b, 4).ok_or_else(truncated)?, 0),
-            0xc7 => (uint(&mut b, 1).ok_or_else(truncated)? + 1, 0),
-            0xc8 => (uint(&mut b, 2).ok_or_else(truncated)? + 1, 0),
-            0xc9 => (uint(&mut b, 4).ok_or_else(truncated)? + 1, 0),
+            0xc4 | 0xd9 => (uint(b, 1).ok_or_else(truncated)?, 0),
+            0xc5 | 0xda => (uint(b, 2).ok_or_else(truncated)?, 0),
+            0xc6 | 0xdb => (uint(b, 4).ok_or_else(truncated)?, 0),
+            0xc7 => (uint(b, 1).ok_or_else(truncated)? + 1, 0),
+            0xc8 => (uint(b, 2).ok_or_else(truncated)? + 1, 0),
+            0xc9 => (uint(b, 4).ok_or_else(truncated)? + 1, 0),
             0xca => (4, 0),
             0xcb => (8, 0),
             0xcc | 0xd0 => (1, 0),
@@ -331,15 +337,15 @@ fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
             0xd6 => (5, 0),
             0xd7 => (9, 0),
             0xd8 => (17, 0),
-            0xdc => (0, uint(&mut b, 2).ok_or_else(truncated)?),
-            0xdd => (0, uint(&mut b, 4).ok_or_else(truncated)?),
-            0xde => (0, 2 * uint(&mut b, 2).ok_or_else(truncated)?),
-            0xdf => (0, 2 * uint(&mut b, 4).ok_or_else(truncated)?),
+            0xdc => (0, uint(b, 2).ok_or_else(truncated)?),
+            0xdd => (0, uint(b, 4).ok_or_else(truncated)?),
+            0xde => (0, 2 * uint(b, 2).ok_or_else(truncated)?),
+            0xdf => (0, 2 * uint(b, 4).ok_or_else(truncated)?),
         };
         if skip > b.len() as u64 {
             return Err(truncated());
         }
-        b = &b[skip as usize..];
+        *b = &b[skip as usize..];
         if items > 0 {
             // Every item takes at least one byte.
             if items > b.len() as u64 {
@@ -351,6 +357,11 @@ fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
             stack.push(items);
         }
     }
+    Ok(())
+}
+
+fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
+    skip_one(&mut b)?;
     if !b.is_empty() {
         return Err(DecodeError::new(DecodeErrorKind::TrailingBytes {
             extra: b.len(),

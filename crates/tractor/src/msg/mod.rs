@@ -14,6 +14,7 @@
 
 mod codec;
 mod error;
+mod fast;
 pub mod payload;
 mod types;
 

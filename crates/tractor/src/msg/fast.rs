@@ -1,0 +1,206 @@
+//! The fast path of decoding: a valid message goes straight from bytes to
+//! [`Msg`], reading the envelope's fields in place instead of building a
+//! dynamic value tree for the whole frame first. Only payload values
+//! (`pld`, keyword-argument values) become [`Value`]s.
+//!
+//! Anything unexpected — a missing field, a wrong kind, a rare message
+//! type — makes this return `None`, and the caller takes the slow path,
+//! which produces the precise, field-naming error. So this file decides
+//! speed, never correctness: the golden vectors and the property tests
+//! hold both paths to the same answers.
+
+use rmp::decode as d;
+use rmpv::Value;
+
+use super::codec::skip_one;
+use super::types::*;
+
+/// At most this many keys are looked at (every message has ≤ 12).
+const MAX_FIELDS: usize = 16;
+
+struct Fields<'a> {
+    keys: [&'a str; MAX_FIELDS],
+    vals: [&'a [u8]; MAX_FIELDS],
+    n: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Option<&'a [u8]> {
+        (0..self.n)
+            .find(|i| self.keys[*i] == name)
+            .map(|i| self.vals[i])
+    }
+
+    fn str(&self, name: &str) -> Option<String> {
+        let mut b = self.get(name)?;
+        read_str(&mut b).map(str::to_owned)
+    }
+
+    fn opt_str(&self, name: &str) -> Option<Option<String>> {
+        match self.get(name) {
+            None | Some([0xc0]) => Some(None),
+            Some(mut b) => read_str(&mut b).map(|s| Some(s.to_owned())),
+        }
+    }
+
+    fn opt_bool(&self, name: &str) -> Option<Option<bool>> {
+        match self.get(name) {
+            None | Some([0xc0]) => Some(None),
+            Some([0xc2]) => Some(Some(false)),
+            Some([0xc3]) => Some(Some(true)),
+            _ => None,
+        }
+    }
+
+    fn opt_int(&self, name: &str) -> Option<Option<i64>> {
+        match self.get(name) {
+            None | Some([0xc0]) => Some(None),
+            Some(mut b) => d::read_int(&mut b).ok().map(Some),
+        }
+    }
+
+    fn uid(&self, name: &str) -> Option<Uid> {
+        let mut b = self.get(name)?;
+        read_uid(&mut b)
+    }
+
+    fn opt_uid(&self, name: &str) -> Option<Option<Uid>> {
+        match self.get(name) {
+            None | Some([0xc0]) => Some(None),
+            Some(mut b) => read_uid(&mut b).map(Some),
+        }
+    }
+
+    fn value(&self, name: &str) -> Option<Value> {
+        let mut b = self.get(name)?;
+        rmpv::decode::read_value(&mut b).ok()
+    }
+
+    fn str_map(&self, name: &str) -> Option<StrMap> {
+        let mut b = self.get(name)?;
+        let n = d::read_map_len(&mut b).ok()?;
+        let mut out = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let k = read_str(&mut b)?.to_owned();
+            let v = rmpv::decode::read_value(&mut b).ok()?;
+            out.push((k, v));
+        }
+        Some(out)
+    }
+}
+
+fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
+    let len = d::read_str_len(b).ok()? as usize;
+    if b.len() < len {
+        return None;
+    }
+    let (s, rest) = b.split_at(len);
+    *b = rest;
+    std::str::from_utf8(s).ok()
+}
+
+fn read_uid(b: &mut &[u8]) -> Option<Uid> {
+    if d::read_array_len(b).ok()? != 2 {
+        return None;
+    }
+    let name = read_str(b)?.to_owned();
+    let uuid = read_str(b)?.to_owned();
+    Some(Uid { name, uuid })
+}
+
+fn payload(f: &Fields<'_>) -> Option<Payload> {
+    Some(Payload {
+        cid: f.str("cid")?,
+        pld: f.value("pld")?,
+    })
+}
+
+/// Decodes one message that fills `bytes` exactly, or `None` to ask for
+/// the slow path.
+pub(super) fn decode(bytes: &[u8]) -> Option<Msg> {
+    let mut rd = bytes;
+    let n = d::read_map_len(&mut rd).ok()? as usize;
+    if n > MAX_FIELDS {
+        return None;
+    }
+    let mut f = Fields {
+        keys: [""; MAX_FIELDS],
+        vals: [&[]; MAX_FIELDS],
+        n,
+    };
+    for i in 0..n {
+        f.keys[i] = read_str(&mut rd)?;
+        let start = rd;
+        skip_one(&mut rd).ok()?;
+        f.vals[i] = &start[..start.len() - rd.len()];
+    }
+    if !rd.is_empty() {
+        return None;
+    }
+    let tag = {
+        let mut b = f.get("msg_type")?;
+        read_str(&mut b)?
+    };
+    Some(match tag {
+        "Aid" => Msg::Aid(Aid {
+            name: f.str("name")?,
+            uuid: f.str("uuid")?,
+            pid: f.opt_int("pid")?,
+            is_registrar: f.opt_bool("is_registrar")?,
+            is_probe: f.opt_bool("is_probe")?.unwrap_or(false),
+        }),
+        "Start" => Msg::Start(Start {
+            cid: f.str("cid")?,
+            ns: f.str("ns")?,
+            func: f.str("func")?,
+            kwargs: f.str_map("kwargs")?,
+            uid: f.uid("uid")?,
+            pld_spec: f
+                .opt_str("pld_spec")?
+                .unwrap_or_else(|| ANY_PLD_SPEC.to_owned()),
+        }),
+        "StartAck" => Msg::StartAck(StartAck {
+            cid: f.str("cid")?,
+            functype: FuncType::parse(&f.str("functype")?)?,
+        }),
+        "Started" => Msg::Started(payload(&f)?),
+        "Yield" => Msg::Yield(payload(&f)?),
+        "Return" => Msg::Return(payload(&f)?),
+        "Stop" => Msg::Stop(Stop { cid: f.str("cid")? }),
+        "CancelAck" => Msg::CancelAck(CancelAck {
+            cid: f.str("cid")?,
+            pld: f.opt_bool("pld")??,
+        }),
+        "Error" => {
+            // A nested offending message is rare: the slow path has it.
+            if !matches!(f.get("_bad_msg"), None | Some([0xc0])) {
+                return None;
+            }
+            let relay_path = {
+                let mut b = f.get("relay_path")?;
+                let n = d::read_array_len(&mut b).ok()?;
+                (0..n)
+                    .map(|_| read_uid(&mut b))
+                    .collect::<Option<Vec<_>>>()?
+            };
+            Msg::Error(ErrorMsg {
+                src_uid: f.uid("src_uid")?,
+                src_type_str: f.str("src_type_str")?,
+                boxed_type_str: f.str("boxed_type_str")?,
+                relay_path,
+                message: f.opt_str("message")?,
+                tb_str: f.opt_str("tb_str")?.unwrap_or_default(),
+                canceller: f.opt_uid("canceller")?,
+                sender: f.opt_uid("sender")?,
+                cid: f.opt_str("cid")?,
+                bad_msg: None,
+                bad_msg_as_dict: match f.get("_bad_msg_as_dict") {
+                    None | Some([0xc0]) => None,
+                    Some(_) => Some(f.str_map("_bad_msg_as_dict")?),
+                },
+            })
+        }
+        // SpawnSpec and anything unknown: the slow path.
+        _ => return None,
+    })
+}
