@@ -7,17 +7,16 @@
 //! # Cancel safety
 //!
 //! [`ChanReceiver::recv`] is cancel safe: a partly read frame stays
-//! buffered for the next call. [`ChanSender::send`] is not: dropping it
-//! mid-write would leave half a frame on the wire, so the sender notices
-//! and every later send fails with [`ChanError::Broken`] instead of
-//! corrupting the stream.
+//! buffered for the next call. [`ChanSender::send`] is too: it queues a
+//! whole frame or nothing, and a per-connection writer task does the
+//! writing (coalescing what queued up into one `write`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Mutex;
+use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 
 use super::addr::Addr;
@@ -97,22 +96,59 @@ impl ChanError {
     }
 }
 
-struct Writer {
-    w: BoxWrite,
+/// How many encoded bytes may wait for the writer before `send` waits.
+const HIGH_WATER: usize = 256 * 1024;
+
+/// How long `close` waits for queued frames to be written.
+const CLOSE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Frames waiting to be written, and how the writer is doing.
+#[derive(Default)]
+struct Outbox {
     buf: Vec<u8>,
-    in_flight: bool,
+    closing: bool,
+    error: Option<(std::io::ErrorKind, String)>,
+    writer_done: bool,
 }
 
 struct SenderInner {
-    w: Mutex<Writer>,
+    outbox: std::sync::Mutex<Outbox>,
+    /// Senders → writer: there is something to write (or to close).
+    wake: Notify,
+    /// Writer → senders: the queue drained (room, or an error).
+    room: Notify,
+    /// Writer → `close`: finished.
+    done: Notify,
+    writer: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
     peer: String,
     max_frame: usize,
 }
 
+fn outbox(inner: &SenderInner) -> std::sync::MutexGuard<'_, Outbox> {
+    inner.outbox.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Closes the write direction when the last sender is dropped.
+struct LastSender(Arc<SenderInner>);
+
+impl Drop for LastSender {
+    fn drop(&mut self) {
+        outbox(&self.0).closing = true;
+        self.0.wake.notify_one();
+    }
+}
+
 /// The sending half of a channel. Cheap to clone.
+///
+/// `send` encodes the frame into the connection's queue and returns; one
+/// writer task per connection writes whatever has queued up with a single
+/// `write`, so a burst of small messages costs one system call, not one
+/// each, and frames from many tasks never interleave. Past a high-water
+/// mark `send` waits for the writer (back-pressure).
 #[derive(Clone)]
 pub struct ChanSender {
     inner: Arc<SenderInner>,
+    _last: Arc<LastSender>,
 }
 
 impl std::fmt::Debug for ChanSender {
@@ -123,43 +159,129 @@ impl std::fmt::Debug for ChanSender {
     }
 }
 
+/// Writes what the senders queue, in order, until closed or broken.
+async fn write_loop(inner: Arc<SenderInner>, mut w: BoxWrite) {
+    let mut batch: Vec<u8> = Vec::new();
+    loop {
+        let woken = inner.wake.notified();
+        let state = {
+            let mut ob = outbox(&inner);
+            if ob.buf.is_empty() {
+                if ob.closing { None } else { Some(false) }
+            } else {
+                std::mem::swap(&mut ob.buf, &mut batch);
+                Some(true)
+            }
+        };
+        match state {
+            None => break,
+            Some(false) => woken.await,
+            Some(true) => {
+                let r = w.write_all(&batch).await;
+                batch.clear();
+                if batch.capacity() > 4 * HIGH_WATER {
+                    batch.shrink_to(HIGH_WATER);
+                }
+                if let Err(e) = r {
+                    outbox(&inner).error = Some((e.kind(), e.to_string()));
+                    inner.room.notify_waiters();
+                    break;
+                }
+                inner.room.notify_waiters();
+            }
+        }
+    }
+    let _ = w.shutdown().await;
+    outbox(&inner).writer_done = true;
+    inner.room.notify_waiters();
+    inner.done.notify_waiters();
+}
+
 impl ChanSender {
-    /// Sends one message as one frame.
-    pub async fn send(&self, msg: &Msg) -> Result<(), ChanError> {
-        let mut g = self.inner.w.lock().await;
-        let peer = || self.inner.peer.clone();
-        if g.in_flight {
-            return Err(ChanError::Broken { peer: peer() });
+    fn start(w: BoxWrite, peer: String, max_frame: usize) -> ChanSender {
+        let inner = Arc::new(SenderInner {
+            outbox: std::sync::Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+            room: Notify::new(),
+            done: Notify::new(),
+            writer: std::sync::Mutex::new(None),
+            peer,
+            max_frame,
+        });
+        let task = tokio::spawn(write_loop(inner.clone(), w));
+        *inner.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
+        ChanSender {
+            _last: Arc::new(LastSender(inner.clone())),
+            inner,
         }
-        let Writer { w, buf, in_flight } = &mut *g;
-        buf.clear();
-        write_frame_into(msg, buf);
-        let len = buf.len() - PREFIX_LEN;
-        if len > self.inner.max_frame {
-            buf.clear();
-            buf.shrink_to(4096);
-            return Err(ChanError::TooLarge {
-                peer: peer(),
-                len,
-                max: self.inner.max_frame,
-            });
-        }
-        *in_flight = true;
-        w.write_all(buf).await.map_err(|source| ChanError::Io {
-            peer: peer(),
-            source,
-        })?;
-        *in_flight = false;
-        if buf.capacity() > 1 << 20 {
-            buf.shrink_to(4096);
-        }
-        Ok(())
     }
 
-    /// Shuts down the write direction: the peer sees a clean EOF.
+    /// Queues one message as one frame (see the type's docs).
+    ///
+    /// Cancel safe: a frame is queued whole or not at all.
+    pub async fn send(&self, msg: &Msg) -> Result<(), ChanError> {
+        let peer = || self.inner.peer.clone();
+        loop {
+            let room = self.inner.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut ob = outbox(&self.inner);
+                if let Some((kind, text)) = &ob.error {
+                    return Err(ChanError::Io {
+                        peer: peer(),
+                        source: std::io::Error::new(*kind, text.clone()),
+                    });
+                }
+                if ob.closing || ob.writer_done {
+                    return Err(ChanError::Closed { peer: peer() });
+                }
+                if ob.buf.len() < HIGH_WATER {
+                    let start = ob.buf.len();
+                    write_frame_into(msg, &mut ob.buf);
+                    let len = ob.buf.len() - start - PREFIX_LEN;
+                    if len > self.inner.max_frame {
+                        ob.buf.truncate(start);
+                        return Err(ChanError::TooLarge {
+                            peer: peer(),
+                            len,
+                            max: self.inner.max_frame,
+                        });
+                    }
+                    drop(ob);
+                    self.inner.wake.notify_one();
+                    return Ok(());
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Writes what is queued, then shuts down the write direction: the
+    /// peer sees a clean EOF. Gives up (dropping the queue) after a few
+    /// seconds if the peer does not read.
     pub async fn close(&self) {
-        let mut g = self.inner.w.lock().await;
-        let _ = g.w.shutdown().await;
+        let done = self.inner.done.notified();
+        tokio::pin!(done);
+        done.as_mut().enable();
+        {
+            let mut ob = outbox(&self.inner);
+            if ob.writer_done {
+                return;
+            }
+            ob.closing = true;
+        }
+        self.inner.wake.notify_one();
+        if tokio::time::timeout(CLOSE_FLUSH, done).await.is_err()
+            && let Some(h) = self
+                .inner
+                .writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+        {
+            h.abort();
+        }
     }
 
     /// The peer's label.
@@ -239,17 +361,7 @@ impl Channel {
     pub fn new(conn: Conn, max_frame: usize) -> Channel {
         let Conn { read, write, peer } = conn;
         Channel {
-            tx: ChanSender {
-                inner: Arc::new(SenderInner {
-                    w: Mutex::new(Writer {
-                        w: write.0,
-                        buf: Vec::with_capacity(256),
-                        in_flight: false,
-                    }),
-                    peer: peer.clone(),
-                    max_frame,
-                }),
-            },
+            tx: ChanSender::start(write.0, peer.clone(), max_frame),
             rx: ChanReceiver {
                 framed: FramedRead::with_capacity(read.0, FrameCodec::new(max_frame), 8 * 1024),
                 peer,
