@@ -73,12 +73,6 @@ pub enum ChanError {
         #[source]
         source: std::io::Error,
     },
-    /// A previous send was interrupted mid-frame; the stream is unusable.
-    #[error("connection to {peer} is broken: an earlier send was interrupted mid-frame")]
-    Broken {
-        /// The peer.
-        peer: String,
-    },
     /// The Aid exchange failed.
     #[error("handshake with {peer} failed: {reason}")]
     Handshake {
