@@ -1,33 +1,12 @@
 //! Contexts: `started`, result, errors, and cancellation from every side,
 //! with the canceller named correctly in every actor involved.
 
-use std::sync::OnceLock;
+mod common;
+
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use common::{NotifyOnDrop, wait_cancelled};
 use tractor::{CancelCause, Error};
-
-/// Set in the callee's process when one of its context tasks is dropped
-/// by a cancellation.
-fn cancelled() -> &'static Notify {
-    static N: OnceLock<Notify> = OnceLock::new();
-    N.get_or_init(Notify::new)
-}
-
-struct NotifyOnDrop;
-impl Drop for NotifyOnDrop {
-    fn drop(&mut self) {
-        cancelled().notify_one();
-    }
-}
-
-/// Resolves once a context task in this actor has been cancelled.
-#[tractor::rpc]
-async fn wait_cancelled() -> bool {
-    tokio::time::timeout(Duration::from_secs(20), cancelled().notified())
-        .await
-        .is_ok()
-}
 
 #[tractor::context]
 async fn greeter(ctx: tractor::Context, name: String) -> Result<String, Error> {
@@ -112,7 +91,9 @@ async fn an_error_in_the_callee_arrives_as_a_remote_error() -> Result<(), Error>
 #[tractor::test(timeout = 30)]
 async fn leaving_open_context_before_started_cancels_the_callee() -> Result<(), Error> {
     tractor::open_nursery(|n| async move {
-        let p = n.start_actor("slow", &[slow_start::NS]).await?;
+        let p = n
+            .start_actor("slow", &[slow_start::NS, wait_cancelled::NS])
+            .await?;
         let opening = p.open_context::<_, ()>(slow_start {});
         // The opener gives up while waiting for `started`.
         let gave_up = tokio::time::timeout(Duration::from_millis(200), opening).await;
@@ -130,7 +111,9 @@ async fn leaving_open_context_before_started_cancels_the_callee() -> Result<(), 
 #[tractor::test(timeout = 30)]
 async fn opener_cancel_during_streaming_is_self_cancelled() -> Result<(), Error> {
     tractor::open_nursery(|n| async move {
-        let p = n.start_actor("ticker", &[ticker::NS]).await?;
+        let p = n
+            .start_actor("ticker", &[ticker::NS, wait_cancelled::NS])
+            .await?;
         let (ctx, ()) = p.open_context(ticker {}).await?;
         let mut stream = ctx.open_stream::<u64>();
         assert_eq!(stream.recv().await?, Some(0));
@@ -153,7 +136,9 @@ async fn opener_cancel_during_streaming_is_self_cancelled() -> Result<(), Error>
 #[tractor::test(timeout = 30)]
 async fn dropping_the_context_early_cancels_the_callee() -> Result<(), Error> {
     tractor::open_nursery(|n| async move {
-        let p = n.start_actor("ticker", &[ticker::NS]).await?;
+        let p = n
+            .start_actor("ticker", &[ticker::NS, wait_cancelled::NS])
+            .await?;
         {
             let (ctx, ()) = p.open_context(ticker {}).await?;
             let mut stream = ctx.open_stream::<u64>();

@@ -1,31 +1,11 @@
 //! Fan-out and sharing: one stream to many local tasks, one context shared
 //! by many local tasks, one call on many actors.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+mod common;
 
-use tokio::sync::Notify;
+use common::{NotifyOnDrop, wait_cancelled};
 use tractor::Error;
 use tractor::trionics::{BroadcastReceiver, maybe_open_context, run_on_all};
-
-fn cancelled() -> &'static Notify {
-    static N: OnceLock<Notify> = OnceLock::new();
-    N.get_or_init(Notify::new)
-}
-
-struct NotifyOnDrop;
-impl Drop for NotifyOnDrop {
-    fn drop(&mut self) {
-        cancelled().notify_one();
-    }
-}
-
-#[tractor::rpc]
-async fn wait_cancelled() -> bool {
-    tokio::time::timeout(Duration::from_secs(20), cancelled().notified())
-        .await
-        .is_ok()
-}
 
 #[tractor::context]
 async fn count_to(ctx: tractor::Context, n: u64) -> Result<(), Error> {

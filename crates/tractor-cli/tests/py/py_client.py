@@ -9,12 +9,8 @@ import trio
 import tractor
 
 sys.path.insert(0, str(Path(__file__).parent))
+from peer_common import addr, transports  # noqa: E402
 import rust_service  # noqa: E402  (stubs naming the Rust functions)
-
-
-def addr(spec):
-    kind, a, b = spec.split(':', 2)
-    return (a, int(b)) if kind == 'tcp' else (a, b)
 
 
 async def main():
@@ -23,7 +19,7 @@ async def main():
     async with tractor.open_root_actor(
         name='pyclient',
         registry_addrs=[reg],
-        enable_transports=['tcp' if isinstance(reg[1], int) else 'uds'],
+        enable_transports=transports(reg),
     ):
         async with tractor.wait_for_actor('rustservice') as portal:
             if what == 'call':

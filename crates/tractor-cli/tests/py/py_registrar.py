@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
 '''A Python registrar at ARGV[1] ("tcp:HOST:PORT" or "uds:DIR:FILE").'''
 import sys
+from pathlib import Path
 
 import trio
 import tractor
 
-
-def addr(spec):
-    kind, a, b = spec.split(':', 2)
-    return (a, int(b)) if kind == 'tcp' else (a, b)
+sys.path.insert(0, str(Path(__file__).parent))
+from peer_common import addr, transports  # noqa: E402
 
 
 async def main():
@@ -16,7 +15,7 @@ async def main():
     async with tractor.open_root_actor(
         name='registrar',
         registry_addrs=[reg],
-        enable_transports=['tcp' if isinstance(reg[1], int) else 'uds'],
+        enable_transports=transports(reg),
     ):
         print('registrar up', flush=True)
         await trio.sleep_forever()

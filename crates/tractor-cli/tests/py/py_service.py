@@ -9,11 +9,7 @@ import trio
 import tractor
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-
-def addr(spec):
-    kind, a, b = spec.split(':', 2)
-    return (a, int(b)) if kind == 'tcp' else (a, b)
+from peer_common import addr, transports  # noqa: E402
 
 
 async def main():
@@ -22,7 +18,7 @@ async def main():
         name=sys.argv[2],
         registry_addrs=[reg],
         enable_modules=['py_funcs'],
-        enable_transports=['tcp' if isinstance(reg[1], int) else 'uds'],
+        enable_transports=transports(reg),
     ):
         print('ready', flush=True)
         await trio.sleep_forever()
