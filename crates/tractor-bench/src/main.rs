@@ -171,7 +171,7 @@ async fn run(
             goal: Goal::AtLeast(3e6),
             note: None,
         });
-        if plan.wants("shm") || plan.only.is_none() {
+        if plan.wants("stream_throughput_64b_shm") {
             let (p50, p99) = rate_pct(
                 session(Proto::Uds, async || {
                     figures::shm_throughput(n * 4, rounds).await

@@ -215,6 +215,21 @@ impl Ring {
     }
 }
 
+/// How many times a side looks again before it sleeps: bounded (a few
+/// microseconds), so an idle side does not burn a core.
+const SPINS: u32 = 256;
+
+/// Checks `cond` up to [`SPINS`] times with a spin hint in between.
+fn spin_until(cond: impl Fn() -> bool) -> bool {
+    for _ in 0..SPINS {
+        if cond() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    false
+}
+
 /// The descriptors of a ring: memory, "data ready", "space ready".
 #[derive(Debug)]
 pub struct RingFds {
@@ -347,6 +362,11 @@ impl RingWriter {
             if r.capacity - (w - rd) as usize >= need {
                 break;
             }
+            if spin_until(|| {
+                r.capacity - (w - r.read_pos().load(Ordering::Acquire)) as usize >= need
+            }) {
+                continue;
+            }
             r.writer_waiting().store(1, Ordering::SeqCst);
             let rd = r.read_pos().load(Ordering::SeqCst);
             if r.capacity - (w - rd) as usize >= need || r.closed().load(Ordering::SeqCst) != 0 {
@@ -379,6 +399,11 @@ impl RingReader {
             }
             if r.closed().load(Ordering::Acquire) != 0 {
                 return Ok(false);
+            }
+            // A writer mid-burst usually publishes within a microsecond:
+            // look a few times before paying for a sleep and a wake-up.
+            if spin_until(|| r.write_pos().load(Ordering::Acquire) > rd) {
+                continue;
             }
             r.reader_waiting().store(1, Ordering::SeqCst);
             if r.write_pos().load(Ordering::SeqCst) > rd || r.closed().load(Ordering::SeqCst) != 0 {
