@@ -173,7 +173,7 @@ async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> Result<bool,
 
 /// A message of the dialog, as the context sees it.
 pub(crate) enum Event {
-    Item(Value, Box<Msg>),
+    Item(Value),
     Stop,
     Done,
 }
@@ -274,13 +274,7 @@ impl Context {
                 });
             };
             match m {
-                Msg::Yield(p) => {
-                    let raw = Msg::Yield(Payload {
-                        cid: p.cid.clone(),
-                        pld: Value::Nil,
-                    });
-                    return Ok(Event::Item(p.pld, Box::new(raw)));
-                }
+                Msg::Yield(p) => return Ok(Event::Item(p.pld)),
                 Msg::Stop(_) => {
                     lock(&self.inner.state).peer_stopped = true;
                     return Ok(Event::Stop);

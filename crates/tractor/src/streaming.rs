@@ -75,12 +75,20 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
             return Ok(None);
         }
         match self.ctx.next_event().await? {
-            Event::Item(pld, raw) => match payload::from_value::<T>(pld.clone()) {
+            // Decoded from a borrow: the value is kept, without a copy, to
+            // send back if it does not fit.
+            Event::Item(pld) => match payload::from_value_ref::<T>(&pld) {
                 Ok(v) => Ok(Some(v)),
-                Err(e) => Err(self
-                    .ctx
-                    .reject_payload(*raw, pld, format!("stream item: {e}"))
-                    .await),
+                Err(e) => {
+                    let bad = Msg::Yield(Payload {
+                        cid: self.ctx.cid().to_owned(),
+                        pld: Value::Nil,
+                    });
+                    Err(self
+                        .ctx
+                        .reject_payload(bad, pld, format!("stream item: {e}"))
+                        .await)
+                }
             },
             Event::Stop => {
                 self.ended = true;

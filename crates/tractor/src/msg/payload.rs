@@ -58,6 +58,20 @@ pub fn to_kwargs<T: Serialize + ?Sized>(v: &T) -> Result<StrMap, PayloadError> {
     }
 }
 
+/// Converts a borrowed payload value into a Rust value of type `T`
+/// (the value stays available, e.g. to report it when it does not fit).
+pub fn from_value_ref<T: DeserializeOwned>(v: &Value) -> Result<T, PayloadError> {
+    T::deserialize(v.as_ref()).map_err(|e| {
+        PayloadError(format!(
+            "expected {}: {e}",
+            std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("value")
+        ))
+    })
+}
+
 /// Converts a keyword-argument map into a Rust struct.
 pub fn from_kwargs<T: DeserializeOwned>(kwargs: StrMap) -> Result<T, PayloadError> {
     from_value(Value::Map(
