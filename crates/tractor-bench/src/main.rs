@@ -97,6 +97,11 @@ async fn run(
     let rtt_iters = plan.n(20_000, 500);
     let pp_uds = pct(floors::pingpong_uds(rtt_iters));
     let pp_tcp = pct(floors::pingpong_tcp(rtt_iters));
+    // Spawn floors first, on a quiet machine (no actor of an earlier
+    // figure still exiting).
+    let reexec = pct(floors::reexec_connect_back(1, plan.n(50, 5)));
+    let reexec8 = ms(pct(floors::reexec_connect_back(8, plan.n(20, 3))));
+    let thread_floor = pct(floors::thread_runtime_start(plan.n(200, 20)));
 
     if plan.wants("rpc_rtt_uds") {
         let (p50, p99) =
@@ -189,7 +194,6 @@ async fn run(
             });
         }
     }
-    let reexec = pct(floors::reexec_connect_back(1, plan.n(50, 5)));
     if plan.wants("spawn_process_first_rpc") {
         let (p50, p99) = pct(session(Proto::Uds, async || {
             figures::spawn_first_rpc(plan.n(50, 5), None).await
@@ -206,7 +210,7 @@ async fn run(
         });
     }
     if plan.wants("spawn_thread_first_rpc") {
-        let floor = pct(floors::thread_runtime_start(plan.n(200, 20)));
+        let floor = thread_floor;
         let backend: Arc<dyn tractor::spawn::SpawnBackend> =
             Arc::new(tractor::spawn::ThreadBackend);
         let (p50, p99) = pct(session(Proto::Uds, async || {
@@ -224,7 +228,7 @@ async fn run(
         });
     }
     if plan.wants("spawn8_concurrent_ready") {
-        let floor = ms(pct(floors::reexec_connect_back(8, plan.n(20, 3))));
+        let floor = reexec8;
         let (p50, p99) = ms(pct(session(Proto::Uds, async || {
             figures::spawn8(plan.n(20, 3)).await
         })
