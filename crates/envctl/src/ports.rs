@@ -73,8 +73,12 @@ fn read_lock(path: &Path) -> Option<PortLock> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
+/// True if `pid` runs (a zombie is dead: it only waits to be reaped).
 fn pid_alive(pid: u32) -> bool {
-    pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
+    pid != 0
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
 }
 
 /// Reserves the first port from `from` upward that has no live lock and

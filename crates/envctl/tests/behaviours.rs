@@ -119,17 +119,6 @@ fn doctor_reports_stale_locks_and_runtime_truth() {
         format!(r#"{{"owner":"x:backend","session":"old","pid":{pid},"created_at":0}}"#),
     )
     .unwrap();
-    let (_, st) = w.json(&["show-state"]);
-    let victim = st["state"]["services"]["feat-b-1 Backend"]["pid"]
-        .as_u64()
-        .unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(victim as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    reap_children();
-    let (_, d) = w.json(&["doctor"]);
     let n: u64 = total
         .split_whitespace()
         .next()
@@ -137,7 +126,27 @@ fn doctor_reports_stale_locks_and_runtime_truth() {
         .trim_start_matches("total=")
         .parse()
         .unwrap();
-    assert_eq!(d["lock_health"], format!("total={} stale=1", n + 1));
+    let (_, d) = w.json(&["doctor"]);
+    assert_eq!(
+        d["lock_health"],
+        format!("total={} stale=1", n + 1),
+        "the planted lock"
+    );
+    // A killed service: its truth fails, and its port lock (which names
+    // the service's pid) is stale too.
+    let (_, st) = w.json(&["show-state"]);
+    let victim = st["state"]["services"]["feat-b-1 Backend"]["pid"]
+        .as_u64()
+        .unwrap() as u32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let gone = wait_dead(victim);
+    assert!(gone, "the killed service died");
+    let (_, d) = w.json(&["doctor"]);
+    assert_eq!(d["lock_health"], format!("total={} stale=2", n + 1));
     assert_eq!(d["runtime_truth"], "fail");
     teardown(&w);
 }

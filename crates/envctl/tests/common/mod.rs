@@ -137,6 +137,24 @@ pub fn reap_children() {
     }
 }
 
+/// Waits (up to 10 s) until `pid` is dead (gone or a zombie).
+pub fn wait_dead(pid: u32) -> bool {
+    let start = Instant::now();
+    loop {
+        reap_children();
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false);
+        if !alive {
+            return true;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Pids of live processes whose cwd or environment mentions `root`.
 pub fn processes_of(root: &Path) -> Vec<(u32, String)> {
     let me = std::process::id();
