@@ -137,22 +137,15 @@ pub fn reap_children() {
     }
 }
 
-/// Waits (up to 10 s) until `pid` is dead (gone or a zombie).
+/// Waits until `pid`, killed by the test, is dead. Services outlive the
+/// envctl command that started them and are re-parented to this test (a
+/// subreaper), so their death is an event we can wait on: `waitpid`.
 pub fn wait_dead(pid: u32) -> bool {
-    let start = Instant::now();
-    loop {
-        reap_children();
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
-        if !alive {
-            return true;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    use nix::sys::wait::{WaitStatus, waitpid};
+    matches!(
+        waitpid(nix::unistd::Pid::from_raw(pid as i32), None),
+        Ok(WaitStatus::Signaled(..) | WaitStatus::Exited(..)) | Err(nix::errno::Errno::ECHILD)
+    )
 }
 
 /// Pids of live processes whose cwd or environment mentions `root`.
@@ -196,6 +189,8 @@ pub fn wait_clean(root: &Path) -> Vec<(u32, String)> {
         if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
             return left;
         }
+        // No event tells us that a process we are not the parent of has
+        // gone; this polls /proc, bounded, only after a blast killed it.
         std::thread::sleep(Duration::from_millis(50));
     }
 }
