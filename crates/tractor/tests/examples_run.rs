@@ -28,6 +28,31 @@ fn hello() {
 }
 
 #[test]
+fn child_output_goes_where_the_config_says() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut rv = session_vars();
+    rv.child_log_dir = Some(logs.path().to_path_buf());
+    rv.loglevel = "tractor=debug".into();
+    let mut p = Program::start(&example_path("hello"), &[], &rv).expect("hello starts");
+    let st = p.wait(LIMIT).expect("hello finishes");
+    assert_eq!(st.code(), Some(0), "{}", p.transcript.join("\n"));
+    let child_log =
+        std::fs::read_to_string(logs.path().join("greeter.log")).expect("the child's log file");
+    assert!(
+        child_log.contains("[greeter "),
+        "the child's own lines, named: {child_log}"
+    );
+    let out = p.transcript.join("\n");
+    assert!(
+        !out.contains("[greeter "),
+        "not on the parent's output: {out}"
+    );
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none()
+    );
+}
+
+#[test]
 fn primes() {
     let (code, out) = run_to_end("primes");
     assert_eq!(code, 0, "{out}");
