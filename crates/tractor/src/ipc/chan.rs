@@ -351,7 +351,8 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Wraps a connected stream.
+    /// Wraps a connected stream. Starts the connection's writer task, so it
+    /// must be called inside a tokio runtime (the one that will use it).
     pub fn new(conn: Conn, max_frame: usize) -> Channel {
         let Conn { read, write, peer } = conn;
         Channel {
