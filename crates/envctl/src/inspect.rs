@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::config::{Config, managed};
-use crate::lifecycle::reconcile;
+use crate::lifecycle::{dep_healthy, reconcile};
 use crate::plan::{self, Mode};
 use crate::{Failure, ports, procs, scope, state};
 
@@ -87,7 +87,8 @@ pub fn list_trees(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failu
 }
 
 /// `health`: exit 1 unless every service is running and answers its
-/// health URL.
+/// health URL, and every dependency is alive and answers (`pg_isready`,
+/// `PING`); names what is not healthy.
 pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
     let scope = scope::scope_dir(repo)?;
     let Some(mut run) = state::load_latest(&scope) else {
@@ -97,7 +98,7 @@ pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     };
     reconcile(&mut run, cfg);
     let mut rows = Vec::new();
-    let mut ok = true;
+    let mut bad = Vec::new();
     for r in run.services.values() {
         if r.status == "stopped" {
             continue;
@@ -111,26 +112,59 @@ pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
         } else {
             r.status.as_str()
         };
-        ok &= healthy;
-        rows.push(json!({"name": r.name, "project": r.project, "status": status, "pid": r.pid, "port": r.actual_port, "http_status": http.flatten()}));
+        if !healthy {
+            bad.push(format!("{} ({status})", r.name));
+        }
+        rows.push(json!({"name": r.name, "kind": "service", "project": r.project, "status": status, "pid": r.pid, "port": r.actual_port, "http_status": http.flatten(), "failure_detail": r.failure_detail}));
     }
+    for d in &run.dependencies {
+        let alive = procs::alive(&d.ident);
+        let status = if !alive {
+            "stale"
+        } else if dep_healthy(d) {
+            "running"
+        } else {
+            "unreachable"
+        };
+        let name = format!("{} ({})", d.id, d.owner);
+        if status != "running" {
+            bad.push(format!("{name} ({status})"));
+        }
+        rows.push(json!({"name": name, "kind": "dependency", "project": d.owner, "status": status, "pid": d.ident.pid, "port": d.port}));
+    }
+    let ok = bad.is_empty();
     emit(
         json_out,
-        json!({"ok": ok, "run_id": run.run_id, "services": rows}),
+        json!({"ok": ok, "run_id": run.run_id, "services": rows, "unhealthy": bad}),
         || {
             rows.iter()
                 .map(|r| {
-                    format!(
-                        "{:<24} {}",
+                    let mut line = format!(
+                        "{:<24} {:<12} pid {:<7} port {}",
                         r["name"].as_str().unwrap_or(""),
-                        r["status"].as_str().unwrap_or("")
-                    )
+                        r["status"].as_str().unwrap_or(""),
+                        r["pid"],
+                        r["port"]
+                    );
+                    if let Some(d) = r["failure_detail"].as_str() {
+                        line.push_str(&format!("\n    {}", d.replace('\n', "\n    ")));
+                    }
+                    line
                 })
                 .collect::<Vec<_>>()
                 .join("\n")
         },
     );
-    if ok { Ok(()) } else { Err(Failure::Silent) }
+    if ok {
+        Ok(())
+    } else if json_out {
+        Err(Failure::Silent)
+    } else {
+        Err(Failure::Actionable(format!(
+            "not healthy: {}",
+            bad.join(", ")
+        )))
+    }
 }
 
 /// `logs`.
@@ -323,6 +357,7 @@ pub fn doctor(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
         r.services
             .values()
             .all(|s| matches!(s.status.as_str(), "running" | "stopped"))
+            && r.dependencies.iter().all(dep_healthy)
     });
     let tool = |t: &str| {
         std::process::Command::new("sh")

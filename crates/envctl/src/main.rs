@@ -7,6 +7,7 @@
 //! interrupted.
 
 mod config;
+mod daemon;
 mod debug;
 mod inspect;
 mod lifecycle;
@@ -128,11 +129,20 @@ enum Command {
     },
     /// Stop every service and dependency of the repository; keep data.
     StopAll,
-    /// Stop-all, then kill anything left that belongs to the repository.
+    /// Stop-all, then kill every process left that envctl started for this
+    /// repository (it carries the scope's ownership marker or is recorded);
+    /// names each one.
     BlastAll {
-        /// Also delete dependency data.
+        /// Also delete the dependency data of every run.
         #[arg(long)]
         remove_volumes: bool,
+        /// Do not ask before an `--ecosystem` sweep.
+        #[arg(long)]
+        force: bool,
+        /// Also kill whatever listens on the scope's port bands (processes
+        /// envctl did not start; asks first on a terminal).
+        #[arg(long)]
+        ecosystem: bool,
     },
     /// Show the saved state, reconciled with what runs now.
     ShowState,
@@ -317,7 +327,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             },
         ),
         Command::StopAll => lifecycle::stop_all(&repo),
-        Command::BlastAll { remove_volumes } => lifecycle::blast_all(&repo, remove_volumes),
+        Command::BlastAll {
+            remove_volumes,
+            force,
+            ecosystem,
+        } => lifecycle::blast_all(
+            &repo,
+            Some(&cfg),
+            &lifecycle::BlastOpts {
+                remove_volumes,
+                force,
+                ecosystem,
+            },
+        ),
         Command::ShowState => inspect::show_state(&repo, &cfg, json),
         Command::ShowConfig => inspect::show_config(&cfg, json),
         Command::ListTrees => inspect::list_trees(&repo, &cfg, json),

@@ -75,10 +75,7 @@ fn read_lock(path: &Path) -> Option<PortLock> {
 
 /// True if `pid` runs (a zombie is dead: it only waits to be reaped).
 fn pid_alive(pid: u32) -> bool {
-    pid != 0
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false)
+    pid != 0 && crate::procs::table::stat(pid).is_some_and(|p| p.live())
 }
 
 /// Reserves the first port from `from` upward that has no live lock and

@@ -56,11 +56,24 @@ pub struct ServiceRecord {
     pub runtime_kind: String,
     /// The command line.
     pub command: Vec<String>,
+    /// The command line before `{port}` was substituted (to move it to
+    /// another port).
+    #[serde(default)]
+    pub command_template: Vec<String>,
     /// The environment we gave it (projected keys only).
     pub env: Vec<(String, String)>,
+    /// Its ownership marker (`ENVCTL_OWNER`); empty in state written
+    /// before markers existed.
+    #[serde(default)]
+    pub owner: String,
 }
 
 impl ServiceRecord {
+    /// Its marker, if it has one.
+    pub fn marker(&self) -> Option<&str> {
+        (!self.owner.is_empty()).then_some(self.owner.as_str())
+    }
+
     /// Its process identity.
     pub fn ident(&self) -> Ident {
         Ident {
@@ -168,6 +181,12 @@ pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 impl RunState {
+    /// True while the run is one `resume`, `stop-all` and the supervisor
+    /// act on.
+    pub fn is_active(&self) -> bool {
+        self.metadata.get("active") == Some(&Value::Bool(true))
+    }
+
     /// The run's own folder.
     pub fn run_dir(&self, scope: &Path) -> PathBuf {
         scope.join("runs").join(&self.run_id)

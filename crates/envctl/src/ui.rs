@@ -32,3 +32,11 @@ pub fn done() {
         pb.finish_and_clear();
     }
 }
+
+/// Reports something the user should know although the command goes on.
+pub fn warn(msg: &str) {
+    match SPINNER.get() {
+        Some(Some(pb)) => pb.println(format!("envctl: warning: {msg}")),
+        _ => eprintln!("envctl: warning: {msg}"),
+    }
+}

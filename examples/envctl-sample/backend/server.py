@@ -34,8 +34,14 @@ def redis_ping(port):
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/health" and os.environ.get("SAMPLE_FAIL_HEALTH"):
+            # A broken app: it listens, but every health check fails.
+            self.send_response(500)
+            self.end_headers()
+            return
         if self.path == "/health":
             body = {
+                "pid": os.getpid(),
                 "ok": True,
                 "port": self.server.server_address[1],
                 "DATABASE_URL": os.environ.get("DATABASE_URL"),
@@ -75,6 +81,17 @@ def main():
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"backend listening on {args.port}", flush=True)
+    if os.environ.get("SAMPLE_EXIT_AFTER_LISTEN"):
+        sys.exit("fatal: the app crashed right after binding its port")
+    if os.environ.get("SAMPLE_PREFORK"):
+        # Like gunicorn: the master binds, a forked worker serves.
+        pid = os.fork()
+        if pid == 0:
+            srv.serve_forever()
+            return
+        print(f"backend master {os.getpid()} forked worker {pid}", flush=True)
+        os.waitpid(pid, 0)
+        return
     srv.serve_forever()
 
 

@@ -15,6 +15,13 @@ pub use redis::Redis;
 
 use crate::procs::Ident;
 
+impl Instance {
+    /// Its marker, if it has one.
+    pub fn marker(&self) -> Option<&str> {
+        (!self.marker.is_empty()).then_some(self.marker.as_str())
+    }
+}
+
 /// A running dependency server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
@@ -28,6 +35,10 @@ pub struct Instance {
     pub ident: Ident,
     /// Its data folder (kept by `stop-all`, removed by `blast-all --remove-volumes`).
     pub data_dir: PathBuf,
+    /// Its ownership marker (`ENVCTL_OWNER`); empty in state written
+    /// before markers existed.
+    #[serde(default)]
+    pub marker: String,
 }
 
 /// What went wrong starting a dependency.
@@ -46,8 +57,14 @@ pub trait Dependency {
     fn id(&self) -> &'static str;
     /// The config key of its base port.
     fn port_key(&self) -> &'static str;
-    /// Starts (or re-adopts) a server on `port` with data in `dir`.
-    fn start(&self, port: u16, dir: &std::path::Path) -> Result<Instance, DepError>;
+    /// Starts a server on `port` with data in `dir`, carrying `owner`'s
+    /// marker.
+    fn start(
+        &self,
+        port: u16,
+        dir: &std::path::Path,
+        owner: &crate::procs::Owner,
+    ) -> Result<Instance, DepError>;
     /// True when it answers (`pg_isready`, `PING`).
     fn ready(&self, inst: &Instance) -> bool;
     /// Stops it; data is kept.

@@ -54,6 +54,12 @@ fn as_root() -> bool {
 
 /// Runs a Postgres tool, as the `postgres` user when we are root.
 fn run(tool: &Path, args: &[&str]) -> Result<String, DepError> {
+    run_env(tool, args, &[])
+}
+
+/// [`run`] with extra environment (the ownership marker for `pg_ctl
+/// start`, which the postmaster and its workers inherit).
+fn run_env(tool: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String, DepError> {
     let mut cmd = if as_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(tool);
@@ -63,6 +69,8 @@ fn run(tool: &Path, args: &[&str]) -> Result<String, DepError> {
     };
     let out = cmd
         .args(args)
+        .env_remove("_TRACTOR_RT_VARS")
+        .envs(env.iter().map(|(k, v)| (*k, v)))
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| err(format!("cannot run {}: {e}", tool.display())))?;
@@ -144,7 +152,7 @@ impl Dependency for Postgres {
         "DB_PORT"
     }
 
-    fn start(&self, port: u16, dir: &Path) -> Result<Instance, DepError> {
+    fn start(&self, port: u16, dir: &Path, owner: &procs::Owner) -> Result<Instance, DepError> {
         let bin = bindir()?;
         if as_root() {
             // The base must be traversable by the postgres user.
@@ -192,7 +200,7 @@ impl Dependency for Postgres {
             "-p {port} -k {} -c listen_addresses=127.0.0.1",
             sock.display()
         );
-        run(
+        run_env(
             &bin.join("pg_ctl"),
             &[
                 "-D",
@@ -206,6 +214,7 @@ impl Dependency for Postgres {
                 "60",
                 "start",
             ],
+            &[(procs::OWNER_VAR, owner.to_string())],
         )?;
         let ident = postmaster(&data)
             .ok_or_else(|| err("started, but postmaster.pid is unreadable".into()))?;
@@ -215,6 +224,7 @@ impl Dependency for Postgres {
             port,
             ident,
             data_dir: dir.to_path_buf(),
+            marker: owner.to_string(),
         };
         if !procs::wait_until(Duration::from_secs(30), || self.ready(&inst)) {
             self.stop(&inst);
@@ -249,9 +259,9 @@ impl Dependency for Postgres {
                 ],
             );
         }
-        if procs::alive(&inst.ident) {
-            procs::stop_group(&inst.ident, Duration::from_secs(3));
-        }
+        // pg_ctl stops the postmaster; anything left of the group or
+        // carrying the marker (a killed postmaster's backends) goes too.
+        procs::stop_owned(&inst.ident, inst.marker(), Duration::from_secs(3));
     }
 
     fn project_env(

@@ -35,7 +35,7 @@ impl Dependency for Redis {
         "REDIS_PORT"
     }
 
-    fn start(&self, port: u16, dir: &Path) -> Result<Instance, DepError> {
+    fn start(&self, port: u16, dir: &Path, owner: &procs::Owner) -> Result<Instance, DepError> {
         let err = |why: String| DepError { dep: "redis", why };
         std::fs::create_dir_all(dir)
             .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
@@ -57,7 +57,15 @@ impl Dependency for Redis {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let ident = procs::launch(&argv, dir, &[], &dir.join("redis.log")).map_err(|e| {
+        let log = dir.join("redis.log");
+        let ident = procs::launch(&procs::Launch {
+            argv: &argv,
+            cwd: dir,
+            env: &[],
+            log: &log,
+            owner,
+        })
+        .map_err(|e| {
             err(format!(
                 "{e} (is redis-server installed? apt-get install redis-server)"
             ))
@@ -68,6 +76,7 @@ impl Dependency for Redis {
             port,
             ident,
             data_dir: dir.to_path_buf(),
+            marker: owner.to_string(),
         };
         if !procs::wait_until(Duration::from_secs(20), || {
             self.ready(&inst) || !procs::alive(&inst.ident)
@@ -88,7 +97,7 @@ impl Dependency for Redis {
     }
 
     fn stop(&self, inst: &Instance) {
-        procs::stop_group(&inst.ident, Duration::from_secs(3));
+        procs::stop_owned(&inst.ident, inst.marker(), Duration::from_secs(3));
     }
 
     fn project_env(

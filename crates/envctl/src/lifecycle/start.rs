@@ -1,0 +1,812 @@
+//! `start` and `resume`: bring the selected projects up, or join new
+//! projects to the active run and restart what died in it.
+//!
+//! A run is saved (every pid recorded) before anything is waited on, but
+//! becomes *active* only when every critical service is healthy. A start
+//! that fails stops exactly what it launched, says which service failed
+//! with its last log lines, and exits 1; the next `start` begins afresh.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::launch::{Readiness, configured_health, failure_text, launch_and_wait};
+use super::runs::{active_runs, save_run, set_active};
+use super::{dep_by_id, dep_healthy, deps_for, instance_dir, lock, owner, reconcile, service_name};
+use crate::config::Config;
+use crate::plan::{self, Mode};
+use crate::ports::{self, PortPlan};
+use crate::procs;
+use crate::requirements::{Dependency, Instance};
+use crate::state::{self, ProjectPorts, RunState, ServiceRecord};
+use crate::worktrees::Project;
+use crate::{Failure, scope};
+
+/// Options of `start`.
+#[derive(Debug, Default)]
+pub struct StartOpts {
+    /// `--main`.
+    pub main: bool,
+    /// `--trees`.
+    pub trees: bool,
+    /// `--project`.
+    pub projects: Vec<String>,
+    /// `--isolated-deps`.
+    pub isolated: bool,
+    /// `--no-resume`.
+    pub no_resume: bool,
+}
+
+/// `ENVCTL_DEPENDENCY_MODE=external`: the dependencies run elsewhere; the
+/// services get their settings from the config (`DB_*`, `REDIS_PORT`).
+fn external_env(cfg: &Config, mode: Mode) -> Vec<(String, String)> {
+    let p = mode.prefix();
+    let mut env = Vec::new();
+    if cfg.flag(&format!("{p}_POSTGRES_ENABLE")) {
+        let g = |k: &str| cfg.get(k).unwrap_or_default();
+        let (user, pw, host, port, db) = (
+            g("DB_USER"),
+            g("DB_PASSWORD"),
+            g("DB_HOST"),
+            g("DB_PORT"),
+            g("DB_NAME"),
+        );
+        let url = |scheme: &str| format!("{scheme}://{user}:{pw}@{host}:{port}/{db}");
+        env.extend([
+            ("DB_HOST".to_owned(), host.clone()),
+            ("DB_PORT".into(), port.clone()),
+            ("DB_USER".into(), user.clone()),
+            ("DB_PASSWORD".into(), pw.clone()),
+            ("DB_NAME".into(), db.clone()),
+            ("DATABASE_URL".into(), url("postgresql")),
+            ("SQLALCHEMY_DATABASE_URL".into(), url("postgresql+psycopg")),
+            ("ASYNC_DATABASE_URL".into(), url("postgresql+asyncpg")),
+        ]);
+    }
+    if cfg.flag(&format!("{p}_REDIS_ENABLE")) {
+        let port = cfg.get("REDIS_PORT").unwrap_or_default();
+        let url = cfg
+            .get("REDIS_URL")
+            .unwrap_or_else(|| format!("redis://127.0.0.1:{port}/0"));
+        env.extend([("REDIS_PORT".to_owned(), port), ("REDIS_URL".into(), url)]);
+    }
+    env
+}
+
+/// How many upcoming starts of `svc` must pretend a bind conflict
+/// (`ENVCTL_TEST_CONFLICT_<SVC>`, a fault hook for tests).
+fn injected_conflicts(svc: &str) -> u32 {
+    std::env::var(format!("ENVCTL_TEST_CONFLICT_{}", svc.to_uppercase()))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn reserve(
+    scope: &Path,
+    run_id: &str,
+    project: &str,
+    svc: &str,
+    requested: u16,
+) -> Result<PortPlan, Failure> {
+    let owner = format!("{project}:{svc}");
+    let mut port = ports::reserve_next(scope, requested, &owner, run_id)?;
+    let mut plan = PortPlan {
+        project: project.to_owned(),
+        requested,
+        assigned: port,
+        final_port: port,
+        source: "planner".into(),
+        retries: 0,
+    };
+    if port != requested {
+        plan.source = "retry".into();
+        plan.retries += 1;
+        state::event(
+            scope,
+            run_id,
+            "port.rebound",
+            json!({"project": project, "service": svc, "from": requested, "to": port, "reason": "in_use"}),
+        );
+    }
+    for _ in 0..injected_conflicts(svc) {
+        state::event(
+            scope,
+            run_id,
+            "service.retry",
+            json!({"project": project, "service": svc, "port": port, "reason": "bind_conflict (injected)"}),
+        );
+        ports::release(scope, port);
+        let next = ports::reserve_next(scope, port + 1, &owner, run_id)?;
+        state::event(
+            scope,
+            run_id,
+            "port.rebound",
+            json!({"project": project, "service": svc, "from": port, "to": next, "reason": "bind_conflict"}),
+        );
+        port = next;
+        plan.source = "retry".into();
+        plan.retries += 1;
+    }
+    plan.final_port = port;
+    state::event(
+        scope,
+        run_id,
+        "port.reserved",
+        json!({"project": project, "service": svc, "port": port}),
+    );
+    Ok(plan)
+}
+
+/// Starts one dependency server on a reserved port (retrying upward on a
+/// failure to bind, 3 times).
+fn start_dep(
+    scope: &Path,
+    run: &RunState,
+    dep: &dyn Dependency,
+    project: &str,
+    requested: u16,
+    dir: &Path,
+) -> Result<(Instance, PortPlan), Failure> {
+    let run_id = &run.run_id;
+    let mut plan = reserve(scope, run_id, project, dep.id(), requested)?;
+    let marker = owner(run, project, dep.id());
+    state::event(
+        scope,
+        run_id,
+        "requirements.start",
+        json!({"project": project, "component": dep.id(), "port": plan.final_port}),
+    );
+    crate::ui::step(&format!(
+        "starting {} for {project} on port {}",
+        dep.id(),
+        plan.final_port
+    ));
+    let mut last = String::new();
+    for attempt in 0..3 {
+        match dep.start(plan.final_port, dir, &marker) {
+            Ok(mut inst) => {
+                inst.owner = project.to_owned();
+                ports::set_lock_pid(scope, plan.final_port, inst.ident.pid);
+                return Ok((inst, plan));
+            }
+            Err(e) => {
+                last = e.to_string();
+                if attempt == 2 {
+                    break;
+                }
+                ports::release(scope, plan.final_port);
+                let next = ports::reserve_next(
+                    scope,
+                    plan.final_port + 1,
+                    &format!("{project}:{}", dep.id()),
+                    run_id,
+                )?;
+                state::event(
+                    scope,
+                    run_id,
+                    "requirements.retry",
+                    json!({"project": project, "component": dep.id(), "from": plan.final_port, "to": next, "error": last}),
+                );
+                plan.final_port = next;
+                plan.source = "retry".into();
+                plan.retries += 1;
+            }
+        }
+    }
+    ports::release(scope, plan.final_port);
+    Err(Failure::Actionable(format!(
+        "cannot start {} for {project}: {last}",
+        dep.id()
+    )))
+}
+
+/// A healthy shared dependency of another active run of the scope (a
+/// `--main` run beside a `--trees` run share one server).
+fn live_shared(scope: &Path, id: &str, except: &str) -> Option<Instance> {
+    active_runs(scope)
+        .into_iter()
+        .filter(|r| r.run_id != except)
+        .flat_map(|r| r.dependencies)
+        .find(|d| d.id == id && d.owner == "shared" && dep_healthy(d))
+}
+
+/// What one command launched, so a failed start can undo exactly that.
+#[derive(Debug, Default)]
+struct Launched {
+    services: Vec<String>,
+    deps: Vec<Instance>,
+}
+
+struct BringUp<'a> {
+    scope: &'a Path,
+    scope_id: String,
+    cfg: &'a Config,
+    services: &'a [plan::ServicePlan],
+    deps: Vec<Box<dyn Dependency>>,
+    isolated: bool,
+    external_env: Vec<(String, String)>,
+}
+
+impl BringUp<'_> {
+    /// The shared servers, started (or reused from another active run).
+    fn shared(
+        &self,
+        run: &mut RunState,
+        launched: &mut Launched,
+    ) -> Result<BTreeMap<String, Instance>, Failure> {
+        let mut shared = BTreeMap::new();
+        if self.isolated {
+            return Ok(shared);
+        }
+        for d in &self.deps {
+            if let Some(inst) = run
+                .dependencies
+                .iter()
+                .find(|i| i.id == d.id() && i.owner == "shared")
+            {
+                shared.insert(d.id().to_owned(), inst.clone());
+                continue;
+            }
+            if let Some(inst) = live_shared(self.scope, d.id(), &run.run_id) {
+                state::event(
+                    self.scope,
+                    &run.run_id,
+                    "requirements.shared.reuse",
+                    json!({"component": d.id(), "port": inst.port}),
+                );
+                run.dependencies.push(inst.clone());
+                shared.insert(d.id().to_owned(), inst);
+                continue;
+            }
+            let base = self.cfg.num(d.port_key()) as u16;
+            let requested = base + ports::slot(&self.scope_id, "__shared__", false) as u16;
+            let dir = instance_dir(self.scope, &format!("{}-shared", d.id()));
+            let (inst, plan) = start_dep(self.scope, run, d.as_ref(), "shared", requested, &dir)?;
+            state::event(
+                self.scope,
+                &run.run_id,
+                "requirements.shared.start",
+                json!({"component": d.id(), "port": inst.port}),
+            );
+            run.ports.push(ProjectPorts {
+                project: "shared".into(),
+                root: self.scope.to_path_buf(),
+                ports: [(d.id().to_owned(), plan)].into(),
+            });
+            run.dependencies.push(inst.clone());
+            launched.deps.push(inst.clone());
+            shared.insert(d.id().to_owned(), inst);
+            save_run(self.scope, run)?;
+        }
+        Ok(shared)
+    }
+
+    /// Starts one project's dependencies (isolated) and services; returns
+    /// the failures (`name: why + log lines`).
+    fn project(
+        &self,
+        run: &mut RunState,
+        p: &Project,
+        shared: &BTreeMap<String, Instance>,
+        launched: &mut Launched,
+    ) -> Result<Vec<String>, Failure> {
+        let scope = self.scope;
+        let slot = ports::slot(&self.scope_id, &p.name, p.is_main);
+        let mut env: Vec<(String, String)> = self.external_env.clone();
+        let mut pp = ProjectPorts {
+            project: p.name.clone(),
+            root: p.root.clone(),
+            ports: BTreeMap::new(),
+        };
+        let mut components = serde_json::Map::new();
+        for d in &self.deps {
+            let inst = if self.isolated {
+                let base = self.cfg.num(d.port_key()) as u16;
+                let dir = instance_dir(scope, &format!("{}-{}", d.id(), p.name));
+                let (inst, plan) =
+                    start_dep(scope, run, d.as_ref(), &p.name, base + slot as u16, &dir)?;
+                pp.ports.insert(d.id().into(), plan);
+                run.dependencies.push(inst.clone());
+                launched.deps.push(inst.clone());
+                save_run(scope, run)?;
+                inst
+            } else {
+                shared[d.id()].clone()
+            };
+            let projected = d
+                .project_env(&inst, &p.name, slot, !self.isolated)
+                .map_err(|e| Failure::Actionable(e.to_string()))?;
+            components.insert(d.id().into(), json!({"id": d.id(), "enabled": true, "success": true, "resources": {"primary": inst.port}, "final": inst.port}));
+            env.extend(projected);
+        }
+        run.requirements.insert(
+            p.name.clone(),
+            json!({"project": p.name, "components": components, "health": "ready", "failures": []}),
+        );
+        for (k, v) in env.clone() {
+            env.push((format!("ENVCTL_SOURCE_{k}"), v));
+        }
+        let mut failures = Vec::new();
+        for sp in self.services {
+            if procs::interrupted() {
+                break;
+            }
+            let mut plan = reserve(scope, &run.run_id, &p.name, sp.slug, sp.base + slot as u16)?;
+            let mut senv = env.clone();
+            if sp.slug == "frontend"
+                && let Some(b) = run
+                    .services
+                    .values()
+                    .find(|s| s.project == p.name && s.service_slug == "backend")
+            {
+                let url = format!("http://127.0.0.1:{}", b.actual_port);
+                senv.push(("VITE_BACKEND_URL".into(), url.clone()));
+                senv.push(("BACKEND_URL".into(), url.clone()));
+                senv.push(("ENVCTL_SOURCE_BACKEND_URL".into(), url));
+            }
+            // The user's launch-env templates, resolved from what we project.
+            let text = std::fs::read_to_string(&self.cfg.file).unwrap_or_default();
+            for (k, t) in crate::config::templates::lines_for(&text, sp.slug, &run.mode) {
+                if let Some(v) = crate::config::templates::expand(&t, &senv) {
+                    senv.push((k, v));
+                }
+            }
+            let (rec, failure) = self.service(run, p, sp, &mut plan, senv)?;
+            pp.ports.insert(sp.slug.into(), plan);
+            launched.services.push(rec.name.clone());
+            run.services.insert(rec.name.clone(), rec);
+            save_run(scope, run)?;
+            if let Some(f) = failure {
+                failures.push(f);
+            }
+        }
+        run.ports.retain(|x| x.project != p.name);
+        run.ports.push(pp);
+        save_run(scope, run)?;
+        Ok(failures)
+    }
+
+    /// Launches one service, moving up on a bind conflict (3 tries).
+    fn service(
+        &self,
+        run: &mut RunState,
+        p: &Project,
+        sp: &plan::ServicePlan,
+        plan: &mut PortPlan,
+        env: Vec<(String, String)>,
+    ) -> Result<(ServiceRecord, Option<String>), Failure> {
+        let scope = self.scope;
+        let name = service_name(&p.name, sp.slug);
+        let log = run
+            .run_dir(scope)
+            .join(format!("{}_{}.txt", p.name, sp.slug));
+        let mut rec = ServiceRecord {
+            name: name.clone(),
+            kind: sp.slug.into(),
+            cwd: p.root.join(&sp.dir),
+            pid: 0,
+            start_time: 0,
+            requested_port: plan.requested,
+            actual_port: plan.final_port,
+            log_path: log,
+            status: "starting".into(),
+            started_at: state::now(),
+            listener_pids: Vec::new(),
+            listener_expected: sp.expect_listener,
+            project: p.name.clone(),
+            service_slug: sp.slug.into(),
+            public_url: String::new(),
+            health_url: String::new(),
+            failure_detail: None,
+            runtime_kind: "process".into(),
+            command: Vec::new(),
+            command_template: sp.command.clone(),
+            env,
+            owner: owner(run, &p.name, sp.slug).to_string(),
+        };
+        let ready = Readiness::from_config(self.cfg);
+        let mut failure = None;
+        for attempt in 0..3 {
+            let port = plan.final_port;
+            rec.actual_port = port;
+            rec.command = sp
+                .command
+                .iter()
+                .map(|w| w.replace("{port}", &port.to_string()))
+                .collect();
+            crate::ui::step(&format!("starting {} on port {port}", rec.name));
+            let configured = configured_health(self.cfg, sp.slug, port);
+            // Recorded before we wait on it: a crash of this command loses
+            // nothing.
+            match launch_and_wait(scope, &run.run_id, &mut rec, configured.as_deref(), ready) {
+                Ok(()) => {
+                    ports::set_lock_pid(scope, port, rec.pid);
+                    failure = None;
+                    break;
+                }
+                Err(e) if e.bind_conflict && attempt < 2 => {
+                    ports::release(scope, port);
+                    let owner = format!("{}:{}", p.name, sp.slug);
+                    let next = ports::reserve_next(scope, port + 1, &owner, &run.run_id)?;
+                    state::event(
+                        scope,
+                        &run.run_id,
+                        "service.retry",
+                        json!({"project": p.name, "service": sp.slug, "port": port, "reason": "bind_conflict"}),
+                    );
+                    state::event(
+                        scope,
+                        &run.run_id,
+                        "port.rebound",
+                        json!({"project": p.name, "service": sp.slug, "from": port, "to": next}),
+                    );
+                    plan.final_port = next;
+                    plan.source = "retry".into();
+                    plan.retries += 1;
+                }
+                Err(e) => {
+                    rec.status = "failed".into();
+                    rec.failure_detail = Some(e.why.clone());
+                    state::event(
+                        scope,
+                        &run.run_id,
+                        "service.failure",
+                        json!({"project": p.name, "service": sp.slug, "error": e.why}),
+                    );
+                    failure = Some(failure_text(&rec, &e.why));
+                    break;
+                }
+            }
+        }
+        let host = self
+            .cfg
+            .get("ENVCTL_PUBLIC_HOST")
+            .unwrap_or_else(|| "localhost".into());
+        rec.public_url = format!("http://{host}:{}", rec.actual_port);
+        if rec.health_url.is_empty() {
+            rec.health_url = configured_health(self.cfg, sp.slug, rec.actual_port)
+                .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", rec.actual_port));
+        }
+        Ok((rec, failure))
+    }
+}
+
+fn new_run(scope_id: &str, mode: Mode, projects: &[Project]) -> RunState {
+    let mut run = RunState {
+        schema_version: 1,
+        run_id: state::new_run_id(),
+        mode: mode.name().into(),
+        backend_mode: "rust".into(),
+        services: BTreeMap::new(),
+        requirements: BTreeMap::new(),
+        dependencies: Vec::new(),
+        ports: Vec::new(),
+        metadata: BTreeMap::new(),
+        errors: Vec::new(),
+    };
+    run.metadata.insert("command".into(), json!("start"));
+    run.metadata.insert("repo_scope_id".into(), json!(scope_id));
+    run.metadata.insert(
+        "project_roots".into(),
+        json!(
+            projects
+                .iter()
+                .map(|p| (p.name.clone(), p.root.clone()))
+                .collect::<BTreeMap<_, _>>()
+        ),
+    );
+    run.metadata.insert("active".into(), json!(false));
+    run
+}
+
+/// Stops what a failed command launched and releases its ports.
+fn undo(scope: &Path, run: &mut RunState, launched: &Launched) {
+    for name in &launched.services {
+        if let Some(rec) = run.services.get_mut(name) {
+            procs::stop_owned(&rec.ident(), rec.marker(), Duration::from_secs(2));
+            ports::release(scope, rec.actual_port);
+            if rec.status != "failed" {
+                rec.status = "stopped".into();
+            }
+        }
+    }
+    for inst in &launched.deps {
+        dep_by_id(&inst.id).stop(inst);
+        ports::release(scope, inst.port);
+    }
+    run.dependencies
+        .retain(|d| !launched.deps.iter().any(|l| l.ident == d.ident));
+}
+
+fn failed(failures: &[String], undone: bool) -> Failure {
+    let mut msg = format!(
+        "{} service(s) did not become healthy:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+    if undone {
+        msg.push_str("\nstopped what this start launched (logs kept: `envctl logs`); fix the cause and run `envctl start` again");
+    }
+    Failure::Actionable(msg)
+}
+
+/// `start` and `resume`.
+pub fn start(
+    repo: &Path,
+    cfg: &Config,
+    opts: &StartOpts,
+    resume_only: bool,
+) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let _lock = lock(&scope)?;
+    let mode = plan::mode(cfg, opts.main, opts.trees);
+    let projects = plan::projects(cfg, repo, mode, &opts.projects);
+    if projects.is_empty() {
+        return Err(Failure::Actionable(match mode {
+            Mode::Trees => format!(
+                "no worktrees under {}/trees/<feature>/<iter> (git worktree add trees/<feature>/1)",
+                repo.display()
+            ),
+            Mode::Main => "nothing selected".into(),
+        }));
+    }
+    let services = plan::services(cfg, mode).map_err(Failure::Actionable)?;
+    let active = active_runs(&scope)
+        .into_iter()
+        .rev()
+        .find(|r| r.mode == mode.name());
+    let scope_id = scope::scope_id(repo);
+    let external = cfg.get("ENVCTL_DEPENDENCY_MODE").as_deref() == Some("external");
+    let bring = BringUp {
+        scope: &scope,
+        scope_id: scope_id.clone(),
+        cfg,
+        services: &services,
+        deps: if external {
+            Vec::new()
+        } else {
+            deps_for(cfg, mode)
+        },
+        isolated: false,
+        external_env: if external {
+            external_env(cfg, mode)
+        } else {
+            Vec::new()
+        },
+    };
+    if let Some(mut run) = active {
+        if !opts.no_resume {
+            let isolated = run.metadata.get("dependency_mode") == Some(&json!("isolated"));
+            let bring = BringUp { isolated, ..bring };
+            return resume(&bring, &mut run, &projects);
+        }
+        // A fresh run replaces this one: stop it first, so nothing it
+        // started is orphaned.
+        crate::ui::step(&format!("stopping {} (--no-resume)", run.run_id));
+        super::stop::stop_run(&scope, &mut run, true);
+        save_run(&scope, &run)?;
+    }
+    if resume_only {
+        return Err(Failure::Actionable(
+            "nothing to resume: no active run for this repository (use `envctl start`)".into(),
+        ));
+    }
+    let isolated = opts.isolated
+        || cfg.get("ENVCTL_DEFAULT_TREE_DEPENDENCY_SCOPE").as_deref() == Some("isolated")
+            && mode == Mode::Trees;
+    let bring = BringUp { isolated, ..bring };
+    let mut run = new_run(&scope_id, mode, &projects);
+    run.metadata.insert(
+        "dependency_mode".into(),
+        json!(if external {
+            "external"
+        } else if isolated {
+            "isolated"
+        } else {
+            "shared"
+        }),
+    );
+    save_run(&scope, &run)?;
+    state::event(
+        &scope,
+        &run.run_id,
+        "command.route",
+        json!({"command": "start", "mode": mode.name()}),
+    );
+    let mut launched = Launched::default();
+    let result = (|| -> Result<Vec<String>, Failure> {
+        let shared = bring.shared(&mut run, &mut launched)?;
+        let mut failures = Vec::new();
+        for p in &projects {
+            if procs::interrupted() {
+                break;
+            }
+            failures.extend(bring.project(&mut run, p, &shared, &mut launched)?);
+        }
+        Ok(failures)
+    })();
+    crate::ui::done();
+    if procs::interrupted() {
+        // Everything launched is recorded; `resume` finishes, `stop-all` undoes.
+        set_active(&scope, &mut run, true);
+        save_run(&scope, &run)?;
+        return Err(Failure::Interrupted);
+    }
+    let failures = match result {
+        Ok(f) => f,
+        Err(e) => {
+            undo(&scope, &mut run, &launched);
+            save_run(&scope, &run)?;
+            return Err(e);
+        }
+    };
+    if !failures.is_empty() {
+        undo(&scope, &mut run, &launched);
+        save_run(&scope, &run)?;
+        report(&run);
+        return Err(failed(&failures, true));
+    }
+    set_active(&scope, &mut run, true);
+    save_run(&scope, &run)?;
+    report(&run);
+    Ok(())
+}
+
+/// Resume an active run: restart dead dependencies and services, and start
+/// selected projects that are not in it yet (a worktree joins the set).
+fn resume(bring: &BringUp<'_>, run: &mut RunState, projects: &[Project]) -> Result<(), Failure> {
+    let scope = bring.scope;
+    reconcile(run, bring.cfg);
+    state::event(
+        scope,
+        &run.run_id,
+        "state.resume",
+        json!({"projects": projects.iter().map(|p| &p.name).collect::<Vec<_>>()}),
+    );
+    let mut restarted_deps = 0;
+    for i in 0..run.dependencies.len() {
+        let inst = run.dependencies[i].clone();
+        if dep_healthy(&inst) {
+            state::event(
+                scope,
+                &run.run_id,
+                "requirements.shared.reuse",
+                json!({"component": inst.id, "port": inst.port}),
+            );
+            continue;
+        }
+        crate::ui::step(&format!("restarting {} on port {}", inst.id, inst.port));
+        let fresh = restart_dep(run, &inst)?;
+        run.dependencies[i] = fresh;
+        restarted_deps += 1;
+    }
+    let mut restarted = 0;
+    let mut joined = Vec::new();
+    let mut failures = Vec::new();
+    let mut launched = Launched::default();
+    let shared = bring.shared(run, &mut launched)?;
+    for p in projects {
+        let known = run.services.values().any(|s| s.project == p.name);
+        if !known {
+            crate::ui::step(&format!("adding {} to {}", p.name, run.run_id));
+            let f = bring.project(run, p, &shared, &mut launched)?;
+            if f.is_empty() {
+                joined.push(p.name.clone());
+            }
+            failures.extend(f);
+            continue;
+        }
+        let names: Vec<String> = run
+            .services
+            .values()
+            .filter(|s| s.project == p.name && !matches!(s.status.as_str(), "running" | "starting"))
+            .map(|s| s.name.clone())
+            .collect();
+        for name in names {
+            let mut rec = run.services[&name].clone();
+            // Leftovers of the dead one (its workers) go first; then the
+            // same port, if it is still free.
+            procs::stop_owned(&rec.ident(), rec.marker(), Duration::from_secs(2));
+            let old_port = rec.actual_port;
+            ports::release(scope, old_port);
+            let owner = format!("{}:{}", p.name, rec.service_slug);
+            let port = ports::reserve_next(scope, old_port, &owner, &run.run_id)?;
+            if port != old_port {
+                let who = procs::listener_pids(old_port);
+                crate::ui::warn(&format!(
+                    "{name}: port {old_port} is taken (by pid {who:?}); moving to {port}"
+                ));
+                state::event(
+                    scope,
+                    &run.run_id,
+                    "port.rebound",
+                    json!({"project": p.name, "service": rec.service_slug, "from": old_port, "to": port, "reason": "in_use"}),
+                );
+                rec.actual_port = port;
+                if !rec.command_template.is_empty() {
+                    rec.command = rec
+                        .command_template
+                        .iter()
+                        .map(|w| w.replace("{port}", &port.to_string()))
+                        .collect();
+                }
+            }
+            match super::relaunch(scope, &run.run_id, &mut rec, bring.cfg) {
+                Ok(()) => {
+                    ports::set_lock_pid(scope, port, rec.pid);
+                    restarted += 1;
+                }
+                Err(why) => {
+                    rec.status = "failed".into();
+                    rec.failure_detail = Some(why.clone());
+                    failures.push(why);
+                }
+            }
+            run.services.insert(name, rec);
+            save_run(scope, run)?;
+        }
+    }
+    run.metadata.insert("command".into(), json!("resume"));
+    save_run(scope, run)?;
+    crate::ui::done();
+    if restarted == 0 && restarted_deps == 0 && joined.is_empty() && failures.is_empty() {
+        println!("already running (run {}); nothing to resume", run.run_id);
+    } else {
+        let mut parts = Vec::new();
+        if restarted_deps > 0 {
+            parts.push(format!("restarted {restarted_deps} dependency(ies)"));
+        }
+        if restarted > 0 {
+            parts.push(format!("restarted {restarted} service(s)"));
+        }
+        if !joined.is_empty() {
+            parts.push(format!("added {}", joined.join(", ")));
+        }
+        if !parts.is_empty() {
+            println!("resumed run {}: {}", run.run_id, parts.join("; "));
+        }
+    }
+    report(run);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failed(&failures, false))
+    }
+}
+
+/// Starts a dead dependency again on its port and data, after removing
+/// what is left of it (a killed postmaster's backends hold its shared
+/// memory).
+pub fn restart_dep(run: &RunState, inst: &Instance) -> Result<Instance, Failure> {
+    let dep = dep_by_id(&inst.id);
+    procs::stop_owned(&inst.ident, inst.marker(), Duration::from_secs(2));
+    let marker = owner(run, &inst.owner, &inst.id);
+    let mut fresh = dep
+        .start(inst.port, &inst.data_dir, &marker)
+        .map_err(|e| Failure::Actionable(e.to_string()))?;
+    fresh.owner = inst.owner.clone();
+    Ok(fresh)
+}
+
+/// Prints what runs.
+pub fn report(run: &RunState) {
+    println!("run {} ({})", run.run_id, run.mode);
+    for s in run.services.values() {
+        println!(
+            "  {:<24} {:<10} pid {:<7} http://127.0.0.1:{}",
+            s.name, s.status, s.pid, s.actual_port
+        );
+    }
+    for d in &run.dependencies {
+        println!(
+            "  {:<24} {:<10} pid {:<7} 127.0.0.1:{}",
+            format!("{} ({})", d.id, d.owner),
+            if dep_healthy(d) { "running" } else { "stale" },
+            d.ident.pid,
+            d.port
+        );
+    }
+}

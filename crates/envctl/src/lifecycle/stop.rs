@@ -1,0 +1,201 @@
+//! `stop` and `stop-all`: stop what we recorded — a service's whole
+//! process group even when its leader is dead, then anything still
+//! carrying its marker — and never a process that is not provably ours.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::runs::{active_runs, save_run, set_active};
+use super::{dep_by_id, lock};
+use crate::ports;
+use crate::procs;
+use crate::state::{self, RunState, ServiceRecord};
+use crate::{Failure, scope};
+
+/// Options of `stop`.
+#[derive(Debug, Default)]
+pub struct StopOpts {
+    /// `--project`.
+    pub projects: Vec<String>,
+    /// `--backend`.
+    pub backend: bool,
+    /// `--frontend`.
+    pub frontend: bool,
+}
+
+/// Stops one service if it is provably ours: its recorded process (pid +
+/// start time) or processes carrying its marker. A process that merely
+/// listens on its old port is someone else's and survives.
+pub fn stop_service(scope: &Path, run_id: &str, rec: &mut ServiceRecord) -> bool {
+    let id = rec.ident();
+    let legacy = rec.marker().is_none();
+    // State from before markers: the old rule (it owns its port, or nobody
+    // listens there).
+    if legacy
+        && procs::alive(&id)
+        && rec.listener_expected
+        && !procs::owns_listener(&id, rec.actual_port)
+        && procs::port_has_listener(rec.actual_port)
+    {
+        state::event(
+            scope,
+            run_id,
+            "cleanup.skip",
+            json!({"service": rec.name, "reason": "ownership_mismatch", "pid": rec.pid}),
+        );
+        ports::release(scope, rec.actual_port);
+        rec.status = "stopped".into();
+        return true;
+    }
+    let how = procs::stop_owned(&id, rec.marker(), Duration::from_secs(2));
+    let ok = how != procs::Stopped::Failed;
+    if procs::port_has_listener(rec.actual_port) && !procs::owns_listener(&id, rec.actual_port) {
+        state::event(
+            scope,
+            run_id,
+            "cleanup.skip",
+            json!({"service": rec.name, "reason": "ownership_mismatch", "port": rec.actual_port}),
+        );
+    }
+    // The lock is ours either way; a foreign listener keeps its port.
+    ports::release(scope, rec.actual_port);
+    rec.status = if ok { "stopped" } else { "termination_failed" }.into();
+    state::event(
+        scope,
+        run_id,
+        "cleanup.stop",
+        json!({"service": rec.name, "status": rec.status, "how": format!("{how:?}")}),
+    );
+    ok
+}
+
+/// Stops every service of a run (and its dependencies with `deps`),
+/// releases its ports and deactivates it; returns the names that could
+/// not be stopped.
+pub fn stop_run(scope: &Path, run: &mut RunState, deps: bool) -> Vec<String> {
+    let run_id = run.run_id.clone();
+    let mut failed = Vec::new();
+    for rec in run.services.values_mut() {
+        if rec.status != "stopped" && !stop_service(scope, &run_id, rec) {
+            failed.push(rec.name.clone());
+        }
+    }
+    if deps {
+        // A shared server another active run still uses stays up.
+        let others: Vec<RunState> = active_runs(scope)
+            .into_iter()
+            .filter(|r| r.run_id != run_id)
+            .collect();
+        for inst in &run.dependencies {
+            let in_use = others
+                .iter()
+                .any(|r| r.dependencies.iter().any(|d| d.ident == inst.ident));
+            if in_use {
+                continue;
+            }
+            dep_by_id(&inst.id).stop(inst);
+            ports::release(scope, inst.port);
+        }
+    }
+    for (port, lock, _) in ports::inventory(scope) {
+        if lock.session == run_id {
+            ports::release(scope, port);
+        }
+    }
+    if failed.is_empty() {
+        set_active(scope, run, false);
+    }
+    failed
+}
+
+/// `stop`.
+pub fn stop(repo: &Path, opts: &StopOpts) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let _lock = lock(&scope)?;
+    let mut runs = active_runs(&scope);
+    if runs.is_empty() {
+        if let Some(r) = state::load_latest(&scope) {
+            runs.push(r);
+        } else {
+            println!("nothing is running");
+            return Ok(());
+        }
+    }
+    let mut failed = Vec::new();
+    let mut n = 0;
+    for run in &mut runs {
+        let run_id = run.run_id.clone();
+        for rec in run.services.values_mut() {
+            let by_project = opts.projects.is_empty() || opts.projects.contains(&rec.project);
+            let by_kind = (!opts.backend && !opts.frontend)
+                || (opts.backend && rec.service_slug == "backend")
+                || (opts.frontend && rec.service_slug == "frontend");
+            if !(by_project && by_kind) || rec.status == "stopped" {
+                continue;
+            }
+            n += 1;
+            if !stop_service(&scope, &run_id, rec) {
+                failed.push(rec.name.clone());
+            }
+        }
+        save_run(&scope, run)?;
+    }
+    println!("stopped {n} service(s)");
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Actionable(format!("could not stop: {failed:?}")))
+    }
+}
+
+/// `stop-all`: every service and dependency of every active run of the
+/// scope; data is kept.
+pub fn stop_all(repo: &Path) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let _lock = lock(&scope)?;
+    stop_all_locked(&scope)
+}
+
+/// `stop-all` with the lock already held.
+pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
+    let mut runs = active_runs(scope);
+    // The latest view may hold a run from before the run index.
+    if let Some(latest) = state::load_latest(scope)
+        && latest.is_active()
+        && !runs.iter().any(|r| r.run_id == latest.run_id)
+    {
+        runs.push(latest);
+    }
+    if runs.is_empty() {
+        println!("nothing is running");
+        return Ok(());
+    }
+    let mut failed = Vec::new();
+    let (mut services, mut deps) = (0, 0);
+    for run in &mut runs {
+        services += run.services.len();
+        deps += run.dependencies.len();
+        failed.extend(stop_run(scope, run, true));
+        state::event(
+            scope,
+            &run.run_id,
+            "cleanup.stop_all",
+            json!({"services": run.services.len(), "dependencies": run.dependencies.len()}),
+        );
+        save_run(scope, run)?;
+    }
+    for (port, _, _) in ports::inventory(scope) {
+        ports::release(scope, port);
+    }
+    println!(
+        "stopped everything: {} run(s), {services} service(s), {deps} dependency(ies) (data kept)",
+        runs.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Actionable(format!("could not stop: {failed:?}")))
+    }
+}

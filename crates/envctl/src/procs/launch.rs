@@ -1,0 +1,70 @@
+//! Starting a process the way every envctl process starts: its own session
+//! and group, stdin null, output appended to its log, the ownership marker
+//! in its environment, and no tractor envelope (a service that happens to
+//! be a tractor program must not believe it is the daemon's child).
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{Ident, OWNER_VAR, Owner, start_time};
+
+/// What to start.
+#[derive(Debug)]
+pub struct Launch<'a> {
+    /// Program and arguments (no shell).
+    pub argv: &'a [String],
+    /// Working folder.
+    pub cwd: &'a Path,
+    /// Extra environment.
+    pub env: &'a [(String, String)],
+    /// Output goes here (appended).
+    pub log: &'a Path,
+    /// The ownership marker.
+    pub owner: &'a Owner,
+}
+
+/// Starts a process; it outlives this command by design.
+pub fn launch(l: &Launch<'_>) -> std::io::Result<Ident> {
+    let (prog, args) = l
+        .argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("empty command"))?;
+    if let Some(dir) = l.log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(l.log)?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .current_dir(l.cwd)
+        .env_remove("_TRACTOR_RT_VARS")
+        .envs(l.env.iter().map(|(k, v)| (k, v)))
+        .env(OWNER_VAR, l.owner.to_string())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    // SAFETY: setsid is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot run {prog:?} in {}: {e}", l.cwd.display()),
+        )
+    })?;
+    let pid = child.id();
+    // Not waited for here: whoever supervises it (the daemon, or the
+    // subreaper above us) reaps it. Dropping `Child` does not kill it.
+    drop(child);
+    Ok(Ident {
+        pid,
+        start_time: start_time(pid).unwrap_or(0),
+    })
+}

@@ -1,0 +1,57 @@
+//! Waiting: for a condition (bounded, giving up on Ctrl-C), and for a
+//! process to exit (a pidfd, so any process can be watched, not only our
+//! children).
+
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Set by Ctrl-C: waits give up at once.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// True once Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Waits up to `limit` for `cond`, checking every 50 ms (and giving up on
+/// Ctrl-C). For conditions nothing notifies us of (a port starts
+/// listening, an HTTP probe answers).
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() >= limit || interrupted() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A pidfd for `pid` (Linux ≥ 5.3).
+pub fn pidfd(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1;
+    // no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just returned this fd to us; nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// True if `pid` exits (or is already gone) within `limit`: the pidfd
+/// becomes readable at its exit, an event, not a poll of /proc.
+pub fn exited_within(pid: u32, limit: Duration) -> bool {
+    let Some(fd) = pidfd(pid) else {
+        return true;
+    };
+    let mut fds = [nix::poll::PollFd::new(
+        fd.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
+    matches!(nix::poll::poll(&mut fds, ms), Ok(n) if n > 0)
+}

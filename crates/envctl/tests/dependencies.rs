@@ -1,0 +1,55 @@
+//! Dependencies are first-class (issue 12 item 2): a `kill -9` of the
+//! shared Postgres or Redis makes `health` exit 1 naming it and `doctor`
+//! fail runtime truth; `resume` starts it again on its port with its data.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn dep<'a>(st: &'a Value, id: &str) -> &'a Value {
+    st["state"]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn a_killed_dependency_is_reported_and_resumed() {
+    let w = World::new();
+    let out = w.envctl(&["start", "--trees", "--headless", "--project", "feat-a-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, st) = w.json(&["show-state"]);
+    for id in ["postgres", "redis"] {
+        let d = dep(&st, id);
+        let pid = d["ident"]["pid"].as_u64().unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        assert!(wait_dead(pid as u32));
+        let out = w.envctl(&["health"]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(said.contains(&format!("{id} (shared) (stale)")), "{said}");
+        let (_, doc) = w.json(&["doctor"]);
+        assert_eq!(doc["runtime_truth"], "fail", "{doc}");
+        let out = w.envctl(&["resume", "--headless"]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        assert!(said.contains("restarted 1 dependency"), "{said}");
+        let (code, h) = w.json(&["health"]);
+        assert_eq!(code, 0, "{h}");
+        let (_, st2) = w.json(&["show-state"]);
+        assert_eq!(dep(&st2, id)["port"], d["port"], "same port");
+        assert_ne!(
+            dep(&st2, id)["ident"]["pid"],
+            d["ident"]["pid"],
+            "a new server"
+        );
+    }
+    teardown(&w);
+}

@@ -1,0 +1,171 @@
+//! Ownership (contract §10.6, A13): envctl signals only what it started —
+//! processes carrying the scope's `ENVCTL_OWNER` marker or recorded by pid
+//! and start time. Bystanders whose working folder is in a worktree, or
+//! whose environment mentions the repository, survive `stop-all` and
+//! `blast-all`; a service's workers die with it even after a `kill -9` of
+//! their leader.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+const NO_DEPS: [&str; 2] = ["TREES_POSTGRES_ENABLE=false", "TREES_REDIS_ENABLE=false"];
+
+/// A `sleep` started by "the user", not by envctl.
+fn bystander(cwd: &std::path::Path, env: &[(&str, String)]) -> Child {
+    Command::new("sleep")
+        .arg("1000")
+        .current_dir(cwd)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (bounded) until `count()` is `want`; returns the last count.
+/// stop-all returns once the group is gone; the re-parented grandchild is
+/// reaped by this test (a subreaper) on its own schedule.
+fn wait_until_count(count: impl Fn() -> usize, want: usize) -> usize {
+    let start = std::time::Instant::now();
+    loop {
+        reap_children();
+        let n = count();
+        if n == want || start.elapsed() > std::time::Duration::from_secs(10) {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn alive(c: &mut Child) -> bool {
+    c.try_wait().unwrap().is_none()
+}
+
+#[test]
+fn bystanders_survive_stop_all_and_blast_all() {
+    let w = World::new();
+    let mut args = vec!["start", "--trees", "--headless"];
+    args.extend(NO_DEPS);
+    let out = w.envctl_env(&args, &[("SAMPLE_SPAWN_SLEEPER", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let repo = w.repo.display().to_string();
+    let worktree = w.repo.join("trees/feat-a/1");
+    // An editor sitting in a worktree, with the repo in its environment.
+    let mut editor = bystander(
+        &worktree,
+        &[
+            ("PWD", worktree.display().to_string()),
+            ("OLDPWD", repo.clone()),
+        ],
+    );
+    // A shell in a sibling repository whose path has the repo's as prefix.
+    let sibling = w.tmp.path().join("sample2");
+    std::fs::create_dir_all(&sibling).unwrap();
+    let mut shell = bystander(&sibling, &[("PWD", sibling.display().to_string())]);
+    // A leftover of a run whose record was lost: it carries the scope's
+    // marker, so it is ours although nothing records it.
+    let scope_id = w
+        .scope()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut leftover = bystander(
+        std::path::Path::new("/"),
+        &[(
+            "ENVCTL_OWNER",
+            format!("{scope_id}/run-lost/feat-a-1/backend"),
+        )],
+    );
+    let sleepers = || {
+        processes_of(w.tmp.path())
+            .into_iter()
+            .filter(|(_, c)| c.contains("time.sleep"))
+            .count()
+    };
+    assert_eq!(sleepers(), 2, "one stray grandchild per backend");
+    let out = w.envctl(&["stop-all"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        wait_until_count(sleepers, 0),
+        0,
+        "stop took each backend's forked sleeper (it carries the marker)"
+    );
+    assert!(
+        alive(&mut leftover),
+        "stop-all touches only what is recorded"
+    );
+    let out = w.envctl(&["blast-all"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        alive(&mut editor),
+        "the editor in the worktree survives: {said}"
+    );
+    assert!(
+        alive(&mut shell),
+        "the sibling repo's shell survives: {said}"
+    );
+    // The leftover carried the marker and was named as it was killed.
+    let named: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("killed pid "))
+        .collect();
+    assert_eq!(named.len(), 1, "each killed process is named: {said}");
+    assert!(named[0].contains("sleep 1000"), "{said}");
+    assert!(named[0].contains("run-lost"), "{said}");
+    reap_children();
+    assert!(
+        !std::path::Path::new(&format!("/proc/{}", leftover.id())).exists(),
+        "the leftover is gone"
+    );
+    for mut c in [editor, shell] {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    teardown(&w);
+}
+
+#[test]
+fn stop_kills_the_workers_of_a_dead_leader() {
+    let w = World::new();
+    let mut args = vec!["start", "--trees", "--headless", "--project", "feat-a-1"];
+    args.extend(NO_DEPS);
+    let out = w.envctl_env(&args, &[("SAMPLE_PREFORK", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, st) = w.json(&["show-state"]);
+    let b = &st["state"]["services"]["feat-a-1 Backend"];
+    let (leader, port) = (
+        b["pid"].as_u64().unwrap(),
+        b["actual_port"].as_u64().unwrap(),
+    );
+    let worker: Value =
+        serde_json::from_str(&http_get(&format!("http://127.0.0.1:{port}/health"))).unwrap();
+    assert_ne!(
+        worker["pid"].as_u64().unwrap(),
+        leader,
+        "a forked worker serves"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(leader as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_dead(leader as u32));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_ok(),
+        "the orphaned worker still serves"
+    );
+    let out = w.envctl(&["stop", "--project", "feat-a-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(wait_dead(worker["pid"].as_u64().unwrap() as u32));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_err(),
+        "stop took the worker down with its dead leader"
+    );
+    teardown(&w);
+}
