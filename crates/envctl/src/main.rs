@@ -178,14 +178,25 @@ enum Command {
     },
     /// Check every service (process, listener, HTTP health); exit 1 if any is not healthy.
     Health,
-    /// Show the last lines of service logs.
+    /// Show the last lines of service logs (`-f`: follow them live).
     Logs {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
+        /// Only this service (`backend`, `frontend`, or a name).
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
         /// How many lines per service.
         #[arg(long, default_value_t = 50)]
         logs_tail: usize,
+        /// Follow: stream new lines from the daemon until Ctrl-C.
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// The resident supervisor of this repository: `status`, `stop`.
+    Daemon {
+        #[command(subcommand)]
+        action: DaemonAction,
     },
     /// List failed services and error lines in logs; exit 1 if any.
     Errors,
@@ -212,6 +223,17 @@ enum Command {
     DebugLast,
     /// Print a short diagnosis: doctor, then errors.
     DebugReport,
+}
+
+#[derive(Debug, Subcommand)]
+enum DaemonAction {
+    /// Is it running? (pid, uptime, supervised processes, restarts)
+    Status,
+    /// Stop the daemon and everything it supervises (data is kept).
+    Stop,
+    /// Run the daemon in this process (what `start` launches).
+    #[command(hide = true)]
+    Run,
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -259,7 +281,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 isolated: isolated_deps,
                 no_resume,
             };
-            lifecycle::start(&repo, &cfg, &opts, false)
+            lifecycle::start(&repo, &cfg, &opts, false)?;
+            supervise(&repo)
         }
         Command::Resume { select, .. } => {
             let opts = lifecycle::StartOpts {
@@ -268,7 +291,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 projects: select.projects,
                 ..Default::default()
             };
-            lifecycle::start(&repo, &cfg, &opts, true)
+            lifecycle::start(&repo, &cfg, &opts, true)?;
+            supervise(&repo)
         }
         Command::Restart {
             projects,
@@ -288,7 +312,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 projects,
                 ..Default::default()
             };
-            lifecycle::start(&repo, &cfg, &opts, true)
+            lifecycle::start(&repo, &cfg, &opts, true)?;
+            supervise(&repo)
         }
         Command::ListTargets { select } => inspect::list_targets(
             &repo,
@@ -318,15 +343,43 @@ fn run(cli: Cli) -> Result<(), Failure> {
             projects,
             backend,
             frontend,
-        } => lifecycle::stop(
-            &repo,
-            &lifecycle::StopOpts {
-                projects,
-                backend,
-                frontend,
-            },
-        ),
-        Command::StopAll => lifecycle::stop_all(&repo),
+        } => {
+            lifecycle::stop(
+                &repo,
+                &lifecycle::StopOpts {
+                    projects,
+                    backend,
+                    frontend,
+                },
+            )?;
+            daemon::client::notify(&scope::scope_dir(&repo)?);
+            Ok(())
+        }
+        Command::StopAll => {
+            lifecycle::stop_all(&repo)?;
+            // Nothing is left to supervise.
+            daemon::client::stop(&scope::scope_dir(&repo)?);
+            Ok(())
+        }
+        Command::Daemon { action } => match action {
+            DaemonAction::Run => daemon::server::run(&repo),
+            DaemonAction::Status => daemon_status(&repo, json),
+            DaemonAction::Stop => {
+                let scope = scope::scope_dir(&repo)?;
+                let was = daemon::client::alive(&scope);
+                lifecycle::stop_all(&repo)?;
+                daemon::client::stop(&scope);
+                println!(
+                    "{}",
+                    if was {
+                        "daemon stopped"
+                    } else {
+                        "no daemon was running"
+                    }
+                );
+                Ok(())
+            }
+        },
         Command::BlastAll {
             remove_volumes,
             force,
@@ -346,8 +399,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Health => inspect::health(&repo, &cfg, json),
         Command::Logs {
             projects,
+            service,
             logs_tail,
-        } => inspect::logs(&repo, &projects, logs_tail),
+            follow,
+        } => {
+            if follow {
+                daemon::client::follow(
+                    &scope::scope_dir(&repo)?,
+                    projects.first().map(String::as_str).unwrap_or(""),
+                    service.as_deref().unwrap_or(""),
+                    logs_tail,
+                )
+            } else {
+                inspect::logs(&repo, &projects, logs_tail)
+            }
+        }
         Command::Errors => inspect::errors(&repo, &cfg, json),
         Command::Endpoints { projects } => inspect::endpoints(&repo, &cfg, &projects, json),
         Command::Config { sets, stdin_json } => inspect::config_set(&cfg, &sets, stdin_json),
@@ -359,6 +425,39 @@ fn run(cli: Cli) -> Result<(), Failure> {
             inspect::errors(&repo, &cfg, json)
         }
     }
+}
+
+/// After a lifecycle command: the daemon runs and knows the new record.
+fn supervise(repo: &std::path::Path) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    if daemon::client::alive(&scope) {
+        daemon::client::notify(&scope);
+        Ok(())
+    } else {
+        daemon::client::ensure_running(repo)
+    }
+}
+
+/// `daemon status`.
+fn daemon_status(repo: &std::path::Path, json: bool) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let st = daemon::client::status_of(&scope)?;
+    let v = match &st {
+        Some(s) => serde_json::to_value(s).unwrap_or_default(),
+        None => serde_json::json!({"running": false, "pid": null, "uptime_s": 0, "services": 0}),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        match st {
+            Some(s) => println!(
+                "daemon running: pid {}, up {} s, supervising {} process(es), {} restart(s)",
+                s.pid, s.uptime_s, s.services, s.restarts
+            ),
+            None => println!("no daemon running for {}", repo.display()),
+        }
+    }
+    Ok(())
 }
 
 extern "C" fn on_sigint(_: libc::c_int) {

@@ -66,6 +66,9 @@ pub struct ServiceRecord {
     /// before markers existed.
     #[serde(default)]
     pub owner: String,
+    /// How often the supervisor restarted it in this run.
+    #[serde(default)]
+    pub restarts: u32,
 }
 
 impl ServiceRecord {

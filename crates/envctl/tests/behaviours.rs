@@ -91,6 +91,11 @@ fn a_second_lifecycle_operation_is_refused() {
         .open(w.scope().join(".lifecycle_operation.lock"))
         .unwrap();
     let held = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    {
+        use std::io::Write;
+        let mut f: &std::fs::File = &held;
+        write!(f, "{} cli", std::process::id()).unwrap();
+    }
     let out = w.envctl(&["start", "--trees", "--headless"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

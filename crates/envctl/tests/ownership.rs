@@ -118,11 +118,7 @@ fn bystanders_survive_stop_all_and_blast_all() {
     assert_eq!(named.len(), 1, "each killed process is named: {said}");
     assert!(named[0].contains("sleep 1000"), "{said}");
     assert!(named[0].contains("run-lost"), "{said}");
-    reap_children();
-    assert!(
-        !std::path::Path::new(&format!("/proc/{}", leftover.id())).exists(),
-        "the leftover is gone"
-    );
+    assert!(wait_dead(leftover.id()), "the leftover is gone");
     for mut c in [editor, shell] {
         c.kill().unwrap();
         c.wait().unwrap();

@@ -83,6 +83,11 @@ def main():
     print(f"backend listening on {args.port}", flush=True)
     if os.environ.get("SAMPLE_EXIT_AFTER_LISTEN"):
         sys.exit("fatal: the app crashed right after binding its port")
+    if os.environ.get("SAMPLE_DIE_AFTER"):
+        # A service that crashes a while after it became healthy.
+        import threading
+        delay = float(os.environ["SAMPLE_DIE_AFTER"])
+        threading.Timer(delay, lambda: (print("fatal: crashing now", flush=True), os._exit(3))).start()
     if os.environ.get("SAMPLE_PREFORK"):
         # Like gunicorn: the master binds, a forked worker serves.
         pid = os.fork()

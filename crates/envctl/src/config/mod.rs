@@ -107,6 +107,18 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Built-in defaults and the environment only, no file: what the
+    /// supervisor falls back on while the file is broken (it must keep
+    /// restarting services whatever the user is typing).
+    pub fn defaults_only(repo: &Path) -> Config {
+        Config {
+            repo: repo.to_path_buf(),
+            file: repo.join(".envctl"),
+            file_values: BTreeMap::new(),
+            cli: BTreeMap::new(),
+        }
+    }
+
     /// True when the repository has a `.envctl`.
     pub fn has_file(&self) -> bool {
         self.file.is_file()

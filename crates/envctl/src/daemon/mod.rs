@@ -3,12 +3,55 @@
 //! service and dependency of the scope's active runs, restarts them by
 //! policy, and answers the CLI over a UDS in the scope's runtime folder.
 
+pub mod client;
+mod policy;
+pub mod rpc;
+pub mod server;
+mod supervisor;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::procs::{self, Ident};
+
+/// The environment variable carrying the fd the daemon writes "ready" to.
+pub const READY_FD_VAR: &str = "ENVCTL_DAEMON_READY_FD";
+
+/// The daemon's `tractor` address: a UDS in the scope's runtime folder.
+pub fn addr(scope: &Path) -> tractor::ipc::Addr {
+    tractor::ipc::Addr::Uds(dir(scope).join("daemon.sock"))
+}
+
+/// Default size at which a service log is rotated (`ENVCTL_LOG_MAX_BYTES`).
+pub const LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Rotates every log of the active runs that outgrew the cap: copied to
+/// `<log>.1`, then truncated in place (the service appends with
+/// `O_APPEND`, so it goes on writing at the new end).
+pub fn rotate(repo: &Path, scope: &Path) {
+    let cap = crate::config::Config::load(repo, Default::default())
+        .ok()
+        .and_then(|c| c.get("ENVCTL_LOG_MAX_BYTES"))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(LOG_MAX_BYTES);
+    for run in crate::lifecycle::active_runs(scope) {
+        for rec in run.services.values() {
+            let p = &rec.log_path;
+            if std::fs::metadata(p).is_ok_and(|m| m.len() > cap) {
+                let mut old = p.as_os_str().to_owned();
+                old.push(".1");
+                if std::fs::copy(p, &old).is_ok()
+                    && let Ok(f) = std::fs::OpenOptions::new().write(true).open(p)
+                {
+                    let _ = f.set_len(0);
+                    tracing::info!(log = %p.display(), "rotated");
+                }
+            }
+        }
+    }
+}
 
 /// The daemon's folder in a scope.
 pub fn dir(scope: &Path) -> PathBuf {

@@ -9,7 +9,7 @@
 //! healthy.
 
 mod blast;
-mod launch;
+pub(crate) mod launch;
 mod runs;
 mod start;
 mod stop;
@@ -45,24 +45,72 @@ fn lock_file(scope: &Path) -> std::io::Result<std::fs::File> {
         .open(scope.join(".lifecycle_operation.lock"))
 }
 
-/// Takes the lifecycle lock or fails with the busy message.
-pub fn lock(scope: &Path) -> Result<LifecycleLock, Failure> {
-    match nix::fcntl::Flock::lock(lock_file(scope)?, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-        Ok(l) => Ok(LifecycleLock(l)),
-        Err(_) => Err(Failure::Actionable(
-            "Another envctl lifecycle operation is already active for this repository; wait for it to finish (or stop it) and try again".into(),
-        )),
+/// Records who holds the lock (`<pid> <role>`), for those who find it taken.
+fn mark(l: &nix::fcntl::Flock<std::fs::File>, role: &str) {
+    use std::io::{Seek, Write};
+    let mut f: &std::fs::File = l;
+    let _ = f.set_len(0);
+    let _ = f.seek(std::io::SeekFrom::Start(0));
+    let _ = write!(f, "{} {role}", std::process::id());
+}
+
+/// How long a command waits for the lock's holder: the supervisor only
+/// ever holds it for one restart decision or one restart (wait it out); a
+/// holder that has not yet written its name (the file still names a
+/// previous holder that is gone, or us) is about to; anyone else is a
+/// concurrent command (fail at once with the busy message).
+fn patience(scope: &Path) -> Duration {
+    let text = std::fs::read_to_string(scope.join(".lifecycle_operation.lock")).unwrap_or_default();
+    let mut it = text.split_whitespace();
+    let pid: u32 = it.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    if it.next() == Some("daemon") {
+        Duration::from_secs(120)
+    } else if pid == 0
+        || pid == std::process::id()
+        || !crate::procs::table::stat(pid).is_some_and(|p| p.live())
+    {
+        Duration::from_secs(2)
+    } else {
+        Duration::ZERO
     }
 }
 
-#[allow(dead_code)] // the supervisor's
+/// Takes the lifecycle lock, or fails with the busy message when another
+/// command holds it. The supervisor's brief holds are waited out.
+pub fn lock(scope: &Path) -> Result<LifecycleLock, Failure> {
+    let busy = || {
+        Failure::Actionable(
+            "Another envctl lifecycle operation is already active for this repository; wait for it to finish (or stop it) and try again".into(),
+        )
+    };
+    let start = std::time::Instant::now();
+    loop {
+        match nix::fcntl::Flock::lock(
+            lock_file(scope)?,
+            nix::fcntl::FlockArg::LockExclusiveNonblock,
+        ) {
+            Ok(l) => {
+                mark(&l, "cli");
+                return Ok(LifecycleLock(l));
+            }
+            Err(_) if start.elapsed() < patience(scope) => {
+                // A restart in progress: bounded wait, no event to wait on
+                // across processes but the lock itself.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(_) => return Err(busy()),
+        }
+    }
+}
+
 /// Takes the lifecycle lock, waiting for the command holding it (the
 /// supervisor, which must never fail a restart because a CLI command is
 /// busy).
 pub fn lock_wait(scope: &Path) -> std::io::Result<LifecycleLock> {
-    nix::fcntl::Flock::lock(lock_file(scope)?, nix::fcntl::FlockArg::LockExclusive)
-        .map(LifecycleLock)
-        .map_err(|(_, e)| std::io::Error::from(e))
+    let l = nix::fcntl::Flock::lock(lock_file(scope)?, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| std::io::Error::from(e))?;
+    mark(&l, "daemon");
+    Ok(LifecycleLock(l))
 }
 
 /// `<project> Backend`.

@@ -406,6 +406,7 @@ impl BringUp<'_> {
             command_template: sp.command.clone(),
             env,
             owner: owner(run, &p.name, sp.slug).to_string(),
+            restarts: 0,
         };
         let ready = Readiness::from_config(self.cfg);
         let mut failure = None;
@@ -581,7 +582,7 @@ pub fn start(
         if !opts.no_resume {
             let isolated = run.metadata.get("dependency_mode") == Some(&json!("isolated"));
             let bring = BringUp { isolated, ..bring };
-            return resume(&bring, &mut run, &projects);
+            return resume(&bring, &mut run, &projects, !resume_only);
         }
         // A fresh run replaces this one: stop it first, so nothing it
         // started is orphaned.
@@ -655,9 +656,15 @@ pub fn start(
     Ok(())
 }
 
-/// Resume an active run: restart dead dependencies and services, and start
-/// selected projects that are not in it yet (a worktree joins the set).
-fn resume(bring: &BringUp<'_>, run: &mut RunState, projects: &[Project]) -> Result<(), Failure> {
+/// Resume an active run: restart dead dependencies and services, and (for
+/// `start`, `join`) start selected projects that are not in it yet: a
+/// worktree joins the set.
+fn resume(
+    bring: &BringUp<'_>,
+    run: &mut RunState,
+    projects: &[Project],
+    join: bool,
+) -> Result<(), Failure> {
     let scope = bring.scope;
     reconcile(run, bring.cfg);
     state::event(
@@ -687,12 +694,23 @@ fn resume(bring: &BringUp<'_>, run: &mut RunState, projects: &[Project]) -> Resu
     let mut joined = Vec::new();
     let mut failures = Vec::new();
     let mut launched = Launched::default();
-    let shared = bring.shared(run, &mut launched)?;
+    let mut shared = None;
     for p in projects {
         let known = run.services.values().any(|s| s.project == p.name);
+        if !known && !join {
+            continue;
+        }
         if !known {
             crate::ui::step(&format!("adding {} to {}", p.name, run.run_id));
-            let f = bring.project(run, p, &shared, &mut launched)?;
+            if shared.is_none() {
+                shared = Some(bring.shared(run, &mut launched)?);
+            }
+            let f = bring.project(
+                run,
+                p,
+                shared.as_ref().unwrap_or(&BTreeMap::new()),
+                &mut launched,
+            )?;
             if f.is_empty() {
                 joined.push(p.name.clone());
             }

@@ -46,10 +46,13 @@ pub fn http_status(url: &str, timeout: Duration) -> Option<u16> {
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
     s.set_read_timeout(Some(timeout)).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").ok()?;
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).ok()?;
-    let line = String::from_utf8_lossy(&buf[..n]);
-    line.split_whitespace().nth(1)?.parse().ok()
+    // Read the whole answer (HTTP/1.0: the server closes after it), so
+    // we never close on unread data: that resets the connection and the
+    // app logs a "connection reset" for every probe.
+    let mut buf = Vec::new();
+    let _ = s.take(256 * 1024).read_to_end(&mut buf);
+    let head = String::from_utf8_lossy(&buf[..buf.len().min(64)]).into_owned();
+    head.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Checks a service once. With a configured `health_url`, only a 2xx/3xx

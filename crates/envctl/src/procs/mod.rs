@@ -25,7 +25,7 @@ pub use launch::{Launch, launch};
 pub use listeners::{listener_pids, owns_listener, port_has_listener};
 pub use owner::{OWNER_VAR, Owner, carrying, marker_of};
 pub use stop::{Stopped, kill_now, stop_group, stop_owned};
-pub use wait::{INTERRUPTED, exited_within, interrupted, wait_until};
+pub use wait::{INTERRUPTED, exited_within, interrupted, pidfd, wait_until};
 
 /// A launched process's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

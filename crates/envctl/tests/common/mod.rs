@@ -82,6 +82,9 @@ impl World {
             .args(args)
             .current_dir(&self.repo)
             .env("RUN_SH_RUNTIME_DIR", &self.runtime)
+            // The acceptance scenarios kill services and look at what is
+            // left; the supervision tests turn restarts back on.
+            .env("ENVCTL_RESTART_POLICY", "no")
             .envs(env.iter().copied())
             .output()
             .expect("envctl runs");
@@ -117,6 +120,21 @@ impl World {
                     .starts_with("repo-")
             })
             .expect("a scope folder")
+    }
+}
+
+impl Drop for World {
+    /// A test that failed before its teardown still leaves nothing
+    /// running: what envctl started (and its daemon) is blasted.
+    fn drop(&mut self) {
+        if self.runtime.exists() {
+            let _ = Command::new(env!("CARGO_BIN_EXE_envctl"))
+                .args(["blast-all", "--force"])
+                .current_dir(&self.repo)
+                .env("RUN_SH_RUNTIME_DIR", &self.runtime)
+                .output();
+            reap_children();
+        }
     }
 }
 

@@ -1,0 +1,190 @@
+//! The CLI's side: start the daemon when a command needs it, and call it
+//! over `tractor` (one-shot calls; a context with a stream for `logs -f`).
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tractor::msg::Value;
+
+use super::rpc::{DaemonStatus, follow_logs, status};
+use super::{READY_FD_VAR, addr, dir, read_file};
+use crate::procs::{self, OWNER_VAR};
+use crate::{Failure, scope};
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// True if a daemon process of `scope` is alive.
+pub fn alive(scope: &Path) -> bool {
+    read_file(scope).is_some_and(|f| procs::alive(&f.ident))
+}
+
+/// Calls `envctl.daemon.<func>` once; `None` if no daemon answers.
+fn call(scope: &Path, func: &str) -> Result<Option<Value>, Failure> {
+    if !alive(scope) {
+        return Ok(None);
+    }
+    let rt = runtime()?;
+    let (me, max) = tractor::discovery::api::my_aid();
+    let a = addr(scope);
+    let out = rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            tractor::discovery::api::call_once_ns(&a, &me, status::NS, func, Vec::new(), max),
+        )
+        .await
+    });
+    match out {
+        Ok(Ok(v)) => Ok(Some(v)),
+        Ok(Err(e)) => Err(Failure::Actionable(format!(
+            "the envctl daemon at {a} failed {func}: {e}"
+        ))),
+        Err(_) => Err(Failure::Actionable(format!(
+            "the envctl daemon at {a} did not answer {func} within 30 s (see {})",
+            dir(scope).join("daemon.log").display()
+        ))),
+    }
+}
+
+/// The daemon's status, or `None` when none runs.
+pub fn status_of(scope: &Path) -> Result<Option<DaemonStatus>, Failure> {
+    match call(scope, "status")? {
+        Some(v) => rmpv::ext::from_value(v)
+            .map(Some)
+            .map_err(|e| Failure::Actionable(format!("a daemon status we cannot read: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Tells a running daemon that the record changed (no-op without one).
+pub fn notify(scope: &Path) {
+    if let Err(Failure::Actionable(m)) = call(scope, "reload") {
+        crate::ui::warn(&m);
+    }
+}
+
+/// Asks the daemon to exit and waits for it (falls back to signals).
+pub fn stop(scope: &Path) -> bool {
+    let Some(f) = read_file(scope).filter(|f| procs::alive(&f.ident)) else {
+        return false;
+    };
+    let asked = call(scope, "shutdown").is_ok();
+    if !(asked && procs::exited_within(f.ident.pid, Duration::from_secs(10))) {
+        super::stop_process(scope);
+    }
+    true
+}
+
+/// Starts the daemon of `repo` unless one runs; waits until it serves.
+pub fn ensure_running(repo: &Path) -> Result<(), Failure> {
+    let scope = scope::scope_dir(repo)?;
+    if alive(&scope) {
+        return Ok(());
+    }
+    let d = dir(&scope);
+    std::fs::create_dir_all(&d)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(d.join("daemon.log"))?;
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Failure::Actionable(format!("pipe: {e}")))?;
+    let wr_fd = wr.as_raw_fd();
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["daemon", "run", "--repo"])
+        .arg(repo)
+        .current_dir("/")
+        .env_remove("_TRACTOR_RT_VARS")
+        .env(
+            OWNER_VAR,
+            format!("{}/daemon/-/daemon", scope::scope_id(repo)),
+        )
+        .env(READY_FD_VAR, wr_fd.to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid and fcntl are async-signal-safe; the closure touches
+    // only the fd number copied into it.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            // Keep the ready fd open across exec (it was O_CLOEXEC).
+            if libc::fcntl(wr_fd, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    drop(wr);
+    // The daemon outlives us by design; whoever reaps orphans reaps it.
+    drop(child);
+    let mut f = std::fs::File::from(rd);
+    let mut fds = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&f),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let _ = nix::poll::poll(&mut fds, 15_000u16);
+    let mut buf = [0u8; 64];
+    let n = f.read(&mut buf).unwrap_or(0);
+    if String::from_utf8_lossy(&buf[..n]).starts_with("ready") {
+        return Ok(());
+    }
+    let tail = crate::lifecycle::launch::last_lines(&d.join("daemon.log"), 5).join("\n    ");
+    Err(Failure::Actionable(format!(
+        "the envctl daemon did not start; last lines of {}:\n    {tail}",
+        d.join("daemon.log").display()
+    )))
+}
+
+/// `logs -f`: streams the daemon's log lines to stdout until Ctrl-C.
+pub fn follow(scope: &Path, project: &str, service: &str, tail: usize) -> Result<(), Failure> {
+    if !alive(scope) {
+        return Err(Failure::Actionable(
+            "no envctl daemon runs for this repository (it starts with `envctl start`)".into(),
+        ));
+    }
+    let rt = runtime()?;
+    let mut rv = tractor::RuntimeVars::for_session();
+    rv.transport = tractor::ipc::Proto::Uds;
+    rv.bind_dir = dir(scope).join("tractor");
+    rv.registry_addrs = vec![addr(scope)];
+    rv.loglevel = "error".into();
+    let (project, service) = (project.to_owned(), service.to_owned());
+    let out = rt.block_on(tractor::run_root(
+        tractor::RootConfig::named(format!("envctl-logs-{}", std::process::id())).with_vars(rv),
+        || async move {
+            let portal = tractor::find_actor("envctl-daemon").await?.ok_or_else(|| {
+                tractor::Error::Discovery("the envctl daemon is not registered".into())
+            })?;
+            let (ctx, ()): (_, ()) = portal
+                .open_context(follow_logs {
+                    project,
+                    service,
+                    tail: tail as u64,
+                })
+                .await?;
+            let mut stream = ctx.open_stream::<String>();
+            while let Some(line) = stream.recv().await? {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        },
+    ));
+    match out {
+        Ok(()) | Err(tractor::Error::Cancelled(_)) => Ok(()),
+        Err(e) => Err(Failure::Actionable(format!("logs -f: {e}"))),
+    }
+}
