@@ -1,0 +1,64 @@
+//! The README's envctl quick start, run line by line as a person would
+//! type it (the `cargo`/`cp`/`git` set-up lines are what `World` does),
+//! each `envctl` line exiting 0, and the `.envctl` restart-policy snippet
+//! accepted by `start`.
+
+mod common;
+
+use common::*;
+
+/// The `envctl …` lines of the README's "envctl quick start" block.
+fn quick_start() -> Vec<Vec<String>> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .unwrap();
+    let section = readme
+        .split("## envctl quick start")
+        .nth(1)
+        .expect("the README has an envctl quick start");
+    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    block
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .filter(|l| l.starts_with("envctl "))
+        .map(|l| l.split_whitespace().skip(1).map(str::to_owned).collect())
+        .collect()
+}
+
+/// The `.envctl` lines of the supervision snippet.
+fn policy_snippet() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .unwrap();
+    let section = readme.split("**Supervision.**").nth(1).unwrap();
+    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains('='))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_quick_start_runs_as_written() {
+    let w = World::new();
+    let lines = quick_start();
+    assert!(lines.len() >= 8, "{lines:?}");
+    // The snippet goes into the sample's .envctl, as a user would paste it.
+    let cfg = w.repo.join(".envctl");
+    let mut conf = std::fs::read_to_string(&cfg).unwrap();
+    for l in policy_snippet() {
+        conf.push_str(&format!("{l}\n"));
+    }
+    std::fs::write(&cfg, conf).unwrap();
+    for args in &lines {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = w.envctl(&a);
+        assert_eq!(out.status.code(), Some(0), "envctl {a:?}: {}", text(&out));
+        if a[0] == "daemon" {
+            assert!(text(&out).contains("daemon running"), "{}", text(&out));
+        }
+    }
+    let left = wait_clean(w.tmp.path());
+    assert!(left.is_empty(), "the quick start left {left:?}");
+    teardown(&w);
+}
