@@ -385,7 +385,7 @@ pub fn list_targets(repo: &Path, cfg: &Config, mode: Mode, json_out: bool) -> Re
     let services = plan::services(cfg, mode).map_err(Failure::Actionable)?;
     let rows: Vec<serde_json::Value> = plan::projects(cfg, repo, mode, &[])
         .iter()
-        .map(|p| json!({"project": p.name, "root": p.root, "services": services.iter().map(|s| s.slug).collect::<Vec<_>>()}))
+        .map(|p| json!({"project": p.name, "root": p.root, "services": services.iter().map(|s| s.slug.clone()).collect::<Vec<_>>()}))
         .collect();
     emit(
         json_out,
@@ -430,10 +430,12 @@ pub fn explain_startup(
             let svcs: Vec<serde_json::Value> = services
                 .iter()
                 .map(|s| {
-                    let port = u32::from(s.base) + slot;
+                    let port = s.base.map(|b| u32::from(b) + slot);
+                    let port_text = port.map(|p| p.to_string()).unwrap_or_default();
                     json!({
                         "service": s.slug, "cwd": pr.root.join(&s.dir), "requested_port": port,
-                        "command": s.command.iter().map(|w| w.replace("{port}", &port.to_string())).collect::<Vec<_>>(),
+                        "depends_on": s.depends_on, "critical": s.critical,
+                        "command": s.command.iter().map(|w| w.replace("{port}", &port_text)).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

@@ -9,13 +9,19 @@ use common::*;
 
 /// The `envctl …` lines of the README's "envctl quick start" block.
 fn quick_start() -> Vec<Vec<String>> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme
         .split("## envctl quick start")
         .nth(1)
         .expect("the README has an envctl quick start");
-    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
     block
         .lines()
         .map(|l| l.split('#').next().unwrap().trim())
@@ -26,10 +32,16 @@ fn quick_start() -> Vec<Vec<String>> {
 
 /// The `.envctl` lines of the supervision snippet.
 fn policy_snippet() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme.split("**Supervision.**").nth(1).unwrap();
-    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
     block
         .lines()
         .map(str::trim)

@@ -69,7 +69,9 @@ pub fn launch_and_wait(
 ) -> Result<(), NotHealthy> {
     let port = rec.actual_port;
     let mut env = rec.env.clone();
-    env.push(("PORT".into(), port.to_string()));
+    if port != 0 {
+        env.push(("PORT".into(), port.to_string()));
+    }
     let owner: Owner = parse_owner(&rec.owner);
     state::event(
         scope,
@@ -187,10 +189,10 @@ pub fn relaunch(
     .map_err(|e| failure_text(rec, &e.why))
 }
 
-/// The configured health URL of a service, if any (`<SLUG>_HEALTH_URL`,
-/// `{port}` substituted).
+/// The configured health URL of a service, if any (`BACKEND_HEALTH_URL`,
+/// `ENVCTL_SERVICE_<S>_HEALTH_URL`, `{port}` substituted).
 pub fn configured_health(cfg: &Config, slug: &str, port: u16) -> Option<String> {
-    cfg.get(&format!("{}_HEALTH_URL", slug.to_uppercase()))
+    cfg.get(&crate::plan::service_key(slug, "HEALTH_URL"))
         .map(|u| u.replace("{port}", &port.to_string()))
 }
 

@@ -330,38 +330,72 @@ impl BringUp<'_> {
             env.push((format!("ENVCTL_SOURCE_{k}"), v));
         }
         let mut failures = Vec::new();
-        for sp in self.services {
+        let layers = plan::layers(self.services).map_err(Failure::Actionable)?;
+        for layer in layers {
             if procs::interrupted() {
                 break;
             }
-            let mut plan = reserve(scope, &run.run_id, &p.name, sp.slug, sp.base + slot as u16)?;
-            let mut senv = env.clone();
-            if sp.slug == "frontend"
-                && let Some(b) = run
-                    .services
-                    .values()
-                    .find(|s| s.project == p.name && s.service_slug == "backend")
-            {
-                let url = format!("http://127.0.0.1:{}", b.actual_port);
-                senv.push(("VITE_BACKEND_URL".into(), url.clone()));
-                senv.push(("BACKEND_URL".into(), url.clone()));
-                senv.push(("ENVCTL_SOURCE_BACKEND_URL".into(), url));
+            let mut jobs = Vec::new();
+            for &i in &layer {
+                let sp = &self.services[i];
+                let plan = match sp.base {
+                    Some(b) => Some(reserve(
+                        scope,
+                        &run.run_id,
+                        &p.name,
+                        &sp.slug,
+                        b + slot as u16,
+                    )?),
+                    None => None,
+                };
+                let senv = self.service_env(run, p, sp, &env);
+                jobs.push((sp, plan, senv));
             }
-            // The user's launch-env templates, resolved from what we project.
-            let text = std::fs::read_to_string(&self.cfg.file).unwrap_or_default();
-            for (k, t) in crate::config::templates::lines_for(&text, sp.slug, &run.mode) {
-                if let Some(v) = crate::config::templates::expand(&t, &senv) {
-                    senv.push((k, v));
+            // One layer's services start in parallel.
+            let done: Vec<Result<_, Failure>> = std::thread::scope(|s| {
+                let run_ref: &RunState = run;
+                let handles: Vec<_> = jobs
+                    .into_iter()
+                    .map(|(sp, mut plan, senv)| {
+                        s.spawn(move || {
+                            let (rec, failure) =
+                                self.service(run_ref, p, sp, plan.as_mut(), senv)?;
+                            Ok((sp, rec, failure, plan))
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Failure::Actionable("a service launcher panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+            for r in done {
+                let (sp, rec, failure, plan) = r?;
+                if let Some(plan) = plan {
+                    pp.ports.insert(sp.slug.clone(), plan);
                 }
+                launched.services.push(rec.name.clone());
+                if rec.actual_port != 0 {
+                    let key = sp.slug.to_ascii_uppercase().replace('-', "_");
+                    let url = format!("http://127.0.0.1:{}", rec.actual_port);
+                    env.push((
+                        format!("ENVCTL_SOURCE_SERVICE_{key}_PORT"),
+                        rec.actual_port.to_string(),
+                    ));
+                    env.push((format!("ENVCTL_SOURCE_SERVICE_{key}_URL"), url));
+                }
+                match failure {
+                    Some(f) if sp.critical => failures.push(f),
+                    Some(f) => crate::ui::warn(&format!("(not critical) {f}")),
+                    None => {}
+                }
+                run.services.insert(rec.name.clone(), rec);
             }
-            let (rec, failure) = self.service(run, p, sp, &mut plan, senv)?;
-            pp.ports.insert(sp.slug.into(), plan);
-            launched.services.push(rec.name.clone());
-            run.services.insert(rec.name.clone(), rec);
             save_run(scope, run)?;
-            if let Some(f) = failure {
-                failures.push(f);
-            }
         }
         run.ports.retain(|x| x.project != p.name);
         run.ports.push(pp);
@@ -369,35 +403,66 @@ impl BringUp<'_> {
         Ok(failures)
     }
 
+    /// The environment of one service: the project's projection, its
+    /// backend's URL for a frontend, and the user's launch-env templates.
+    fn service_env(
+        &self,
+        run: &RunState,
+        p: &Project,
+        sp: &plan::ServicePlan,
+        env: &[(String, String)],
+    ) -> Vec<(String, String)> {
+        let mut senv = env.to_vec();
+        if sp.slug == "frontend"
+            && let Some(b) = run
+                .services
+                .values()
+                .find(|s| s.project == p.name && s.service_slug == "backend")
+        {
+            let url = format!("http://127.0.0.1:{}", b.actual_port);
+            senv.push(("VITE_BACKEND_URL".into(), url.clone()));
+            senv.push(("BACKEND_URL".into(), url.clone()));
+            senv.push(("ENVCTL_SOURCE_BACKEND_URL".into(), url));
+        }
+        // The user's launch-env templates, resolved from what we project.
+        let text = std::fs::read_to_string(&self.cfg.file).unwrap_or_default();
+        for (k, t) in crate::config::templates::lines_for(&text, &sp.slug, &run.mode) {
+            if let Some(v) = crate::config::templates::expand(&t, &senv) {
+                senv.push((k, v));
+            }
+        }
+        senv
+    }
+
     /// Launches one service, moving up on a bind conflict (3 tries).
     fn service(
         &self,
-        run: &mut RunState,
+        run: &RunState,
         p: &Project,
         sp: &plan::ServicePlan,
-        plan: &mut PortPlan,
+        mut plan: Option<&mut PortPlan>,
         env: Vec<(String, String)>,
     ) -> Result<(ServiceRecord, Option<String>), Failure> {
         let scope = self.scope;
-        let name = service_name(&p.name, sp.slug);
+        let name = service_name(&p.name, &sp.slug);
         let log = run
             .run_dir(scope)
             .join(format!("{}_{}.txt", p.name, sp.slug));
         let mut rec = ServiceRecord {
             name: name.clone(),
-            kind: sp.slug.into(),
+            kind: sp.slug.clone(),
             cwd: p.root.join(&sp.dir),
             pid: 0,
             start_time: 0,
-            requested_port: plan.requested,
-            actual_port: plan.final_port,
+            requested_port: plan.as_ref().map_or(0, |p| p.requested),
+            actual_port: plan.as_ref().map_or(0, |p| p.final_port),
             log_path: log,
             status: "starting".into(),
             started_at: state::now(),
             listener_pids: Vec::new(),
             listener_expected: sp.expect_listener,
             project: p.name.clone(),
-            service_slug: sp.slug.into(),
+            service_slug: sp.slug.clone(),
             public_url: String::new(),
             health_url: String::new(),
             failure_detail: None,
@@ -405,13 +470,13 @@ impl BringUp<'_> {
             command: Vec::new(),
             command_template: sp.command.clone(),
             env,
-            owner: owner(run, &p.name, sp.slug).to_string(),
+            owner: owner(run, &p.name, &sp.slug).to_string(),
             restarts: 0,
         };
         let ready = Readiness::from_config(self.cfg);
         let mut failure = None;
         for attempt in 0..3 {
-            let port = plan.final_port;
+            let port = plan.as_ref().map_or(0, |p| p.final_port);
             rec.actual_port = port;
             rec.command = sp
                 .command
@@ -419,16 +484,22 @@ impl BringUp<'_> {
                 .map(|w| w.replace("{port}", &port.to_string()))
                 .collect();
             crate::ui::step(&format!("starting {} on port {port}", rec.name));
-            let configured = configured_health(self.cfg, sp.slug, port);
+            let configured = configured_health(self.cfg, &sp.slug, port);
             // Recorded before we wait on it: a crash of this command loses
             // nothing.
             match launch_and_wait(scope, &run.run_id, &mut rec, configured.as_deref(), ready) {
                 Ok(()) => {
-                    ports::set_lock_pid(scope, port, rec.pid);
+                    if port != 0 {
+                        ports::set_lock_pid(scope, port, rec.pid);
+                    }
                     failure = None;
                     break;
                 }
-                Err(e) if e.bind_conflict && attempt < 2 => {
+                Err(e)
+                    if e.bind_conflict
+                        && attempt < 2
+                        && let Some(plan) = plan.as_deref_mut() =>
+                {
                     ports::release(scope, port);
                     let owner = format!("{}:{}", p.name, sp.slug);
                     let next = ports::reserve_next(scope, port + 1, &owner, &run.run_id)?;
@@ -466,10 +537,12 @@ impl BringUp<'_> {
             .cfg
             .get("ENVCTL_PUBLIC_HOST")
             .unwrap_or_else(|| "localhost".into());
-        rec.public_url = format!("http://{host}:{}", rec.actual_port);
-        if rec.health_url.is_empty() {
-            rec.health_url = configured_health(self.cfg, sp.slug, rec.actual_port)
-                .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", rec.actual_port));
+        if rec.actual_port != 0 {
+            rec.public_url = format!("http://{host}:{}", rec.actual_port);
+            if rec.health_url.is_empty() {
+                rec.health_url = configured_health(self.cfg, &sp.slug, rec.actual_port)
+                    .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", rec.actual_port));
+            }
         }
         Ok((rec, failure))
     }

@@ -52,7 +52,7 @@ pub struct DepError {
 }
 
 /// A native dependency.
-pub trait Dependency {
+pub trait Dependency: Send + Sync {
     /// `postgres`, `redis`.
     fn id(&self) -> &'static str;
     /// The config key of its base port.
