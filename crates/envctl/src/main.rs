@@ -138,7 +138,7 @@ enum Command {
     ShowState,
     /// Show the effective configuration and where each value came from.
     ShowConfig,
-    /// List the worktree projects and their planned ports.
+    /// List the worktree projects and their ports.
     ListTrees,
     /// List the projects and services a start would run.
     ListTargets {
@@ -185,7 +185,8 @@ enum Command {
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
     },
-    /// Change the managed block of .envctl.
+    /// Change the managed block of .envctl (`config --help` lists every key).
+    #[command(after_long_help = config::keys::help_text())]
     Config {
         /// KEY=VALUE to set (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -202,6 +203,62 @@ enum Command {
     DebugLast,
     /// Print a short diagnosis: doctor, then errors.
     DebugReport,
+}
+
+impl Command {
+    /// Whether the command cannot do its job without a valid config. The
+    /// others (teardown and inspection of what runs) work from the recorded
+    /// state when the config file is broken (contract §10.6).
+    fn needs_config(&self) -> bool {
+        match self {
+            Command::Start { .. }
+            | Command::Resume { .. }
+            | Command::Restart { .. }
+            | Command::Config { .. }
+            | Command::Preflight { .. }
+            | Command::ExplainStartup { .. }
+            | Command::ListTargets { .. }
+            | Command::ListTrees
+            | Command::ShowConfig => true,
+            Command::Stop { .. }
+            | Command::StopAll
+            | Command::BlastAll { .. }
+            | Command::ShowState
+            | Command::Dashboard { .. }
+            | Command::Health
+            | Command::Logs { .. }
+            | Command::Errors
+            | Command::Endpoints { .. }
+            | Command::ClearLogs
+            | Command::Doctor
+            | Command::DebugPack
+            | Command::DebugLast
+            | Command::DebugReport => false,
+        }
+    }
+
+    /// Whether the command only reads: a closed stdout may end it at once
+    /// (the default action of SIGPIPE). A command that changes what runs
+    /// must not die half way, so it keeps SIGPIPE ignored.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::ShowState
+                | Command::ShowConfig
+                | Command::ListTrees
+                | Command::ListTargets { .. }
+                | Command::ExplainStartup { .. }
+                | Command::Preflight { .. }
+                | Command::Dashboard { .. }
+                | Command::Health
+                | Command::Logs { .. }
+                | Command::Errors
+                | Command::Endpoints { .. }
+                | Command::Doctor
+                | Command::DebugLast
+                | Command::DebugReport
+        )
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -224,8 +281,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .collect::<Result<_, _>>()?,
         _ => BTreeMap::new(),
     };
-    let cfg =
-        config::Config::load(&repo, overrides).map_err(|e| Failure::Actionable(e.to_string()))?;
+    let cfg = match config::Config::load(&repo, overrides) {
+        Ok(cfg) => cfg,
+        // `config --set` may be how the user repairs the file: it checks
+        // what it writes and what the file becomes.
+        Err(e) if matches!(cli.command, Command::Config { .. }) => {
+            config::Config::without_file(&repo, e.to_string())
+        }
+        Err(e) if cli.command.needs_config() => return Err(Failure::Actionable(e.to_string())),
+        Err(e) => {
+            eprintln!(
+                "envctl: warning: {e}; going on without the config file, from the recorded state"
+            );
+            config::Config::without_file(&repo, e.to_string())
+        }
+    };
     let json = cli.json;
     match cli.command {
         Command::Start {
@@ -282,8 +352,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::ListTargets { select } => inspect::list_targets(
             &repo,
+            &cwd,
             &cfg,
             plan::mode(&cfg, select.main, select.trees),
+            &select.projects,
             json,
         ),
         Command::ExplainStartup {
@@ -320,7 +392,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::BlastAll { remove_volumes } => lifecycle::blast_all(&repo, remove_volumes),
         Command::ShowState => inspect::show_state(&repo, &cfg, json),
         Command::ShowConfig => inspect::show_config(&cfg, json),
-        Command::ListTrees => inspect::list_trees(&repo, &cfg, json),
+        Command::ListTrees => inspect::list_trees(&repo, &cwd, &cfg, json),
         Command::Health => inspect::health(&repo, &cfg, json),
         Command::Logs {
             projects,
@@ -343,8 +415,22 @@ extern "C" fn on_sigint(_: libc::c_int) {
     procs::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Sets what SIGPIPE does: `SIG_DFL` ends a reader quietly when its stdout
+/// is closed (`envctl logs | head -1`); `SIG_IGN` (Rust's default) turns it
+/// into an error for the writer to handle.
+fn sigpipe(action: nix::sys::signal::SigHandler) {
+    // SAFETY: installs a default or ignore disposition, no handler code.
+    unsafe {
+        let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, action);
+    }
+}
+
 fn main() -> ExitCode {
+    sigpipe(nix::sys::signal::SigHandler::SigDfl);
     let cli = Cli::parse();
+    if !cli.command.only_reads() {
+        sigpipe(nix::sys::signal::SigHandler::SigIgn);
+    }
     // Ctrl-C ends waits early; what started so far stays recorded.
     // SAFETY: the handler only stores to an atomic, which is
     // async-signal-safe.
