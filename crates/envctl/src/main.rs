@@ -290,9 +290,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Err(e) if cli.command.needs_config() => return Err(Failure::Actionable(e.to_string())),
         Err(e) => {
-            eprintln!(
-                "envctl: warning: {e}; going on without the config file, from the recorded state"
-            );
+            eprintln!("envctl: warning: config file ignored, working from the recorded state: {e}");
             config::Config::without_file(&repo, e.to_string())
         }
     };
