@@ -211,6 +211,14 @@ impl Config {
             }
         }
         for (k, v) in updates {
+            if v.contains(['\n', '\r']) {
+                return Err(ConfigError::Invalid {
+                    origin: Origin::Set,
+                    key: k.clone(),
+                    value: v.clone(),
+                    why: "a value is one line".into(),
+                });
+            }
             self.check(Origin::Set, k, v, true, &services)?;
         }
         Ok(())
@@ -341,5 +349,55 @@ impl Config {
             Lookup::Known(d) => Some(d),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(text: &str) -> Result<Config, ConfigError> {
+        Config::from_text(
+            Path::new("/r"),
+            PathBuf::from("/r/.envctl"),
+            text,
+            BTreeMap::new(),
+        )
+    }
+
+    #[test]
+    fn an_alias_counts_as_its_key_after_it() {
+        let cfg = from("REDIS_ENABLE=yes\n").unwrap();
+        assert_eq!(
+            cfg.get_with_source("MAIN_REDIS_ENABLE"),
+            Some(("yes".into(), "file"))
+        );
+        assert!(cfg.flag("MAIN_REDIS_ENABLE"));
+        let cfg = from("REDIS_ENABLE=yes\nMAIN_REDIS_ENABLE=no\n").unwrap();
+        assert!(!cfg.flag("MAIN_REDIS_ENABLE"), "the key itself wins");
+    }
+
+    #[test]
+    fn errors_name_the_line_the_key_and_the_key_meant() {
+        let e = from("A_NOTE=mine\nTREES_POSTGRESS_ENABLE=true\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/r/.envctl:2: unknown key `TREES_POSTGRESS_ENABLE`; did you mean `TREES_POSTGRES_ENABLE`?"
+        );
+        let e = from("ENVCTL_ADDITIONAL_SERVICES=worker\nENVCTL_SERVICE_WORKER_PORT_BASE=0\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/r/.envctl:2: ENVCTL_SERVICE_WORKER_PORT_BASE=\"0\": expected a port number (1-65535)"
+        );
+        let cfg = from("ENVCTL_ADDITIONAL_SERVICES=worker\n").unwrap();
+        let e = cfg
+            .check_updates(&[("ENVCTL_DEFAULT_MODE".into(), "main\nX=1".into())])
+            .unwrap_err();
+        assert!(e.to_string().ends_with("a value is one line"), "{e}");
+        assert_eq!(
+            cfg.get("ENVCTL_SERVICE_WORKER_START_ORDER").as_deref(),
+            Some("100")
+        );
     }
 }
