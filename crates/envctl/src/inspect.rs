@@ -47,42 +47,95 @@ pub fn show_state(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failu
     }
 }
 
-/// `list-trees`.
-pub fn list_trees(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+/// The project listing of `list-trees` and `list-targets` (contract §1.1):
+/// `{mode, count, projects: [{name, root, slot, ports: {svc: port},
+/// selected, preselected, state_present, services_running, running}],
+/// state_error, warnings}`. A port is the one a running service got, else
+/// the planned one; `selected` follows `--project` (all when none);
+/// `preselected` is the project the command runs in.
+fn project_listing(
+    repo: &Path,
+    cwd: &Path,
+    cfg: &Config,
+    mode: Mode,
+    only: &[String],
+) -> serde_json::Value {
     let scope_id = scope::scope_id(repo);
-    let projects = plan::projects(cfg, repo, Mode::Trees, &[]);
-    let rows: Vec<serde_json::Value> = projects
+    let (mut run, state_error) = match scope::scope_dir(repo) {
+        Ok(dir) => (state::load_latest(&dir), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    if let Some(r) = run.as_mut() {
+        reconcile(r, cfg);
+    }
+    let mut warnings: Vec<String> = Vec::new();
+    if let Some(p) = cfg.problem() {
+        warnings.push(p.to_owned());
+    }
+    let rows: Vec<serde_json::Value> = plan::projects(cfg, repo, mode, &[])
         .iter()
         .map(|p| {
-            let slot = ports::slot(&scope_id, &p.name, false);
+            let slot = ports::slot(&scope_id, &p.name, p.is_main);
+            let mut port_map = serde_json::Map::new();
+            for (svc, key) in [
+                ("backend", "BACKEND_PORT_BASE"),
+                ("frontend", "FRONTEND_PORT_BASE"),
+                ("db", "DB_PORT"),
+                ("redis", "REDIS_PORT"),
+            ] {
+                port_map.insert(svc.into(), json!(cfg.num(key) + slot));
+            }
+            let records: Vec<&state::ServiceRecord> = run
+                .iter()
+                .flat_map(|r| r.services.values())
+                .filter(|s| s.project == p.name)
+                .collect();
+            let running = records.iter().filter(|s| s.status == "running").count();
+            for s in records.iter().filter(|s| s.status == "running") {
+                port_map.insert(s.service_slug.clone(), json!(s.actual_port));
+            }
             json!({
-                "name": p.name, "root": p.root, "slot": slot,
-                "ports": {
-                    "backend": cfg.num("BACKEND_PORT_BASE") + slot,
-                    "frontend": cfg.num("FRONTEND_PORT_BASE") + slot,
-                    "db": cfg.num("DB_PORT") + slot,
-                    "redis": cfg.num("REDIS_PORT") + slot,
-                },
+                "name": p.name,
+                "root": p.root,
+                "slot": slot,
+                "ports": port_map,
+                "selected": only.is_empty() || only.contains(&p.name),
+                "preselected": if p.is_main { cwd == p.root } else { cwd.starts_with(&p.root) },
+                "state_present": !records.is_empty(),
+                "services_running": running,
+                "running": running > 0,
             })
         })
         .collect();
-    emit(
-        json_out,
-        json!({"scope_id": scope_id, "projects": rows}),
-        || {
-            rows.iter()
-                .map(|r| {
-                    format!(
-                        "{:<20} {}  backend :{}",
-                        r["name"].as_str().unwrap_or(""),
-                        r["root"].as_str().unwrap_or(""),
-                        r["ports"]["backend"]
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        },
-    );
+    json!({
+        "mode": mode.name(),
+        "count": rows.len(),
+        "scope_id": scope_id,
+        "projects": rows,
+        "state_error": state_error,
+        "warnings": warnings,
+    })
+}
+
+/// `list-trees`: the worktree projects and their ports.
+pub fn list_trees(repo: &Path, cwd: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
+    let v = project_listing(repo, cwd, cfg, Mode::Trees, &[]);
+    emit(json_out, v.clone(), || {
+        v["projects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                format!(
+                    "{:<20} {}  backend :{}",
+                    r["name"].as_str().unwrap_or(""),
+                    r["root"].as_str().unwrap_or(""),
+                    r["ports"]["backend"]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     Ok(())
 }
 
@@ -292,7 +345,15 @@ pub fn show_config(cfg: &Config, json_out: bool) -> Result<(), Failure> {
     let eff = cfg.effective();
     let v = json!({
         "repo": cfg.repo, "file": cfg.file, "exists": cfg.has_file(),
-        "values": eff.iter().map(|(k, (v, src))| (k.clone(), json!({"value": v, "source": src}))).collect::<serde_json::Map<_, _>>(),
+        "values": eff.iter().map(|(k, (v, src))| {
+            let d = cfg.describe(k);
+            (k.clone(), json!({
+                "value": v, "source": src,
+                "type": d.map_or_else(|| "user".to_owned(), |d| d.kind.name()),
+                "default": d.and_then(|d| d.default),
+                "doc": d.map_or("not an envctl key: left alone", |d| d.doc),
+            }))
+        }).collect::<serde_json::Map<_, _>>(),
     });
     emit(json_out, v, || {
         eff.iter()
@@ -334,16 +395,43 @@ pub fn config_set(cfg: &Config, sets: &[String], stdin_json: bool) -> Result<(),
             "nothing to set: use --set KEY=VALUE or --stdin-json".into(),
         ));
     }
-    let old = std::fs::read_to_string(&cfg.file).unwrap_or_default();
-    let new = managed::merge(&old, &updates);
-    // Refuse to write something we cannot read back.
-    crate::config::parse::parse(&cfg.file.display().to_string(), &new)
+    // A bad key or value writes nothing.
+    cfg.check_updates(&updates)
         .map_err(|e| Failure::Actionable(e.to_string()))?;
+    let old = match std::fs::read_to_string(&cfg.file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(Failure::Actionable(format!(
+                "cannot read {}: {e}",
+                cfg.file.display()
+            )));
+        }
+    };
+    let new = managed::merge(&old, &updates);
+    let check =
+        |text: &str| Config::from_text(&cfg.repo, cfg.file.clone(), text, Default::default()).err();
+    let still_bad = check(&new);
+    // A change that would break a good config writes nothing either; one
+    // that leaves an already broken config broken is written (it may be
+    // part of the repair) and the remaining problem reported.
+    if let Some(e) = &still_bad
+        && check(&old).is_none()
+    {
+        return Err(Failure::Actionable(format!(
+            "not written: with this change the config would be invalid: {e}"
+        )));
+    }
     if new != old {
         state::write_atomic(&cfg.file, &new)?;
     }
     println!("{} ({} key(s) set)", cfg.file.display(), updates.len());
-    Ok(())
+    match still_bad {
+        Some(e) => Err(Failure::Actionable(format!(
+            "the config is still invalid: {e}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `doctor`: lock health, runtime truth, tools.
@@ -368,7 +456,7 @@ pub fn doctor(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     };
     let v = json!({
         "scope": scope,
-        "config_file": cfg.file, "config_found": cfg.has_file(),
+        "config_file": cfg.file, "config_found": cfg.has_file(), "config_error": cfg.problem(),
         "lock_health": format!("total={} stale={stale}", locks.len()),
         "runtime_truth": match truth { Some(true) => "pass", Some(false) => "fail", None => "no_state" },
         "tools": {"git": tool("git"), "redis-server": tool("redis-server"), "pg_ctl": tool("pg_ctl") || tool("pg_config")},
@@ -380,23 +468,37 @@ pub fn doctor(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     Ok(())
 }
 
-/// `list-targets`: the projects and services a start would run.
-pub fn list_targets(repo: &Path, cfg: &Config, mode: Mode, json_out: bool) -> Result<(), Failure> {
+/// `list-targets`: the projects and services a start would run, in the
+/// shape of `list-trees` (each project also lists its `services`), plus
+/// `targets`: the selected ones.
+pub fn list_targets(
+    repo: &Path,
+    cwd: &Path,
+    cfg: &Config,
+    mode: Mode,
+    only: &[String],
+    json_out: bool,
+) -> Result<(), Failure> {
     let services = plan::services(cfg, mode).map_err(Failure::Actionable)?;
-    let rows: Vec<serde_json::Value> = plan::projects(cfg, repo, mode, &[])
-        .iter()
-        .map(|p| json!({"project": p.name, "root": p.root, "services": services.iter().map(|s| s.slug.clone()).collect::<Vec<_>>()}))
-        .collect();
-    emit(
-        json_out,
-        json!({"mode": mode.name(), "targets": rows}),
-        || {
-            rows.iter()
-                .map(|r| format!("{} {}", r["project"].as_str().unwrap_or(""), r["services"]))
-                .collect::<Vec<_>>()
-                .join("\n")
-        },
-    );
+    let slugs: Vec<&str> = services.iter().map(|s| s.slug.as_str()).collect();
+    let mut v = project_listing(repo, cwd, cfg, mode, only);
+    let mut targets = Vec::new();
+    if let Some(rows) = v["projects"].as_array_mut() {
+        for r in rows {
+            r["services"] = json!(slugs);
+            if r["selected"] == json!(true) {
+                targets.push(json!({"project": r["name"], "root": r["root"], "services": slugs}));
+            }
+        }
+    }
+    v["targets"] = json!(targets);
+    emit(json_out, v.clone(), || {
+        targets
+            .iter()
+            .map(|r| format!("{} {}", r["project"].as_str().unwrap_or(""), r["services"]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     Ok(())
 }
 

@@ -148,7 +148,7 @@ enum Command {
     ShowState,
     /// Show the effective configuration and where each value came from.
     ShowConfig,
-    /// List the worktree projects and their planned ports.
+    /// List the worktree projects and their ports.
     ListTrees,
     /// List the projects and services a start would run.
     ListTargets {
@@ -206,7 +206,8 @@ enum Command {
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
     },
-    /// Change the managed block of .envctl.
+    /// Change the managed block of .envctl (`config --help` lists every key).
+    #[command(after_long_help = config::keys::help_text())]
     Config {
         /// KEY=VALUE to set (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -236,6 +237,66 @@ enum DaemonAction {
     Run,
 }
 
+impl Command {
+    /// Whether the command cannot do its job without a valid config. The
+    /// others (teardown and inspection of what runs) work from the recorded
+    /// state when the config file is broken (contract §10.6).
+    fn needs_config(&self) -> bool {
+        match self {
+            Command::Start { .. }
+            | Command::Resume { .. }
+            | Command::Restart { .. }
+            | Command::Config { .. }
+            | Command::Preflight { .. }
+            | Command::ExplainStartup { .. }
+            | Command::ListTargets { .. }
+            | Command::ListTrees
+            | Command::ShowConfig => true,
+            Command::Stop { .. }
+            | Command::StopAll
+            | Command::BlastAll { .. }
+            | Command::ShowState
+            | Command::Dashboard { .. }
+            | Command::Health
+            | Command::Logs { .. }
+            | Command::Errors
+            | Command::Endpoints { .. }
+            | Command::ClearLogs
+            | Command::Doctor
+            | Command::DebugPack
+            | Command::DebugLast
+            | Command::DebugReport
+            | Command::Daemon { .. } => false,
+        }
+    }
+
+    /// Whether the command only reads: a closed stdout may end it at once
+    /// (the default action of SIGPIPE). A command that changes what runs
+    /// must not die half way, so it keeps SIGPIPE ignored.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::ShowState
+                | Command::ShowConfig
+                | Command::ListTrees
+                | Command::ListTargets { .. }
+                | Command::ExplainStartup { .. }
+                | Command::Preflight { .. }
+                | Command::Dashboard { .. }
+                | Command::Health
+                | Command::Logs { .. }
+                | Command::Errors
+                | Command::Endpoints { .. }
+                | Command::Doctor
+                | Command::DebugLast
+                | Command::DebugReport
+                | Command::Daemon {
+                    action: DaemonAction::Status
+                }
+        )
+    }
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     let cwd = match &cli.repo {
         Some(r) => r.clone(),
@@ -256,8 +317,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .collect::<Result<_, _>>()?,
         _ => BTreeMap::new(),
     };
-    let cfg =
-        config::Config::load(&repo, overrides).map_err(|e| Failure::Actionable(e.to_string()))?;
+    let cfg = match config::Config::load(&repo, overrides) {
+        Ok(cfg) => cfg,
+        // `config --set` may be how the user repairs the file: it checks
+        // what it writes and what the file becomes.
+        Err(e) if matches!(cli.command, Command::Config { .. }) => {
+            config::Config::without_file(&repo, e.to_string())
+        }
+        Err(e) if cli.command.needs_config() => return Err(Failure::Actionable(e.to_string())),
+        Err(e) => {
+            eprintln!("envctl: warning: config file ignored, working from the recorded state: {e}");
+            config::Config::without_file(&repo, e.to_string())
+        }
+    };
     let json = cli.json;
     match cli.command {
         Command::Start {
@@ -317,8 +389,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::ListTargets { select } => inspect::list_targets(
             &repo,
+            &cwd,
             &cfg,
             plan::mode(&cfg, select.main, select.trees),
+            &select.projects,
             json,
         ),
         Command::ExplainStartup {
@@ -395,7 +469,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         ),
         Command::ShowState => inspect::show_state(&repo, &cfg, json),
         Command::ShowConfig => inspect::show_config(&cfg, json),
-        Command::ListTrees => inspect::list_trees(&repo, &cfg, json),
+        Command::ListTrees => inspect::list_trees(&repo, &cwd, &cfg, json),
         Command::Health => inspect::health(&repo, &cfg, json),
         Command::Logs {
             projects,
@@ -464,8 +538,22 @@ extern "C" fn on_sigint(_: libc::c_int) {
     procs::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Sets what SIGPIPE does: `SIG_DFL` ends a reader quietly when its stdout
+/// is closed (`envctl logs | head -1`); `SIG_IGN` (Rust's default) turns it
+/// into an error for the writer to handle.
+fn sigpipe(action: nix::sys::signal::SigHandler) {
+    // SAFETY: installs a default or ignore disposition, no handler code.
+    unsafe {
+        let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, action);
+    }
+}
+
 fn main() -> ExitCode {
+    sigpipe(nix::sys::signal::SigHandler::SigDfl);
     let cli = Cli::parse();
+    if !cli.command.only_reads() {
+        sigpipe(nix::sys::signal::SigHandler::SigIgn);
+    }
     // Ctrl-C ends waits early; what started so far stays recorded.
     // SAFETY: the handler only stores to an atomic, which is
     // async-signal-safe.

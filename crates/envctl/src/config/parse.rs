@@ -2,8 +2,6 @@
 //! `export `, surrounding quotes stripped; launch-env template sections are
 //! not config and are skipped. A bad line is an error that names its line.
 
-use std::collections::BTreeMap;
-
 /// A line that is not `KEY=VALUE`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{file}:{line}: {why}")]
@@ -16,12 +14,34 @@ pub struct ParseError {
     pub why: String,
 }
 
-/// Parses `.envctl` text into keys and values (later lines win).
-pub fn parse(file: &str, text: &str) -> Result<BTreeMap<String, String>, ParseError> {
-    let mut out = BTreeMap::new();
+/// One `KEY=VALUE` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// The value, quotes stripped.
+    pub value: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// Inside the managed block (envctl's own lines).
+    pub managed: bool,
+}
+
+/// Parses `.envctl` text into its `KEY=VALUE` lines, in file order.
+pub fn parse_entries(file: &str, text: &str) -> Result<Vec<Entry>, ParseError> {
+    let mut out = Vec::new();
     let mut in_template = false;
+    let mut managed = false;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
+        if line == super::managed::BEGIN {
+            managed = true;
+            continue;
+        }
+        if line == super::managed::END {
+            managed = false;
+            continue;
+        }
         if line.starts_with("# >>> envctl ") && line.ends_with("launch env >>>") {
             in_template = true;
             continue;
@@ -57,7 +77,12 @@ pub fn parse(file: &str, text: &str) -> Result<BTreeMap<String, String>, ParseEr
             (Some(q @ ('"' | '\'')), _) => return Err(err(format!("unterminated {q} quote"))),
             _ => v,
         };
-        out.insert(k.to_owned(), v.to_owned());
+        out.push(Entry {
+            key: k.to_owned(),
+            value: v.to_owned(),
+            line: i + 1,
+            managed,
+        });
     }
     Ok(out)
 }
@@ -65,6 +90,28 @@ pub fn parse(file: &str, text: &str) -> Result<BTreeMap<String, String>, ParseEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    fn parse(file: &str, text: &str) -> Result<BTreeMap<String, String>, ParseError> {
+        Ok(parse_entries(file, text)?
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect())
+    }
+
+    #[test]
+    fn entries_know_their_line_and_the_managed_block() {
+        let e = parse_entries(
+            "f",
+            "A=1\n# >>> envctl managed startup config >>>\n\nB=2\n# <<< envctl managed startup config <<<\nC=3\n",
+        )
+        .unwrap();
+        let got: Vec<(&str, usize, bool)> = e
+            .iter()
+            .map(|e| (e.key.as_str(), e.line, e.managed))
+            .collect();
+        assert_eq!(got, [("A", 1, false), ("B", 4, true), ("C", 6, false)]);
+    }
 
     #[test]
     fn reads_comments_export_and_quotes() {

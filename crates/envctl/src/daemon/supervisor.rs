@@ -119,7 +119,7 @@ fn load_run(scope: &Path, run_id: &str) -> Option<RunState> {
 fn config(repo: &Path) -> Config {
     Config::load(repo, Default::default()).unwrap_or_else(|e| {
         tracing::warn!("config: {e}; using defaults for restart decisions");
-        Config::defaults_only(repo)
+        Config::without_file(repo, e.to_string())
     })
 }
 
