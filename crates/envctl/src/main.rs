@@ -554,14 +554,19 @@ fn main() -> ExitCode {
     if !cli.command.only_reads() {
         sigpipe(nix::sys::signal::SigHandler::SigIgn);
     }
-    // Ctrl-C ends waits early; what started so far stays recorded.
-    // SAFETY: the handler only stores to an atomic, which is
-    // async-signal-safe.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGINT,
-            nix::sys::signal::SigHandler::Handler(on_sigint),
-        );
+    // Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end waits early;
+    // what started so far stays recorded (every pid is saved before it is
+    // waited on), and the command exits 2 saying so.
+    for sig in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGHUP,
+    ] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            let _ = nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::Handler(on_sigint));
+        }
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

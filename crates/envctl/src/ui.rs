@@ -40,3 +40,12 @@ pub fn warn(msg: &str) {
         _ => eprintln!("envctl: warning: {msg}"),
     }
 }
+
+/// Prints a line of a command's report on stdout. A closed stdout (`|
+/// head`) is not an error for a command that changes what runs: it goes on
+/// and finishes its work (and its record) quietly.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}

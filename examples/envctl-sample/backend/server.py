@@ -79,6 +79,11 @@ def main():
     if os.environ.get("SAMPLE_SPAWN_SLEEPER"):
         # A stray grandchild, for the teardown tests.
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    if os.environ.get("SAMPLE_SLOW_START"):
+        # An app that takes a while to boot (migrations, imports).
+        import time
+        print("backend booting", flush=True)
+        time.sleep(float(os.environ["SAMPLE_SLOW_START"]))
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"backend listening on {args.port}", flush=True)
     if os.environ.get("SAMPLE_EXIT_AFTER_LISTEN"):

@@ -131,7 +131,7 @@ pub fn blast_all(repo: &Path, cfg: Option<&Config>, opts: &BlastOpts) -> Result<
     for (pid, why) in &targets {
         let cmd = table::cmdline(*pid);
         procs::kill_now(*pid);
-        println!("killed pid {pid}: {cmd} ({why})");
+        crate::ui::say(&format!("killed pid {pid}: {cmd} ({why})"));
         killed.push(json!({"pid": pid, "command": cmd, "why": why}));
     }
     if opts.remove_volumes {
@@ -155,7 +155,7 @@ pub fn blast_all(repo: &Path, cfg: Option<&Config>, opts: &BlastOpts) -> Result<
         "cleanup.blast",
         json!({"killed": killed, "remove_volumes": opts.remove_volumes, "ecosystem": opts.ecosystem}),
     );
-    println!(
+    crate::ui::say(&format!(
         "blasted: {} process(es) killed{}",
         killed.len(),
         if opts.remove_volumes {
@@ -163,6 +163,6 @@ pub fn blast_all(repo: &Path, cfg: Option<&Config>, opts: &BlastOpts) -> Result<
         } else {
             ""
         }
-    );
+    ));
     Ok(())
 }

@@ -485,8 +485,10 @@ impl BringUp<'_> {
                 .collect();
             crate::ui::step(&format!("starting {} on port {port}", rec.name));
             let configured = configured_health(self.cfg, &sp.slug, port);
-            // Recorded before we wait on it: a crash of this command loses
-            // nothing.
+            // An interrupted wait (Ctrl-C, SIGTERM, SIGHUP) stops what it
+            // waited on; what became healthy before is saved per layer, and
+            // even a SIGKILL of this command leaves only processes carrying
+            // the scope's marker, which `blast-all` finds.
             match launch_and_wait(scope, &run.run_id, &mut rec, configured.as_deref(), ready) {
                 Ok(()) => {
                     if port != 0 {
@@ -844,7 +846,10 @@ fn resume(
     save_run(scope, run)?;
     crate::ui::done();
     if restarted == 0 && restarted_deps == 0 && joined.is_empty() && failures.is_empty() {
-        println!("already running (run {}); nothing to resume", run.run_id);
+        crate::ui::say(&format!(
+            "already running (run {}); nothing to resume",
+            run.run_id
+        ));
     } else {
         let mut parts = Vec::new();
         if restarted_deps > 0 {
@@ -857,7 +862,7 @@ fn resume(
             parts.push(format!("added {}", joined.join(", ")));
         }
         if !parts.is_empty() {
-            println!("resumed run {}: {}", run.run_id, parts.join("; "));
+            crate::ui::say(&format!("resumed run {}: {}", run.run_id, parts.join("; ")));
         }
     }
     report(run);
@@ -884,20 +889,20 @@ pub fn restart_dep(run: &RunState, inst: &Instance) -> Result<Instance, Failure>
 
 /// Prints what runs.
 pub fn report(run: &RunState) {
-    println!("run {} ({})", run.run_id, run.mode);
+    crate::ui::say(&format!("run {} ({})", run.run_id, run.mode));
     for s in run.services.values() {
-        println!(
+        crate::ui::say(&format!(
             "  {:<24} {:<10} pid {:<7} http://127.0.0.1:{}",
             s.name, s.status, s.pid, s.actual_port
-        );
+        ));
     }
     for d in &run.dependencies {
-        println!(
+        crate::ui::say(&format!(
             "  {:<24} {:<10} pid {:<7} 127.0.0.1:{}",
             format!("{} ({})", d.id, d.owner),
             if dep_healthy(d) { "running" } else { "stale" },
             d.ident.pid,
             d.port
-        );
+        ));
     }
 }

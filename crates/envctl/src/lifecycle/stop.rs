@@ -119,7 +119,7 @@ pub fn stop(repo: &Path, opts: &StopOpts) -> Result<(), Failure> {
         if let Some(r) = state::load_latest(&scope) {
             runs.push(r);
         } else {
-            println!("nothing is running");
+            crate::ui::say("nothing is running");
             return Ok(());
         }
     }
@@ -142,7 +142,7 @@ pub fn stop(repo: &Path, opts: &StopOpts) -> Result<(), Failure> {
         }
         save_run(&scope, run)?;
     }
-    println!("stopped {n} service(s)");
+    crate::ui::say(&format!("stopped {n} service(s)"));
     if failed.is_empty() {
         Ok(())
     } else {
@@ -169,7 +169,7 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
         runs.push(latest);
     }
     if runs.is_empty() {
-        println!("nothing is running");
+        crate::ui::say("nothing is running");
         return Ok(());
     }
     let mut failed = Vec::new();
@@ -189,10 +189,10 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
     for (port, _, _) in ports::inventory(scope) {
         ports::release(scope, port);
     }
-    println!(
+    crate::ui::say(&format!(
         "stopped everything: {} run(s), {services} service(s), {deps} dependency(ies) (data kept)",
         runs.len()
-    );
+    ));
     if failed.is_empty() {
         Ok(())
     } else {
