@@ -299,6 +299,7 @@ fn blast_all_leaves_nothing_but_spares_strangers() {
     // One server each, one database per worktree.
     let deps = st["state"]["dependencies"].as_array().unwrap();
     assert_eq!(deps.len(), 2);
+    let mut redis_urls = Vec::new();
     for project in ["feat-a-1", "feat-b-1"] {
         let port = st["state"]["services"][format!("{project} Backend")]["actual_port"]
             .as_u64()
@@ -314,7 +315,13 @@ fn blast_all_leaves_nothing_but_spares_strangers() {
             "{h}"
         );
         assert_eq!(h["db_reachable"], true);
+        redis_urls.push(h["REDIS_URL"].as_str().unwrap().to_owned());
     }
+    assert_eq!(
+        redis_urls.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        2,
+        "each worktree its own Redis database on the shared server: {redis_urls:?}"
+    );
     let sleepers = processes_of(w.tmp.path())
         .into_iter()
         .filter(|(_, c)| c.contains("time.sleep"))

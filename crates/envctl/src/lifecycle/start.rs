@@ -213,6 +213,34 @@ fn live_shared(scope: &Path, id: &str, except: &str) -> Option<Instance> {
         .find(|d| d.id == id && d.owner == "shared" && dep_healthy(d))
 }
 
+/// The Redis database number of `project` on the shared server `inst`:
+/// the one it already has in an active run, else the lowest one no other
+/// project of the scope uses on that server (Redis has 16).
+fn redis_db(scope: &Path, run: &RunState, inst: &Instance, project: &str) -> Result<u32, Failure> {
+    let mut used: BTreeMap<u32, String> = BTreeMap::new();
+    let others = active_runs(scope).into_iter().filter(|r| r.run_id != run.run_id);
+    for r in others.chain(std::iter::once(run.clone())) {
+        for (proj, req) in &r.requirements {
+            let c = &req["components"]["redis"];
+            if c["final"].as_u64() == Some(u64::from(inst.port))
+                && let Some(db) = c["redis_db"].as_u64()
+            {
+                used.insert(db as u32, proj.clone());
+            }
+        }
+    }
+    if let Some((db, _)) = used.iter().find(|(_, p)| p.as_str() == project) {
+        return Ok(*db);
+    }
+    (0..16).find(|db| !used.contains_key(db)).ok_or_else(|| {
+        Failure::Actionable(format!(
+            "the shared Redis on port {} has 16 databases and all are in use ({}); use --isolated-deps for more worktrees",
+            inst.port,
+            used.values().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
 /// What one command launched, so a failed start can undo exactly that.
 #[derive(Debug, Default)]
 struct Launched {
@@ -316,10 +344,21 @@ impl BringUp<'_> {
             } else {
                 shared[d.id()].clone()
             };
+            // A shared Redis gives each project its own database number,
+            // unique on that server across the scope's active runs.
+            let ns = if d.id() == "redis" && !self.isolated {
+                redis_db(scope, run, &inst, &p.name)?
+            } else {
+                slot
+            };
             let projected = d
-                .project_env(&inst, &p.name, slot, !self.isolated)
+                .project_env(&inst, &p.name, ns, !self.isolated)
                 .map_err(|e| Failure::Actionable(e.to_string()))?;
-            components.insert(d.id().into(), json!({"id": d.id(), "enabled": true, "success": true, "resources": {"primary": inst.port}, "final": inst.port}));
+            let mut c = json!({"id": d.id(), "enabled": true, "success": true, "resources": {"primary": inst.port}, "final": inst.port});
+            if d.id() == "redis" && !self.isolated {
+                c["redis_db"] = json!(ns);
+            }
+            components.insert(d.id().into(), c);
             env.extend(projected);
         }
         run.requirements.insert(

@@ -107,7 +107,8 @@ impl Dependency for Redis {
         slot: u32,
         shared: bool,
     ) -> Result<Vec<(String, String)>, DepError> {
-        // Shared: one logical DB per worktree; isolated: DB 0 of its own server.
+        // Shared: the database number the caller allocated for this
+        // worktree (unique on the server); isolated: DB 0 of its own server.
         let db = if shared { slot % 16 } else { 0 };
         Ok(vec![
             ("REDIS_PORT".into(), inst.port.to_string()),
