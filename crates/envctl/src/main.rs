@@ -352,6 +352,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 projects: select.projects,
                 isolated: isolated_deps,
                 no_resume,
+                ..Default::default()
             };
             lifecycle::start(&repo, &cfg, &opts, false)?;
             supervise(&repo)
@@ -382,6 +383,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )?;
             let opts = lifecycle::StartOpts {
                 projects,
+                refresh: true,
                 ..Default::default()
             };
             lifecycle::start(&repo, &cfg, &opts, true)?;

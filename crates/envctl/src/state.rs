@@ -62,6 +62,10 @@ pub struct ServiceRecord {
     pub command_template: Vec<String>,
     /// The environment we gave it (projected keys only).
     pub env: Vec<(String, String)>,
+    /// The projection before the user's launch-env templates: what
+    /// `restart` builds a fresh environment from after `.envctl` changed.
+    #[serde(default)]
+    pub base_env: Vec<(String, String)>,
     /// Its ownership marker (`ENVCTL_OWNER`); empty in state written
     /// before markers existed.
     #[serde(default)]

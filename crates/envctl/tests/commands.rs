@@ -54,6 +54,25 @@ fn restart_clear_logs_and_dashboard() {
     assert_eq!(w.envctl(&args).status.code(), Some(0));
     let (_, st) = w.json(&["show-state"]);
     let old = &st["state"]["services"]["feat-a-1 Backend"];
+    // The user edits the backend's launch env: restart re-reads it.
+    let cfg = w.repo.join(".envctl");
+    let text_before = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text_before.replace(
+            "# <<< envctl backend launch env <<<",
+            "APP_MODE=fresh\n# <<< envctl backend launch env <<<",
+        ),
+    )
+    .unwrap();
+    let has_mode = |svc: &serde_json::Value| {
+        svc["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|kv| kv[0] == "APP_MODE" && kv[1] == "fresh")
+    };
+    assert!(!has_mode(old));
     let out = w.envctl(&[
         "restart",
         "--project",
@@ -67,6 +86,7 @@ fn restart_clear_logs_and_dashboard() {
     assert_ne!(new["pid"], old["pid"]);
     assert_eq!(new["actual_port"], old["actual_port"]);
     assert_eq!(new["status"], "running");
+    assert!(has_mode(new), "restart re-read the launch env: {new}");
     assert_eq!(
         st2["state"]["services"]["feat-b-1 Backend"]["pid"],
         st["state"]["services"]["feat-b-1 Backend"]["pid"],

@@ -318,7 +318,10 @@ fn blast_all_leaves_nothing_but_spares_strangers() {
         redis_urls.push(h["REDIS_URL"].as_str().unwrap().to_owned());
     }
     assert_eq!(
-        redis_urls.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        redis_urls
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
         2,
         "each worktree its own Redis database on the shared server: {redis_urls:?}"
     );

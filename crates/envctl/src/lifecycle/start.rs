@@ -37,6 +37,9 @@ pub struct StartOpts {
     pub isolated: bool,
     /// `--no-resume`.
     pub no_resume: bool,
+    /// `restart`: relaunch with the command, folder and launch environment
+    /// the config says now, not the recorded ones.
+    pub refresh: bool,
 }
 
 /// `ENVCTL_DEPENDENCY_MODE=external`: the dependencies run elsewhere; the
@@ -218,7 +221,9 @@ fn live_shared(scope: &Path, id: &str, except: &str) -> Option<Instance> {
 /// project of the scope uses on that server (Redis has 16).
 fn redis_db(scope: &Path, run: &RunState, inst: &Instance, project: &str) -> Result<u32, Failure> {
     let mut used: BTreeMap<u32, String> = BTreeMap::new();
-    let others = active_runs(scope).into_iter().filter(|r| r.run_id != run.run_id);
+    let others = active_runs(scope)
+        .into_iter()
+        .filter(|r| r.run_id != run.run_id);
     for r in others.chain(std::iter::once(run.clone())) {
         for (proj, req) in &r.requirements {
             let c = &req["components"]["redis"];
@@ -388,17 +393,18 @@ impl BringUp<'_> {
                     None => None,
                 };
                 let senv = self.service_env(run, p, sp, &env);
-                jobs.push((sp, plan, senv));
+                jobs.push((sp, plan, senv, env.clone()));
             }
             // One layer's services start in parallel.
             let done: Vec<Result<_, Failure>> = std::thread::scope(|s| {
                 let run_ref: &RunState = run;
                 let handles: Vec<_> = jobs
                     .into_iter()
-                    .map(|(sp, mut plan, senv)| {
+                    .map(|(sp, mut plan, senv, base)| {
                         s.spawn(move || {
-                            let (rec, failure) =
+                            let (mut rec, failure) =
                                 self.service(run_ref, p, sp, plan.as_mut(), senv)?;
+                            rec.base_env = base;
                             Ok((sp, rec, failure, plan))
                         })
                     })
@@ -440,6 +446,29 @@ impl BringUp<'_> {
         run.ports.push(pp);
         save_run(scope, run)?;
         Ok(failures)
+    }
+
+    /// Brings a record up to date with the config: command, folder,
+    /// listener expectation and launch environment (`restart`).
+    fn refresh(&self, run: &RunState, p: &Project, rec: &mut ServiceRecord) {
+        let Some(sp) = self.services.iter().find(|s| s.slug == rec.service_slug) else {
+            return;
+        };
+        let base = if rec.base_env.is_empty() {
+            rec.env.clone()
+        } else {
+            rec.base_env.clone()
+        };
+        rec.env = self.service_env(run, p, sp, &base);
+        rec.base_env = base;
+        rec.cwd = p.root.join(&sp.dir);
+        rec.listener_expected = sp.expect_listener;
+        rec.command_template = sp.command.clone();
+        rec.command = sp
+            .command
+            .iter()
+            .map(|w| w.replace("{port}", &rec.actual_port.to_string()))
+            .collect();
     }
 
     /// The environment of one service: the project's projection, its
@@ -509,6 +538,7 @@ impl BringUp<'_> {
             command: Vec::new(),
             command_template: sp.command.clone(),
             env,
+            base_env: Vec::new(),
             owner: owner(run, &p.name, &sp.slug).to_string(),
             restarts: 0,
         };
@@ -696,7 +726,7 @@ pub fn start(
         if !opts.no_resume {
             let isolated = run.metadata.get("dependency_mode") == Some(&json!("isolated"));
             let bring = BringUp { isolated, ..bring };
-            return resume(&bring, &mut run, &projects, !resume_only);
+            return resume(&bring, &mut run, &projects, !resume_only, opts.refresh);
         }
         // A fresh run replaces this one: stop it first, so nothing it
         // started is orphaned.
@@ -778,6 +808,7 @@ fn resume(
     run: &mut RunState,
     projects: &[Project],
     join: bool,
+    refresh: bool,
 ) -> Result<(), Failure> {
     let scope = bring.scope;
     reconcile(run, bring.cfg);
@@ -839,6 +870,9 @@ fn resume(
             .collect();
         for name in names {
             let mut rec = run.services[&name].clone();
+            if refresh {
+                bring.refresh(run, p, &mut rec);
+            }
             // Leftovers of the dead one (its workers) go first; then the
             // same port, if it is still free.
             procs::stop_owned(&rec.ident(), rec.marker(), Duration::from_secs(2));
