@@ -258,11 +258,12 @@ pub fn errors(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     let mut issues = Vec::new();
     for r in run.services.values() {
         let text = std::fs::read_to_string(&r.log_path).unwrap_or_default();
-        for l in text
-            .lines()
-            .filter(|l| l.contains("ERROR") || l.starts_with("Traceback"))
-        {
-            issues.push(json!({"project": r.project, "service": r.service_slug, "line": l}));
+        for i in crate::logscan::scan(&text) {
+            issues.push(json!({
+                "project": r.project, "service": r.service_slug, "name": r.name,
+                "log": r.log_path, "line_number": i.line,
+                "line": i.lines.last().cloned().unwrap_or_default(), "lines": i.lines,
+            }));
         }
     }
     let failures: Vec<serde_json::Value> = run
@@ -271,7 +272,7 @@ pub fn errors(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
         .filter(|r| {
             matches!(
                 r.status.as_str(),
-                "stale" | "unreachable" | "termination_failed"
+                "stale" | "unreachable" | "termination_failed" | "failed"
             )
         })
         .map(|r| json!({"name": r.name, "status": r.status, "detail": r.failure_detail}))
@@ -282,14 +283,34 @@ pub fn errors(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
         json!({"ok": ok, "log_issues": issues, "service_failures": failures}),
         || {
             if ok {
-                "no errors".into()
-            } else {
-                format!(
-                    "{} log issue(s), {} failed service(s)",
-                    issues.len(),
-                    failures.len()
-                )
+                return "no errors".into();
             }
+            let mut s = String::new();
+            for f in &failures {
+                s.push_str(&format!(
+                    "{} is {}: {}\n",
+                    f["name"].as_str().unwrap_or(""),
+                    f["status"].as_str().unwrap_or(""),
+                    f["detail"].as_str().unwrap_or("(no detail)")
+                ));
+            }
+            for i in &issues {
+                s.push_str(&format!(
+                    "{} ({}:{}):\n",
+                    i["name"].as_str().unwrap_or(""),
+                    i["log"].as_str().unwrap_or(""),
+                    i["line_number"]
+                ));
+                for l in i["lines"].as_array().into_iter().flatten() {
+                    s.push_str(&format!("    | {}\n", l.as_str().unwrap_or("")));
+                }
+            }
+            s.push_str(&format!(
+                "{} log issue(s), {} failed service(s)",
+                issues.len(),
+                failures.len()
+            ));
+            s
         },
     );
     if ok { Ok(()) } else { Err(Failure::Silent) }

@@ -11,6 +11,7 @@ mod daemon;
 mod debug;
 mod inspect;
 mod lifecycle;
+mod logscan;
 mod plan;
 mod ports;
 mod procs;

@@ -70,6 +70,23 @@ fn logs_and_errors_show_what_the_services_say() {
         "{t}"
     );
     assert!(!t.contains("feat-b-1"), "only the project asked for: {t}");
+    let _ = http_get(&format!("http://127.0.0.1:{port}/traceback"));
+    let out = w.envctl(&["errors"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("    | ERROR something went wrong in the backend"),
+        "{t}"
+    );
+    assert!(
+        t.contains("    | Traceback (most recent call last):"),
+        "{t}"
+    );
+    assert!(t.contains("    | ValueError: bad DATABASE_URL"), "{t}");
+    assert!(
+        t.contains("2 log issue(s)"),
+        "the traceback counts once: {t}"
+    );
     let (code, e) = w.json(&["errors"]);
     assert_eq!(code, 1);
     let issue = &e["log_issues"][0];

@@ -54,6 +54,14 @@ class Handler(BaseHTTPRequestHandler):
             }
         elif self.path == "/db":
             body = {"db_reachable": reach(os.environ.get("DB_PORT"))}
+        elif self.path == "/traceback":
+            import traceback
+            try:
+                raise ValueError("bad DATABASE_URL")
+            except ValueError:
+                traceback.print_exc(file=sys.stdout)
+                sys.stdout.flush()
+            body = {"logged": True}
         elif self.path == "/error":
             print("ERROR something went wrong in the backend", flush=True)
             body = {"logged": True}
