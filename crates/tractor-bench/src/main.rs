@@ -9,6 +9,7 @@
 //! cargo run --release -p tractor-bench -- [--quick] [--only NAME]
 //! ```
 
+mod envctl;
 mod figures;
 mod floors;
 mod peer;
@@ -35,6 +36,10 @@ struct Args {
     /// Only figures whose name contains this.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
+    /// envctl's figures instead (needs the `envctl` binary beside this
+    /// one, Postgres and Redis).
+    #[arg(long)]
+    envctl: bool,
 }
 
 /// Resident memory of `pid`, in KiB.
@@ -367,7 +372,14 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
-    match rt.block_on(run(&plan)) {
+    let result = if args.envctl {
+        envctl::figures(plan.n(3, 1))
+            .map(|f| (f, serde_json::Map::new()))
+            .map_err(|e| tractor::Error::Config(format!("envctl figures: {e}")))
+    } else {
+        rt.block_on(run(&plan))
+    };
+    match result {
         Ok((figs, skipped)) => {
             let mut map = serde_json::Map::new();
             for f in &figs {

@@ -43,3 +43,33 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
     let table = String::from_utf8_lossy(&out.stderr);
     assert!(table.contains("rpc_rtt_uds"), "the table goes to stderr");
 }
+
+#[test]
+fn quick_envctl_run_prints_its_figures_beside_floors() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tractor-bench"))
+        .args(["--quick", "--envctl"])
+        .env_remove("_TRACTOR_RT_VARS")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let figs = doc["figures"].as_object().expect("figures");
+    for name in [
+        "envctl_cold_start_2trees",
+        "envctl_warm_resume",
+        "envctl_crash_to_healthy",
+        "envctl_health_10_services",
+    ] {
+        let f = &figs[name];
+        assert!(f["p50"].as_f64().is_some_and(|v| v > 0.0), "{name}: {f}");
+        assert!(
+            f["floor"].as_f64().is_some_and(|v| v > 0.0),
+            "{name}: floor {f}"
+        );
+        assert!(f["floor_name"].is_string(), "{name}");
+    }
+}

@@ -196,7 +196,9 @@ pub fn dep_healthy(inst: &crate::requirements::Instance) -> bool {
 /// Refreshes every record's status.
 pub fn reconcile(run: &mut RunState, cfg: &Config) {
     let grace = Duration::from_secs(u64::from(cfg.num("ENVCTL_SERVICE_STARTUP_GRACE_SECONDS")));
-    for rec in run.services.values_mut() {
-        rec.status = truth(rec, grace).into();
-    }
+    procs::with_snapshot(|| {
+        for rec in run.services.values_mut() {
+            rec.status = truth(rec, grace).into();
+        }
+    });
 }

@@ -973,7 +973,12 @@ pub fn report(run: &RunState) {
         crate::ui::say(&format!(
             "  {:<24} {:<10} pid {:<7} 127.0.0.1:{}",
             format!("{} ({})", d.id, d.owner),
-            if dep_healthy(d) { "running" } else { "stale" },
+            // Just checked (started, or found ready); liveness is enough.
+            if procs::alive(&d.ident) {
+                "running"
+            } else {
+                "stale"
+            },
             d.ident.pid,
             d.port
         ));

@@ -25,8 +25,14 @@ pub fn port_has_listener(port: u16) -> bool {
 }
 
 /// True if the process group of `id` (the service or a child of it) owns
-/// the listener on `port`.
+/// the listener on `port`. Only the group's members' sockets are read,
+/// not every process's: this runs once per service in every `health`.
 pub fn owns_listener(id: &Ident, port: u16) -> bool {
-    let members = group_members(id.pid);
-    listener_pids(port).iter().any(|p| members.contains(p))
+    let inodes = table::listen_inodes(port);
+    if inodes.is_empty() {
+        return false;
+    }
+    group_members(id.pid)
+        .into_iter()
+        .any(|p| table::socket_inodes(p).iter().any(|i| inodes.contains(i)))
 }

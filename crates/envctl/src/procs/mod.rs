@@ -47,11 +47,30 @@ pub fn alive(id: &Ident) -> bool {
         && matches!(table::stat(id.pid), Some(p) if p.live() && (id.start_time == 0 || p.start_time == id.start_time))
 }
 
+thread_local! {
+    static SNAPSHOT: std::cell::RefCell<Option<Vec<table::Proc>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with one reading of the process table for every
+/// [`group_members`] inside it: a status pass over many services reads
+/// `/proc` once, not once per service. Only for read-only passes (nothing
+/// inside waits for a process to change).
+pub fn with_snapshot<T>(f: impl FnOnce() -> T) -> T {
+    SNAPSHOT.with(|s| *s.borrow_mut() = Some(table::all()));
+    let out = f();
+    SNAPSHOT.with(|s| *s.borrow_mut() = None);
+    out
+}
+
 /// Pids of every live process in the group `pgid`.
 pub fn group_members(pgid: u32) -> Vec<u32> {
-    table::all()
-        .into_iter()
-        .filter(|p| p.pgid == pgid)
-        .map(|p| p.pid)
-        .collect()
+    let from = |all: &[table::Proc]| -> Vec<u32> {
+        all.iter()
+            .filter(|p| p.pgid == pgid)
+            .map(|p| p.pid)
+            .collect()
+    };
+    SNAPSHOT
+        .with(|s| s.borrow().as_deref().map(from))
+        .unwrap_or_else(|| from(&table::all()))
 }
