@@ -347,6 +347,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     repo.display()
                 )));
             }
+            let mut select = select;
+            // From inside a linked worktree, with no scope flags, a start
+            // selects that worktree only.
+            if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
+                let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
+                if let Some(p) = worktrees::trees(&repo, &dir)
+                    .into_iter()
+                    .find(|p| cwd.starts_with(&p.root))
+                {
+                    select.trees = true;
+                    select.projects = vec![p.name];
+                }
+            }
             let opts = lifecycle::StartOpts {
                 main: select.main,
                 trees: select.trees,

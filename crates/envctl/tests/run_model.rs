@@ -49,3 +49,45 @@ fn a_worktree_joins_and_runs_coexist_until_stop_all() {
     assert!(left.is_empty(), "stop-all left {left:?}");
     teardown(&w);
 }
+
+#[test]
+fn inside_a_worktree_start_selects_it_and_no_resume_orphans_nothing() {
+    let w = World::new();
+    let mut args = vec!["start", "--headless"];
+    args.extend(NO_DEPS);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_envctl"))
+        .args(&args)
+        .current_dir(w.repo.join("trees/feat-b/1"))
+        .env("RUN_SH_RUNTIME_DIR", &w.runtime)
+        .env("ENVCTL_RESTART_POLICY", "no")
+        .output()
+        .unwrap();
+    reap_children();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, st) = w.json(&["show-state"]);
+    let names: Vec<&String> = st["state"]["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        names,
+        ["feat-b-1 Backend", "feat-b-1 Frontend"],
+        "only that worktree"
+    );
+    let (old_run, old_pid) = (
+        st["state"]["run_id"].clone(),
+        pid_of(&w, "feat-b-1 Backend"),
+    );
+    // --no-resume: a fresh run; the old one's processes are stopped first.
+    start(&w, &["--trees", "--project", "feat-b-1", "--no-resume"]);
+    let (_, st) = w.json(&["show-state"]);
+    assert_ne!(st["state"]["run_id"], old_run);
+    assert!(wait_dead(old_pid as u32), "the old backend is gone");
+    let servers = processes_of(&w.repo)
+        .into_iter()
+        .filter(|(_, c)| c.contains("server.py"))
+        .count();
+    assert_eq!(servers, 2, "nothing orphaned, nothing doubled");
+    teardown(&w);
+}
