@@ -221,26 +221,52 @@ pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
 }
 
 /// `logs`.
-pub fn logs(repo: &Path, projects: &[String], tail: usize) -> Result<(), Failure> {
+pub fn logs(
+    repo: &Path,
+    projects: &[String],
+    service: Option<&str>,
+    tail: usize,
+) -> Result<(), Failure> {
     let scope = scope::scope_dir(repo)?;
     let Some(run) = state::load_latest(&scope) else {
         return Err(Failure::Actionable(
             "no saved state: nothing has logs yet".into(),
         ));
     };
-    for r in run
-        .services
-        .values()
-        .filter(|r| projects.is_empty() || projects.contains(&r.project))
-    {
-        let text = std::fs::read_to_string(&r.log_path).unwrap_or_default();
+    for (name, path) in log_files(&run, projects, service) {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        println!("==> {} ({})", r.name, r.log_path.display());
+        println!("==> {name} ({})", path.display());
         for l in &lines[lines.len().saturating_sub(tail)..] {
             println!("{l}");
         }
     }
     Ok(())
+}
+
+/// The logs `logs` shows: the selected services', then the dependency
+/// servers' (Postgres, Redis) of the selected projects.
+pub fn log_files(
+    run: &state::RunState,
+    projects: &[String],
+    service: Option<&str>,
+) -> Vec<(String, std::path::PathBuf)> {
+    let wanted = |project: &str, slug: &str, name: &str| {
+        (projects.is_empty() || projects.iter().any(|p| p == project || project == "shared"))
+            && service.is_none_or(|s| s.eq_ignore_ascii_case(slug) || s.eq_ignore_ascii_case(name))
+    };
+    let mut out: Vec<(String, std::path::PathBuf)> = run
+        .services
+        .values()
+        .filter(|r| wanted(&r.project, &r.service_slug, &r.name))
+        .map(|r| (r.name.clone(), r.log_path.clone()))
+        .collect();
+    for d in &run.dependencies {
+        if wanted(&d.owner, &d.id, &d.label()) {
+            out.push((d.label(), d.log_path()));
+        }
+    }
+    out
 }
 
 /// `errors`: failed services and error lines in logs; exit 1 if any.

@@ -501,7 +501,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     logs_tail,
                 )
             } else {
-                inspect::logs(&repo, &projects, logs_tail)
+                inspect::logs(&repo, &projects, service.as_deref(), logs_tail)
             }
         }
         Command::Errors => inspect::errors(&repo, &cfg, json),

@@ -21,6 +21,12 @@ fn a_killed_dependency_is_reported_and_resumed() {
     let w = World::new();
     let out = w.envctl(&["start", "--trees", "--headless", "--project", "feat-a-1"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Their servers' logs are reachable like a service's.
+    let out = w.envctl(&["logs", "--service", "postgres", "--logs-tail", "3"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("==> postgres (shared)"), "{said}");
+    assert!(!said.contains("Backend"), "only what was asked for: {said}");
     let (_, st) = w.json(&["show-state"]);
     for id in ["postgres", "redis"] {
         let d = dep(&st, id);

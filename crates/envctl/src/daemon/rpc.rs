@@ -81,16 +81,15 @@ fn selected_logs(project: &str, service: &str) -> Vec<(String, PathBuf)> {
     let Some(s) = SUPERVISOR.get() else {
         return Vec::new();
     };
+    let projects: Vec<String> = if project.is_empty() {
+        Vec::new()
+    } else {
+        vec![project.to_owned()]
+    };
+    let service = (!service.is_empty()).then_some(service);
     active_runs(&s.scope)
-        .into_iter()
-        .flat_map(|r| r.services.into_values())
-        .filter(|rec| project.is_empty() || rec.project == project)
-        .filter(|rec| {
-            service.is_empty()
-                || rec.service_slug.eq_ignore_ascii_case(service)
-                || rec.name.eq_ignore_ascii_case(service)
-        })
-        .map(|rec| (rec.name, rec.log_path))
+        .iter()
+        .flat_map(|r| crate::inspect::log_files(r, &projects, service))
         .collect()
 }
 

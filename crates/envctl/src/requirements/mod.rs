@@ -16,6 +16,16 @@ pub use redis::Redis;
 use crate::procs::Ident;
 
 impl Instance {
+    /// Its server's log (`postgres.log`, `redis.log` in its folder).
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.join(format!("{}.log", self.id))
+    }
+
+    /// `postgres (shared)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.id, self.owner)
+    }
+
     /// Its marker, if it has one.
     pub fn marker(&self) -> Option<&str> {
         (!self.marker.is_empty()).then_some(self.marker.as_str())
