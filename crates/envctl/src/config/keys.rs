@@ -556,8 +556,8 @@ pub const KEYS: &[KeyDef] = &[
     key(
         "ENVCTL_SERVICE_STARTUP_PROGRESS_TIMEOUT",
         Kind::Seconds,
-        None,
-        "seconds a start may go without progress",
+        Some("60"),
+        "seconds a listening service has to answer its HTTP health check",
     ),
     key(
         "ENVCTL_SERVICE_REBOUND_MAX_DELTA",

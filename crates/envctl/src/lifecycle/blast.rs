@@ -139,6 +139,14 @@ pub fn blast_all(repo: &Path, cfg: Option<&Config>, opts: &BlastOpts) -> Result<
             .iter()
             .flat_map(|r| r.dependencies.iter().map(|d| d.data_dir.clone()))
             .collect();
+        // Everything under the scope's instance roots too, recorded or not
+        // (a failed start's server, a run whose record was lost).
+        if let Some(pg_root) =
+            crate::requirements::postgres_instance_dir(&scope, "postgres-shared").parent()
+        {
+            dirs.push(pg_root.to_path_buf());
+        }
+        dirs.push(scope.join("deps"));
         dirs.sort();
         dirs.dedup();
         for d in dirs {

@@ -492,9 +492,14 @@ impl BringUp<'_> {
             senv.push(("BACKEND_URL".into(), url.clone()));
             senv.push(("ENVCTL_SOURCE_BACKEND_URL".into(), url));
         }
-        // The user's launch-env templates, resolved from what we project.
+        // The user's launch-env templates, resolved from what we project:
+        // `backend`/`frontend` sections, `service <slug>` for the others.
         let text = std::fs::read_to_string(&self.cfg.file).unwrap_or_default();
-        for (k, t) in crate::config::templates::lines_for(&text, &sp.slug, &run.mode) {
+        let section = match sp.slug.as_str() {
+            "backend" | "frontend" => sp.slug.clone(),
+            other => format!("service {other}"),
+        };
+        for (k, t) in crate::config::templates::lines_for(&text, &section, &run.mode) {
             if let Some(v) = crate::config::templates::expand(&t, &senv) {
                 senv.push((k, v));
             }
@@ -964,9 +969,14 @@ pub fn restart_dep(run: &RunState, inst: &Instance) -> Result<Instance, Failure>
 pub fn report(run: &RunState) {
     crate::ui::say(&format!("run {} ({})", run.run_id, run.mode));
     for s in run.services.values() {
+        let at = if s.actual_port == 0 {
+            "(no port)".to_owned()
+        } else {
+            format!("http://127.0.0.1:{}", s.actual_port)
+        };
         crate::ui::say(&format!(
-            "  {:<24} {:<10} pid {:<7} http://127.0.0.1:{}",
-            s.name, s.status, s.pid, s.actual_port
+            "  {:<24} {:<10} pid {:<7} {at}",
+            s.name, s.status, s.pid
         ));
     }
     for d in &run.dependencies {

@@ -53,6 +53,11 @@ impl Dependency for Redis {
             "no",
             "--daemonize",
             "no",
+            // Redis rewrites its process title over the memory that holds
+            // its environment; keep the environment (and with it the
+            // ownership marker) readable.
+            "--set-proc-title",
+            "no",
         ]
         .iter()
         .map(|s| s.to_string())

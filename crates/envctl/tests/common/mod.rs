@@ -129,7 +129,7 @@ impl Drop for World {
     fn drop(&mut self) {
         if self.runtime.exists() {
             let _ = Command::new(env!("CARGO_BIN_EXE_envctl"))
-                .args(["blast-all", "--force"])
+                .args(["blast-all", "--remove-volumes", "--force"])
                 .current_dir(&self.repo)
                 .env("RUN_SH_RUNTIME_DIR", &self.runtime)
                 .output();
