@@ -103,6 +103,34 @@ async fn numbers_only(ctx: tractor::Context) -> Result<String, Error> {
     }
 }
 
+/// Set (in the callee) once `burst_then_mark` has sent all its items.
+fn burst_sent() -> &'static tokio::sync::watch::Sender<bool> {
+    static S: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+    S.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Sends `count` items, marks that it did, and returns.
+#[tractor::context]
+async fn burst_then_mark(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+    ctx.started(&()).await?;
+    let stream = ctx.open_stream::<u64>();
+    for i in 0..count {
+        stream.send(&i).await?;
+    }
+    burst_sent().send_replace(true);
+    Ok(count)
+}
+
+/// Answers once `burst_then_mark` has sent everything: its reply travels
+/// the same connection behind the burst's items.
+#[tractor::rpc]
+async fn after_the_burst() -> bool {
+    let mut rx = burst_sent().subscribe();
+    tokio::time::timeout(std::time::Duration::from_secs(20), rx.wait_for(|s| *s))
+        .await
+        .is_ok()
+}
+
 #[tractor::rpc]
 async fn ping() -> String {
     "pong".to_string()
@@ -244,6 +272,47 @@ async fn a_wrong_typed_message_is_a_msg_type_error_for_its_sender() -> Result<()
             p.run_from_ns(ping::NS, "ping", vec![]).await?,
             "pong".into()
         );
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tractor::test(timeout = 60)]
+async fn a_full_stream_does_not_hold_up_other_calls_on_its_connection() -> Result<(), Error> {
+    const CAP: usize = 16;
+    tractor::open_nursery(|n| async move {
+        let p = n
+            .start_actor("burst", &[burst_then_mark::NS, after_the_burst::NS])
+            .await?;
+        let opts = ContextOptions {
+            buffer: CAP,
+            ..Default::default()
+        };
+        // One item more than the buffer holds, and we do not read yet.
+        let (ctx, ()) = p
+            .open_context_with(
+                burst_then_mark {
+                    count: CAP as u64 + 1,
+                },
+                opts,
+            )
+            .await?;
+        let mut stream = ctx.open_stream::<u64>();
+        // A call on the same connection whose reply comes behind the
+        // items: it answers without waiting for the stream's reader (a
+        // stalled connection would hold it for OVERRUN_STALL, then refuse
+        // the item the buffer had no room for).
+        assert!(p.run(after_the_burst {}).await?, "the burst was sent");
+        // Nothing was refused: the reader, slow but not stalled for
+        // OVERRUN_STALL, gets every item.
+        let mut got = 0u64;
+        while let Some(x) = stream.recv().await? {
+            assert_eq!(x, got);
+            got += 1;
+        }
+        assert_eq!(got, CAP as u64 + 1);
+        assert_eq!(ctx.result::<u64>().await?, CAP as u64 + 1);
         p.cancel_actor().await?;
         Ok(())
     })

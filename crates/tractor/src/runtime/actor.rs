@@ -28,8 +28,10 @@ use crate::ipc::{Addr, ChanReceiver, Channel, Listener};
 use crate::msg::{Aid, CancelAck, ErrorMsg, FuncType, Msg, Payload, Start, StartAck, StrMap, Uid};
 use crate::runtime::state::RuntimeVars;
 
-/// How long a full stream buffer may hold up its connection before the
-/// item is refused with a `StreamOverrun` error.
+/// How long a dialog may stay full (its stream buffer at capacity with no
+/// item taken) before further items for it are refused with a
+/// `StreamOverrun` error. The connection keeps being read meanwhile, and
+/// only that dialog's sender is refused (see `Peer::route`).
 pub const OVERRUN_STALL: Duration = Duration::from_secs(1);
 
 /// How long an accepted connection may take to send its `Aid`.
@@ -412,40 +414,29 @@ impl Actor {
         });
     }
 
-    /// A stream item for a full buffer: stop reading this connection (so
-    /// the sender's socket fills and it slows down) until the reader makes
-    /// room, for at most [`OVERRUN_STALL`]. A reader that does not read for
-    /// that long overruns: the item is refused and its sender told.
+    /// A stream item for a dialog at its overflow limit whose reader is
+    /// draining it: stop reading this connection until that reader takes
+    /// an item (the sender's socket fills and it slows down), or refuse
+    /// the item once the reader has been idle for [`OVERRUN_STALL`].
     async fn wait_for_room(&self, peer: &Arc<Peer>, full: (String, Route)) {
         let (cid, mut route) = full;
-        let deadline = tokio::time::Instant::now() + OVERRUN_STALL;
-        loop {
-            let Route::Full {
-                msg,
-                cap,
-                room,
-                overrun,
-            } = route
-            else {
-                return;
-            };
-            if overrun.load(std::sync::atomic::Ordering::SeqCst) {
-                return self.reply_overrun(peer, cid, cap);
-            }
-            let waited = tokio::select! {
-                _ = room.notified() => true,
-                _ = tokio::time::sleep_until(deadline) => false,
+        while let Route::Full { msg, cap, flow } = route {
+            let room = tokio::select! {
+                r = flow.wait_for_room() => r,
                 _ = self.inner.stop_reading.cancelled() => return,
             };
-            if !waited {
-                overrun.store(true, std::sync::atomic::Ordering::SeqCst);
+            if !room {
                 return self.reply_overrun(peer, cid, cap);
             }
             route = peer.route(&cid, *msg);
         }
+        if let Route::Overrun { cap } = route {
+            self.reply_overrun(peer, cid, cap);
+        }
     }
 
-    /// Routes one message; a stream item for a full buffer comes back.
+    /// Routes one message. Only a stream item for a dialog at its
+    /// overflow limit comes back, to wait for room (see [`Peer::route`]).
     fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) -> Option<(String, Route)> {
         match msg {
             Msg::Start(start) => self.on_start(peer, start),
@@ -464,6 +455,7 @@ impl Actor {
                     Route::Unknown => {
                         tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
                     }
+                    Route::Overrun { cap } => self.reply_overrun(peer, cid, cap),
                     full @ Route::Full { .. } => return Some((cid, full)),
                 }
             }
