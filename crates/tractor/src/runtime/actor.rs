@@ -34,6 +34,10 @@ use crate::runtime::state::RuntimeVars;
 /// only that dialog's sender is refused (see `Peer::route`).
 pub const OVERRUN_STALL: Duration = Duration::from_secs(1);
 
+/// A peer whose messages fail to decode this many times in a row is
+/// dropped (Python tractor's channel gives up after the same number).
+pub const BAD_FRAME_STRIKES: u32 = 5;
+
 /// How long an accepted connection may take to send its `Aid`.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -164,6 +168,13 @@ impl Actor {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// How many tasks this actor is serving for its peers right now (RPC
+    /// calls, context functions, runtime `self.*` calls). For leak checks
+    /// and diagnostics.
+    pub fn served_tasks(&self) -> usize {
+        self.inner.rpc_tasks.len()
     }
 
     /// The actor's cancel scope.
@@ -328,6 +339,7 @@ impl Actor {
     /// The message loop of one connection.
     pub(crate) async fn serve_peer(self, peer: Arc<Peer>, mut rx: ChanReceiver) {
         let stop = self.inner.stop_reading.clone();
+        let mut strikes = 0u32;
         loop {
             let m = tokio::select! {
                 _ = stop.cancelled() => break,
@@ -335,6 +347,7 @@ impl Actor {
             };
             match m {
                 Ok(Some(msg)) => {
+                    strikes = 0;
                     if let Some(full) = self.dispatch(&peer, msg) {
                         self.wait_for_room(&peer, full).await;
                     }
@@ -344,6 +357,11 @@ impl Actor {
                     break;
                 }
                 Err(e) if !e.is_fatal() => {
+                    strikes += 1;
+                    if strikes >= BAD_FRAME_STRIKES {
+                        tracing::warn!(error = %e, peer = %peer.aid.name, "{strikes} bad messages in a row; dropping the connection");
+                        break;
+                    }
                     tracing::warn!(error = %e, "skipping bad message");
                     self.reply_msg_type_error(&peer, &e);
                 }
@@ -386,9 +404,28 @@ impl Actor {
             Some(cid),
         );
         err.sender = Some(peer.uid());
-        let tx = peer.tx.clone();
+        self.send_runtime_reply(peer, Msg::Error(err));
+    }
+
+    /// Sends a reply the runtime itself owes a peer (an error for a bad
+    /// message, a refused `Start`, an overrun) without making the reader
+    /// wait, within the peer's [`MAX_REPLIES_IN_FLIGHT`] budget: past it
+    /// the reply is dropped and logged (the peer is not reading them).
+    ///
+    /// [`MAX_REPLIES_IN_FLIGHT`]: super::peer::MAX_REPLIES_IN_FLIGHT
+    fn send_runtime_reply(&self, peer: &Arc<Peer>, msg: Msg) {
+        if !peer.replies.reserve() {
+            tracing::warn!(
+                peer = %peer.aid.name,
+                msg = msg.msg_type(),
+                "too many replies in flight to this peer; dropping one"
+            );
+            return;
+        }
+        let peer = peer.clone();
         self.inner.conn_tasks.spawn(async move {
-            let _ = tx.send(&Msg::Error(err)).await;
+            let _ = peer.tx.send(&msg).await;
+            peer.replies.done();
         });
     }
 
@@ -408,10 +445,7 @@ impl Actor {
             Some(cid),
         );
         err.sender = Some(peer.uid());
-        let tx = peer.tx.clone();
-        self.inner.conn_tasks.spawn(async move {
-            let _ = tx.send(&Msg::Error(err)).await;
-        });
+        self.send_runtime_reply(peer, Msg::Error(err));
     }
 
     /// A stream item for a dialog at its overflow limit whose reader is
@@ -478,9 +512,7 @@ impl Actor {
                 String::new(),
                 Some(start.cid.clone()),
             );
-            self.inner.conn_tasks.spawn(async move {
-                let _ = peer.tx.send(&Msg::Error(err)).await;
-            });
+            self.send_runtime_reply(&peer, Msg::Error(err));
             return;
         }
         if start.ns == "self" {
@@ -493,9 +525,7 @@ impl Actor {
             Ok(def) => def,
             Err((ty, text)) => {
                 let err = pack_error(self.uid(), ty, text, String::new(), Some(start.cid));
-                self.inner.conn_tasks.spawn(async move {
-                    let _ = peer.tx.send(&Msg::Error(err)).await;
-                });
+                self.send_runtime_reply(&peer, Msg::Error(err));
                 return;
             }
         };
@@ -707,8 +737,17 @@ impl Actor {
                         functype: FuncType::AsyncFunc,
                     });
                     let _ = peer.tx.send(&ack).await;
-                    let stop = self.inner.scope.token().clone();
-                    match reg.call(f, &start.kwargs, &stop).await {
+                    // Served like any task of this peer: a waiter
+                    // (`wait_for_actor`) ends when its caller's connection
+                    // does, or on `_cancel_task`, not only at shutdown.
+                    let scope = CancelScope::child_of(self.inner.scope.token());
+                    lock(&peer.served).insert(cid.clone(), scope.clone());
+                    if peer.gone.is_cancelled() {
+                        scope.cancel(Some(peer.uid()));
+                    }
+                    let out = reg.call(f, &start.kwargs, scope.token()).await;
+                    lock(&peer.served).remove(&cid);
+                    match out {
                         Ok(v) => Ok(Msg::Return(Payload {
                             cid: cid.clone(),
                             pld: v,

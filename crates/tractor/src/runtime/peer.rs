@@ -31,7 +31,37 @@ pub struct Peer {
     pub(crate) served: Mutex<HashMap<Cid, CancelScope>>,
     /// Fires when the connection's reader loop has ended.
     pub(crate) gone: CancellationToken,
+    /// Runtime replies (errors for bad frames, refused `Start`s,
+    /// overruns) on their way to this peer.
+    pub(crate) replies: ReplyBudget,
 }
+
+/// Counts runtime replies in flight to one peer, up to
+/// [`MAX_REPLIES_IN_FLIGHT`].
+#[derive(Debug, Default)]
+pub(crate) struct ReplyBudget(AtomicUsize);
+
+impl ReplyBudget {
+    /// Reserves room for one reply; false when [`MAX_REPLIES_IN_FLIGHT`]
+    /// are already on their way. Give it back with [`ReplyBudget::done`].
+    pub(crate) fn reserve(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_REPLIES_IN_FLIGHT).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back a reservation.
+    pub(crate) fn done(&self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How many runtime replies may be in flight to one peer. A peer that
+/// provokes replies faster than it reads them gets the excess dropped
+/// (logged) instead of making us hold unbounded tasks and buffers.
+pub(crate) const MAX_REPLIES_IN_FLIGHT: usize = 64;
 
 impl Peer {
     pub(crate) fn new(id: u64, aid: Aid, tx: ChanSender) -> Self {
@@ -42,6 +72,7 @@ impl Peer {
             dialogs: Mutex::new(HashMap::new()),
             served: Mutex::new(HashMap::new()),
             gone: CancellationToken::new(),
+            replies: ReplyBudget::default(),
         }
     }
 
@@ -138,6 +169,22 @@ impl Peer {
             scope.cancel(Some(self.uid()));
         }
         self.gone.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_replies_in_flight_are_bounded() {
+        let budget = ReplyBudget::default();
+        for _ in 0..MAX_REPLIES_IN_FLIGHT {
+            assert!(budget.reserve());
+        }
+        assert!(!budget.reserve(), "one past the bound is refused");
+        budget.done();
+        assert!(budget.reserve(), "a finished reply frees its room");
     }
 }
 
