@@ -97,19 +97,18 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     } else {
         vec![Addr::random(rtv.transport, &rtv.bind_dir, &cfg.name)]
     };
-    let actor = Actor::new(
-        Uid::random(cfg.name.clone()),
-        rtv.clone(),
-        is_registrar,
-        cfg.enable,
-    );
+    let actor = Actor::new(Uid::random(cfg.name.clone()), rtv, is_registrar, cfg.enable);
     actor.set_current();
-    actor.bind(&binds).await?;
-    // The root's own addresses are the tree's root addresses.
-    let mut rtv2 = rtv;
-    rtv2.root_addrs = actor.accept_addrs();
-    let actor = rebuild_with_vars(actor, rtv2);
-    register_self(&actor).await?;
+    if let Err(e) = actor.bind(&binds).await {
+        Actor::clear_current();
+        return Err(e);
+    }
+    // The root's own accept addresses are the tree's root addresses (a
+    // nursery in the root hands them to its children).
+    if let Err(e) = register_self(&actor).await {
+        Actor::clear_current();
+        return Err(e);
+    }
     tracing::info!(
         uid = %actor.uid(),
         addrs = ?actor.accept_addrs().iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -120,22 +119,6 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
         actor,
         created_bind_dir,
     })
-}
-
-/// Actors are immutable once shared; the root learns its addresses only
-/// after binding, so its vars are patched in before anyone else sees it.
-fn rebuild_with_vars(actor: Actor, rtv: RuntimeVars) -> Actor {
-    match std::sync::Arc::try_unwrap(actor.inner) {
-        Ok(mut inner) => {
-            inner.rtv = rtv;
-            let a = Actor {
-                inner: std::sync::Arc::new(inner),
-            };
-            a.set_current();
-            a
-        }
-        Err(shared) => Actor { inner: shared },
-    }
 }
 
 impl Root {

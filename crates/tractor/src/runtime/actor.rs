@@ -81,13 +81,24 @@ pub(crate) struct ActorInner {
 thread_local! {
     static CURRENT: RefCell<Option<Actor>> = const { RefCell::new(None) };
 }
-static PROCESS_ACTOR: OnceLock<Actor> = OnceLock::new();
 
-/// The actor running on this thread (or in this process), if any.
+/// The actor of each tokio runtime that runs one (one per process actor,
+/// one per thread actor), so threads of that runtime other than the
+/// actor's own (`spawn_blocking`) find their actor. Entries are removed
+/// when their actor exits.
+static BY_RUNTIME: Mutex<Vec<(tokio::runtime::Id, Actor)>> = Mutex::new(Vec::new());
+
+/// The actor running on this thread, or on the tokio runtime this thread
+/// belongs to (a `spawn_blocking` thread of an actor's runtime), if any.
+/// `None` once that actor has exited, and on threads of no actor.
 pub fn current_actor() -> Option<Actor> {
-    CURRENT
-        .with(|c| c.borrow().clone())
-        .or_else(|| PROCESS_ACTOR.get().cloned())
+    CURRENT.with(|c| c.borrow().clone()).or_else(|| {
+        let id = tokio::runtime::Handle::try_current().ok()?.id();
+        lock(&BY_RUNTIME)
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, a)| a.clone())
+    })
 }
 
 impl Actor {
@@ -119,17 +130,27 @@ impl Actor {
         }
     }
 
-    /// Makes this the current actor of this thread (and of the process, if
-    /// it is the first).
+    /// Makes this the current actor of this thread and of the tokio
+    /// runtime it runs on.
     pub(crate) fn set_current(&self) {
         CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
-        let _ = PROCESS_ACTOR.set(self.clone());
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            let id = h.id();
+            let mut all = lock(&BY_RUNTIME);
+            all.retain(|(r, _)| *r != id);
+            all.push((id, self.clone()));
+        }
         crate::devx::logging::set_actor_name(&self.inner.uid.name);
     }
 
-    /// Clears the current actor of this thread.
+    /// Clears the current actor of this thread and of its tokio runtime
+    /// (the actor has exited).
     pub(crate) fn clear_current() {
-        CURRENT.with(|c| *c.borrow_mut() = None);
+        let me = CURRENT.with(|c| c.borrow_mut().take());
+        let rt = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        lock(&BY_RUNTIME).retain(|(r, a)| {
+            Some(*r) != rt && !me.as_ref().is_some_and(|m| Arc::ptr_eq(&m.inner, &a.inner))
+        });
     }
 
     /// This actor's uid.
