@@ -145,13 +145,36 @@ pub(super) struct Reaper {
     status: Mutex<Option<ExitInfo>>,
 }
 
+/// Every child process of this process that may still run (from any
+/// actor in it), for [`kill_all_children`].
+static LIVE: Mutex<Vec<std::sync::Weak<Reaper>>> = Mutex::new(Vec::new());
+
+/// SIGKILLs the process group of every child actor process this process
+/// started and has not reaped (their own children follow through
+/// `PR_SET_PDEATHSIG`). The last resort of a root whose teardown was
+/// interrupted again. Returns how many groups were signalled.
+pub fn kill_all_children() -> usize {
+    let live: Vec<Arc<Reaper>> = {
+        let mut all = lock(&LIVE);
+        all.retain(|w| w.strong_count() > 0);
+        all.iter().filter_map(std::sync::Weak::upgrade).collect()
+    };
+    live.iter()
+        .filter(|r| lock(&r.status).is_none() && r.kill())
+        .count()
+}
+
 impl Reaper {
-    fn open(pid: u32) -> io::Result<Reaper> {
-        Ok(Reaper {
+    fn open(pid: u32) -> io::Result<Arc<Reaper>> {
+        let r = Arc::new(Reaper {
             pid,
             fd: pidfd_open(pid)?,
             status: Mutex::new(None),
-        })
+        });
+        let mut all = lock(&LIVE);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&r));
+        Ok(r)
     }
 
     /// Reaps the child if it has exited (`block`: waits until it has).
@@ -285,9 +308,7 @@ impl ProcChild {
                 });
             }
         };
-        Ok(Box::new(ProcChild {
-            reaper: Arc::new(reaper),
-        }))
+        Ok(Box::new(ProcChild { reaper }))
     }
 }
 
@@ -382,7 +403,7 @@ mod tests {
     #[test]
     fn a_child_is_reaped_once_and_its_status_reaches_the_waiter() {
         let child = spawn_command(shell("read line")).expect("sh starts");
-        let reaper = Arc::new(Reaper::open(child.id()).expect("pidfd"));
+        let reaper = Reaper::open(child.id()).expect("pidfd");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
