@@ -17,17 +17,28 @@ use crate::runtime::state::RuntimeVars;
 
 /// Runs this process as a spawned child actor and exits, if the envelope
 /// says it is one; otherwise returns.
+///
+/// The envelope is this process's only if its spawn info names our parent
+/// process (a program an actor launched inherits the actor's environment
+/// but is not its child). A child removes the envelope from its own
+/// environment once read, so the programs it launches see none.
+///
+/// Call it first thing in `main` (`#[tractor::main]` and
+/// `#[tractor::test]` do), before any thread of yours reads the
+/// environment: a child changes its environment here.
 pub fn maybe_run_child() {
-    let rtv = match RuntimeVars::from_env() {
-        Ok(r) => r,
+    // SAFETY: documented above: this runs at the top of `main` (or of a
+    // libtest test run alone with `--test-threads=1`, whose main thread
+    // only waits for the test), before any thread of ours exists that
+    // could read the environment concurrently.
+    let rtv = match unsafe { RuntimeVars::take_spawn_envelope() } {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
         Err(e) => {
             eprintln!("tractor: {e}");
             std::process::exit(2);
         }
     };
-    if rtv.spawn.is_none() {
-        return;
-    }
     let code = run_child_blocking(rtv);
     std::process::exit(code);
 }

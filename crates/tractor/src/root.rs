@@ -4,7 +4,9 @@
 //! At start the root probes its registrar addresses (spec §6.4): if a
 //! registrar answers, the root joins it as an ordinary actor; if nothing
 //! listens, the root becomes the registrar itself, as in Python tractor.
-//! Ctrl-C (SIGINT) or SIGTERM cancels the root, which cancels the tree.
+//! Ctrl-C (SIGINT), SIGTERM or SIGHUP cancels the root, which cancels the
+//! tree; a second one during that teardown kills the tree at once (see
+//! [`Root`]).
 
 use std::future::Future;
 
@@ -60,10 +62,47 @@ impl RootConfig {
 }
 
 /// A running root actor. Shut it down with [`Root::shutdown`].
+///
+/// From its start to its end the root owns the process's termination
+/// signals (SIGINT, SIGTERM, SIGHUP): the first cancels the actor tree
+/// (gracefully, leaves first); a second one during that teardown SIGKILLs
+/// every child actor's process group at once; a third exits the process
+/// with status 130 without waiting for anything.
 #[derive(Debug)]
 pub struct Root {
     actor: Actor,
     created_bind_dir: bool,
+    signals: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        self.signals.abort();
+    }
+}
+
+/// The root's signal policy (see [`Root`]).
+async fn watch_signals(actor: Actor) {
+    let mut signals = match crate::devx::signals::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle termination signals");
+            return;
+        }
+    };
+    let sig = signals.next().await;
+    eprintln!("tractor: {sig}: cancelling the actor tree (again to kill it now)");
+    tracing::warn!("{sig}: cancelling the actor tree");
+    actor.cancel(None);
+    let sig = signals.next().await;
+    let n = crate::spawn::kill_all_children();
+    eprintln!(
+        "tractor: {sig} during teardown: killing the actor tree now (SIGKILL to {n} process group{}; again to exit at once)",
+        if n == 1 { "" } else { "s" }
+    );
+    let sig = signals.next().await;
+    eprintln!("tractor: {sig} again: exiting now");
+    std::process::exit(130);
 }
 
 /// Starts the root actor of this process.
@@ -97,45 +136,30 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     } else {
         vec![Addr::random(rtv.transport, &rtv.bind_dir, &cfg.name)]
     };
-    let actor = Actor::new(
-        Uid::random(cfg.name.clone()),
-        rtv.clone(),
-        is_registrar,
-        cfg.enable,
-    );
+    let actor = Actor::new(Uid::random(cfg.name.clone()), rtv, is_registrar, cfg.enable);
     actor.set_current();
-    actor.bind(&binds).await?;
-    // The root's own addresses are the tree's root addresses.
-    let mut rtv2 = rtv;
-    rtv2.root_addrs = actor.accept_addrs();
-    let actor = rebuild_with_vars(actor, rtv2);
-    register_self(&actor).await?;
+    if let Err(e) = actor.bind(&binds).await {
+        Actor::clear_current();
+        return Err(e);
+    }
+    // The root's own accept addresses are the tree's root addresses (a
+    // nursery in the root hands them to its children).
+    if let Err(e) = register_self(&actor).await {
+        Actor::clear_current();
+        return Err(e);
+    }
     tracing::info!(
         uid = %actor.uid(),
         addrs = ?actor.accept_addrs().iter().map(ToString::to_string).collect::<Vec<_>>(),
         registrar = is_registrar,
         "root actor up"
     );
+    let signals = tokio::spawn(watch_signals(actor.clone()));
     Ok(Root {
         actor,
         created_bind_dir,
+        signals,
     })
-}
-
-/// Actors are immutable once shared; the root learns its addresses only
-/// after binding, so its vars are patched in before anyone else sees it.
-fn rebuild_with_vars(actor: Actor, rtv: RuntimeVars) -> Actor {
-    match std::sync::Arc::try_unwrap(actor.inner) {
-        Ok(mut inner) => {
-            inner.rtv = rtv;
-            let a = Actor {
-                inner: std::sync::Arc::new(inner),
-            };
-            a.set_current();
-            a
-        }
-        Err(shared) => Actor { inner: shared },
-    }
 }
 
 impl Root {
@@ -144,28 +168,19 @@ impl Root {
         &self.actor
     }
 
-    /// Runs `body` inside the root's cancel scope; Ctrl-C / SIGTERM cancel
-    /// it (and so every nursery in it).
+    /// Runs `body` inside the root's cancel scope; Ctrl-C, SIGTERM and
+    /// SIGHUP cancel it (and so every nursery in it; see [`Root`]).
     pub async fn run<F, T>(&self, body: F) -> Result<T, Error>
     where
         F: Future<Output = Result<T, Error>>,
     {
         let actor = self.actor.clone();
-        let signals = {
-            let a = actor.clone();
-            async move {
-                let sig = crate::devx::signals::terminated().await;
-                tracing::warn!("{sig}: cancelling the actor tree");
-                a.cancel(None);
-            }
-        };
         let scope = actor.scope().clone();
         let fut = scope.clone().scope(body);
         tokio::pin!(fut);
         tokio::select! {
             r = &mut fut => return r,
-            _ = signals => {}
-            // Another actor asked us to cancel (`self.cancel`).
+            // A signal, or another actor asked us to cancel (`self.cancel`).
             _ = actor.cancelled() => {}
         }
         match actor.run_cancellable(fut, &scope).await {

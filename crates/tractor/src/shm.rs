@@ -73,8 +73,7 @@ impl Context {
     /// background until the peer attaches, the context ends, or
     /// [`OFFER_TIMEOUT`].
     pub async fn open_shm_writer(&self, capacity: usize) -> Result<(ShmWriter, ShmOffer), Error> {
-        let fds = RingFds::create(capacity).map_err(ring_err)?;
-        let ring = fds.try_clone()?.into_writer().map_err(ring_err)?;
+        let (ring, fds) = RingFds::create(capacity).map_err(ring_err)?;
         let actor = &self.inner.actor;
         let dir = actor.runtime_vars().ensure_bind_dir()?.to_path_buf();
         // Named after the actor, so a parent can clear offers of a child

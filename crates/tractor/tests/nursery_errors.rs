@@ -52,47 +52,67 @@ async fn one_failing_child_cancels_its_siblings() -> Result<(), Error> {
     Ok(())
 }
 
+/// Says "ready" on `notify`, blocks this actor's only thread until a
+/// datagram arrives on `gate`, then fails. While blocked the actor cannot
+/// act on a cancel request, so once released it fails for sure.
+#[tractor::rpc]
+async fn fail_when_released(
+    notify: std::path::PathBuf,
+    gate: std::path::PathBuf,
+    why: String,
+) -> Result<(), std::io::Error> {
+    let g = std::os::unix::net::UnixDatagram::bind(&gate)?;
+    std::os::unix::net::UnixDatagram::unbound()?.send_to(b"ready", &notify)?;
+    let mut buf = [0u8; 8];
+    g.recv(&mut buf)?;
+    Err(std::io::Error::other(why))
+}
+
 #[tractor::test(timeout = 30)]
 async fn several_failures_surface_together() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let notify = dir.path().join("ready.sock");
+    let ready = tokio::net::UnixDatagram::bind(&notify)?;
+    let gates = [dir.path().join("f1.sock"), dir.path().join("f2.sock")];
     let r = tractor::open_nursery(|n| async move {
-        n.run_in_actor(
-            "f1",
-            fail_after {
-                ms: 0,
-                why: "one".into(),
-            },
-        )
-        .await?;
-        n.run_in_actor(
-            "f2",
-            fail_after {
-                ms: 0,
-                why: "two".into(),
-            },
-        )
-        .await?;
-        // Wait for both to have failed before leaving the body.
-        tokio::time::sleep(Duration::from_secs(600)).await;
-        Ok(())
+        for (name, gate) in ["f1", "f2"].into_iter().zip(&gates) {
+            n.run_in_actor(
+                name,
+                fail_when_released {
+                    notify: notify.clone(),
+                    gate: gate.clone(),
+                    why: format!("{name} failed"),
+                },
+            )
+            .await?;
+        }
+        // Both are blocked; release both before either failure is seen,
+        // so the second fails before its cancellation can reach it.
+        let mut buf = [0u8; 8];
+        for _ in 0..2 {
+            ready.recv(&mut buf).await?;
+        }
+        let go = std::os::unix::net::UnixDatagram::unbound()?;
+        for gate in &gates {
+            go.send_to(b"go", gate)?;
+        }
+        // The failures end this body.
+        std::future::pending::<Result<(), Error>>().await
     })
     .await;
     let e = r.expect_err("failures surface");
-    let names: Vec<String> = e
+    let mut names: Vec<String> = e
         .leaves()
         .iter()
         .filter_map(|l| l.as_remote().map(|r| r.src_uid().name.clone()))
         .collect();
-    assert!(!names.is_empty(), "{e}");
-    assert!(names.iter().all(|n| n == "f1" || n == "f2"), "{e}");
-    // Whichever fails first cancels the other; when the second failure
-    // beats its own cancellation, both are reported in one error.
-    if names.len() == 2 {
-        assert!(matches!(e, Error::Multi(_)), "{e}");
-        assert!(
-            e.to_string().starts_with("2 errors in actor nursery"),
-            "{e}"
-        );
-    }
+    names.sort();
+    assert_eq!(names, ["f1", "f2"], "{e}");
+    assert!(matches!(e, Error::Multi(_)), "{e}");
+    assert!(
+        e.to_string().starts_with("2 errors in actor nursery"),
+        "{e}"
+    );
     Ok(())
 }
 

@@ -131,15 +131,22 @@ async fn a_crashed_writer_ends_the_reader_with_an_error() -> Result<(), Error> {
             })
             .await?;
         let mut rx = ctx.accept_shm_reader(&offer).await?;
-        let mut buf = Vec::new();
-        let outcome = loop {
-            match rx.recv(&mut buf).await {
-                Ok(true) => continue,
-                other => break other,
-            }
-        };
-        let _ = seen_tx.send(format!("{outcome:?}"));
-        Ok(())
+        // Read in a task of its own: the crash cancels this body (the
+        // nursery sees the child die), and the reader's outcome must still
+        // be observed.
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let outcome = loop {
+                match rx.recv(&mut buf).await {
+                    Ok(true) => continue,
+                    other => break other,
+                }
+            };
+            drop(rx);
+            drop(ctx);
+            let _ = seen_tx.send(format!("{outcome:?}"));
+        });
+        std::future::pending::<Result<(), Error>>().await
     })
     .await;
     let e = r.expect_err("the crash surfaces in the parent");
@@ -150,12 +157,14 @@ async fn a_crashed_writer_ends_the_reader_with_an_error() -> Result<(), Error> {
             if name == "crasher" && status == "killed by SIGABRT")),
         "{e}"
     );
-    if let Ok(outcome) = seen.try_recv() {
-        assert!(
-            outcome.contains("PeerGone"),
-            "the reader fails, not hangs: {outcome}"
-        );
-    }
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), seen.recv())
+        .await
+        .expect("the reader ends instead of hanging")
+        .expect("the reader reports");
+    assert!(
+        outcome.contains("PeerGone"),
+        "the reader fails with the writer gone: {outcome}"
+    );
     assert_eq!(rings_open_here(), 0, "no shared-memory object left");
     Ok(())
 }

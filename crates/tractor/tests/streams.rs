@@ -81,15 +81,34 @@ async fn flood_report() -> Option<String> {
     got.ok().and_then(|r| r.ok()).and_then(|v| v.clone())
 }
 
-/// Sends exactly `count` items and returns.
+/// Set (in the callee) once `burst` has sent all its items.
+fn burst_finished() -> &'static tokio::sync::watch::Sender<bool> {
+    static S: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+    S.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Sends exactly `count` items and returns how many sends succeeded.
 #[tractor::context]
 async fn burst(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
     ctx.started(&()).await?;
     let stream = ctx.open_stream::<u64>();
+    let mut sent = 0;
     for i in 0..count {
         stream.send(&i).await?;
+        sent += 1;
     }
-    Ok(count)
+    burst_finished().send_replace(true);
+    Ok(sent)
+}
+
+/// Answers once `burst` has sent everything (its reply travels behind
+/// the items on the same connection).
+#[tractor::rpc]
+async fn burst_done() -> bool {
+    let mut rx = burst_finished().subscribe();
+    tokio::time::timeout(std::time::Duration::from_secs(20), rx.wait_for(|s| *s))
+        .await
+        .is_ok()
 }
 
 /// Expects numbers; says what it got instead.
@@ -101,6 +120,34 @@ async fn numbers_only(ctx: tractor::Context) -> Result<String, Error> {
         Ok(v) => Ok(format!("got {v:?}")),
         Err(e) => Ok(format!("refused: {e}")),
     }
+}
+
+/// Set (in the callee) once `burst_then_mark` has sent all its items.
+fn burst_sent() -> &'static tokio::sync::watch::Sender<bool> {
+    static S: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+    S.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Sends `count` items, marks that it did, and returns.
+#[tractor::context]
+async fn burst_then_mark(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+    ctx.started(&()).await?;
+    let stream = ctx.open_stream::<u64>();
+    for i in 0..count {
+        stream.send(&i).await?;
+    }
+    burst_sent().send_replace(true);
+    Ok(count)
+}
+
+/// Answers once `burst_then_mark` has sent everything: its reply travels
+/// the same connection behind the burst's items.
+#[tractor::rpc]
+async fn after_the_burst() -> bool {
+    let mut rx = burst_sent().subscribe();
+    tokio::time::timeout(std::time::Duration::from_secs(20), rx.wait_for(|s| *s))
+        .await
+        .is_ok()
 }
 
 #[tractor::rpc]
@@ -194,26 +241,24 @@ async fn an_overrun_is_an_error_the_sender_sees() -> Result<(), Error> {
 async fn allow_overruns_buffers_everything() -> Result<(), Error> {
     const N: u64 = 5_000;
     tractor::open_nursery(|n| async move {
-        let p = n.start_actor("burst", &[burst::NS]).await?;
+        let p = n.start_actor("burst", &[burst::NS, burst_done::NS]).await?;
         let opts = ContextOptions {
             buffer: 16,
             allow_overruns: true,
         };
         let (ctx, ()) = p.open_context_with(burst { count: N }, opts).await?;
         let mut stream = ctx.open_stream::<u64>();
-        // Let everything arrive before reading anything.
-        let sent: u64 = ctx
-            .portal()
-            .run_from_ns(ping::NS, "ping", vec![])
-            .await
-            .map(|_| N)?;
+        // Let everything arrive before reading anything: the burst has
+        // sent all its items once the callee counts them as sent.
+        assert!(ctx.portal().run(burst_done {}).await?, "the burst finished");
         let mut got = 0;
         while let Some(x) = stream.recv().await? {
             assert_eq!(x, got);
             got += 1;
         }
-        assert_eq!(got, sent);
-        assert_eq!(ctx.result::<u64>().await?, N);
+        let sent = ctx.result::<u64>().await?;
+        assert_eq!(sent, N, "the callee says it sent them all");
+        assert_eq!(got, sent, "all of them arrived, none refused");
         p.cancel_actor().await?;
         Ok(())
     })
@@ -244,6 +289,47 @@ async fn a_wrong_typed_message_is_a_msg_type_error_for_its_sender() -> Result<()
             p.run_from_ns(ping::NS, "ping", vec![]).await?,
             "pong".into()
         );
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tractor::test(timeout = 60)]
+async fn a_full_stream_does_not_hold_up_other_calls_on_its_connection() -> Result<(), Error> {
+    const CAP: usize = 16;
+    tractor::open_nursery(|n| async move {
+        let p = n
+            .start_actor("burst", &[burst_then_mark::NS, after_the_burst::NS])
+            .await?;
+        let opts = ContextOptions {
+            buffer: CAP,
+            ..Default::default()
+        };
+        // One item more than the buffer holds, and we do not read yet.
+        let (ctx, ()) = p
+            .open_context_with(
+                burst_then_mark {
+                    count: CAP as u64 + 1,
+                },
+                opts,
+            )
+            .await?;
+        let mut stream = ctx.open_stream::<u64>();
+        // A call on the same connection whose reply comes behind the
+        // items: it answers without waiting for the stream's reader (a
+        // stalled connection would hold it for OVERRUN_STALL, then refuse
+        // the item the buffer had no room for).
+        assert!(p.run(after_the_burst {}).await?, "the burst was sent");
+        // Nothing was refused: the reader, slow but not stalled for
+        // OVERRUN_STALL, gets every item.
+        let mut got = 0u64;
+        while let Some(x) = stream.recv().await? {
+            assert_eq!(x, got);
+            got += 1;
+        }
+        assert_eq!(got, CAP as u64 + 1);
+        assert_eq!(ctx.result::<u64>().await?, CAP as u64 + 1);
         p.cancel_actor().await?;
         Ok(())
     })

@@ -215,6 +215,51 @@ impl Ring {
     }
 }
 
+/// The sleep/wake handshake of the two sides, written once for std atomics
+/// (the ring) and once for `loom`'s (the model test below checks this
+/// exact code under every interleaving the memory model allows).
+///
+/// Each side publishes its position and then looks at the other side's
+/// "waiting" flag; a side about to sleep raises its flag and then looks
+/// at the other's position once more. That is the store-buffering
+/// (Dekker) pattern: with only release/acquire, both sides can miss each
+/// other (each load reads the value from before the other's store), the
+/// writer does not signal and the reader sleeps on a record in flight. A
+/// `SeqCst` fence between each store and the following load rules that
+/// out: at least one side sees the other's store.
+macro_rules! handshake {
+    ($u32:ty, $u64:ty, $fence:path) => {
+        /// Publishes this side's new position; true if the other side
+        /// said it sleeps (it must be woken).
+        pub(super) fn publish(pos: &$u64, new: u64, other_waiting: &$u32) -> bool {
+            pos.store(new, std::sync::atomic::Ordering::Release);
+            $fence(std::sync::atomic::Ordering::SeqCst);
+            other_waiting.load(std::sync::atomic::Ordering::Relaxed) != 0
+        }
+
+        /// Raises this side's waiting flag, then checks `ready` once more:
+        /// true means sleep (the other side will see the flag and wake
+        /// us); false means go on (the flag is lowered again).
+        pub(super) fn may_sleep(waiting: &$u32, ready: impl Fn() -> bool) -> bool {
+            waiting.store(1, std::sync::atomic::Ordering::Relaxed);
+            $fence(std::sync::atomic::Ordering::SeqCst);
+            if ready() {
+                waiting.store(0, std::sync::atomic::Ordering::Relaxed);
+                return false;
+            }
+            true
+        }
+    };
+}
+
+mod handshake {
+    handshake!(
+        std::sync::atomic::AtomicU32,
+        std::sync::atomic::AtomicU64,
+        std::sync::atomic::fence
+    );
+}
+
 /// How many times a side looks again before it sleeps: bounded (a few
 /// microseconds), so an idle side does not burn a core.
 const SPINS: u32 = 256;
@@ -230,23 +275,34 @@ fn spin_until(cond: impl Fn() -> bool) -> bool {
     false
 }
 
-/// The descriptors of a ring: memory, "data ready", "space ready".
+/// The seals every ring's memory carries: its size is fixed, so a peer's
+/// `ftruncate` can never make our mapping fault (SIGBUS).
+const SEALS: libc::c_int = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+
+/// The descriptors of a ring (memory, "data ready", "space ready") on
+/// their way to its reader: the value [`RingFds::create`] returns beside
+/// the ring's one writer, handed over with [`FdOffer::hand_over`] and
+/// received with [`accept_fds`]. It can only become a reader, and only
+/// once (it cannot be cloned), so a ring has one writer and one reader by
+/// construction.
 #[derive(Debug)]
 pub struct RingFds {
-    /// The memfd.
-    pub mem: OwnedFd,
-    /// Signalled by the writer for a waiting reader.
-    pub data_ready: OwnedFd,
-    /// Signalled by the reader for a waiting writer.
-    pub space_ready: OwnedFd,
+    mem: OwnedFd,
+    data_ready: OwnedFd,
+    space_ready: OwnedFd,
 }
 
 impl RingFds {
-    /// A new ring of `capacity` data bytes.
-    pub fn create(capacity: usize) -> Result<RingFds, RingError> {
+    /// A new ring of `capacity` data bytes: its writing end, and the
+    /// descriptors for its reading end. The memory is sealed against
+    /// resizing before anyone else sees it. Call it inside a tokio runtime
+    /// (the writer's wake-ups are registered with it).
+    pub fn create(capacity: usize) -> Result<(RingWriter, RingFds), RingError> {
         let name = c"tractor-shm";
         // SAFETY: memfd_create with a valid C string.
-        let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+        let fd = unsafe {
+            libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error().into());
         }
@@ -257,18 +313,42 @@ impl RingFds {
         if unsafe { libc::ftruncate(mem.as_raw_fd(), len as libc::off_t) } != 0 {
             return Err(io::Error::last_os_error().into());
         }
+        // SAFETY: fcntl(F_ADD_SEALS) on our own memfd takes an int flag.
+        if unsafe { libc::fcntl(mem.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
+            return Err(io::Error::last_os_error().into());
+        }
         let map = Mapping::map(&mem, len)?;
         map.u64_at(OFF_CAPACITY)
             .store(capacity as u64, Ordering::SeqCst);
         drop(map);
-        Ok(RingFds {
+        let fds = RingFds {
             mem,
             data_ready: Event::create_fd()?,
             space_ready: Event::create_fd()?,
-        })
+        };
+        let ours = RingFds {
+            mem: fds.mem.try_clone()?,
+            data_ready: fds.data_ready.try_clone()?,
+            space_ready: fds.space_ready.try_clone()?,
+        };
+        let ring = Arc::new(ours.map()?);
+        let writer = RingWriter {
+            ring,
+            data_ready: Event::wrap(ours.data_ready)?,
+            space_ready: Event::wrap(ours.space_ready)?,
+            _mem: ours.mem,
+        };
+        Ok((writer, fds))
     }
 
     fn map(&self) -> Result<Ring, RingError> {
+        // SAFETY: fcntl(F_GET_SEALS) on our own descriptor.
+        let seals = unsafe { libc::fcntl(self.mem.as_raw_fd(), libc::F_GET_SEALS) };
+        if seals < 0 || seals & SEALS != SEALS {
+            return Err(RingError::Invalid(
+                "the memory is not sealed against resizing".into(),
+            ));
+        }
         // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: fstat on our own descriptor into a valid struct.
@@ -287,17 +367,6 @@ impl RingFds {
         Ok(Ring { map, capacity })
     }
 
-    /// The writing end.
-    pub fn into_writer(self) -> Result<RingWriter, RingError> {
-        let ring = Arc::new(self.map()?);
-        Ok(RingWriter {
-            ring,
-            data_ready: Event::wrap(self.data_ready)?,
-            space_ready: Event::wrap(self.space_ready)?,
-            _mem: self.mem,
-        })
-    }
-
     /// The reading end.
     pub fn into_reader(self) -> Result<RingReader, RingError> {
         let ring = Arc::new(self.map()?);
@@ -306,15 +375,6 @@ impl RingFds {
             data_ready: Event::wrap(self.data_ready)?,
             space_ready: Event::wrap(self.space_ready)?,
             _mem: self.mem,
-        })
-    }
-
-    /// Duplicates the three descriptors (to hand one set to the peer).
-    pub fn try_clone(&self) -> io::Result<RingFds> {
-        Ok(RingFds {
-            mem: self.mem.try_clone()?,
-            data_ready: self.data_ready.try_clone()?,
-            space_ready: self.space_ready.try_clone()?,
         })
     }
 }
@@ -367,19 +427,19 @@ impl RingWriter {
             }) {
                 continue;
             }
-            r.writer_waiting().store(1, Ordering::SeqCst);
-            let rd = r.read_pos().load(Ordering::SeqCst);
-            if r.capacity - (w - rd) as usize >= need || r.closed().load(Ordering::SeqCst) != 0 {
-                r.writer_waiting().store(0, Ordering::SeqCst);
+            let room = || {
+                r.capacity - (w - r.read_pos().load(Ordering::Acquire)) as usize >= need
+                    || r.closed().load(Ordering::Acquire) != 0
+            };
+            if !handshake::may_sleep(r.writer_waiting(), room) {
                 continue;
             }
             self.space_ready.wait().await?;
-            r.writer_waiting().store(0, Ordering::SeqCst);
+            r.writer_waiting().store(0, Ordering::Relaxed);
         }
         r.copy_in(w, &(rec.len() as u32).to_le_bytes());
         r.copy_in(w + 4, rec);
-        r.write_pos().store(w + need as u64, Ordering::Release);
-        if r.reader_waiting().load(Ordering::SeqCst) != 0 {
+        if handshake::publish(r.write_pos(), w + need as u64, r.reader_waiting()) {
             self.data_ready.signal();
         }
         Ok(())
@@ -405,13 +465,15 @@ impl RingReader {
             if spin_until(|| r.write_pos().load(Ordering::Acquire) > rd) {
                 continue;
             }
-            r.reader_waiting().store(1, Ordering::SeqCst);
-            if r.write_pos().load(Ordering::SeqCst) > rd || r.closed().load(Ordering::SeqCst) != 0 {
-                r.reader_waiting().store(0, Ordering::SeqCst);
+            let data = || {
+                r.write_pos().load(Ordering::Acquire) > rd
+                    || r.closed().load(Ordering::Acquire) != 0
+            };
+            if !handshake::may_sleep(r.reader_waiting(), data) {
                 continue;
             }
             self.data_ready.wait().await?;
-            r.reader_waiting().store(0, Ordering::SeqCst);
+            r.reader_waiting().store(0, Ordering::Relaxed);
         }
         let mut len = [0u8; 4];
         r.copy_out(rd, &mut len);
@@ -421,8 +483,7 @@ impl RingReader {
         }
         buf.resize(len, 0);
         r.copy_out(rd + 4, buf);
-        r.read_pos().store(rd + 4 + len as u64, Ordering::Release);
-        if r.writer_waiting().load(Ordering::SeqCst) != 0 {
+        if handshake::publish(r.read_pos(), rd + 4 + len as u64, r.writer_waiting()) {
             self.space_ready.signal();
         }
         Ok(true)
@@ -538,8 +599,7 @@ mod tests {
 
     #[tokio::test]
     async fn records_wrap_around_in_order() {
-        let fds = RingFds::create(256).unwrap();
-        let mut w = fds.try_clone().unwrap().into_writer().unwrap();
+        let (mut w, fds) = RingFds::create(256).unwrap();
         let mut r = fds.into_reader().unwrap();
         let writer = async move {
             for i in 0..1000u32 {
@@ -563,7 +623,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_larger_than_the_ring_is_refused() {
-        let mut w = RingFds::create(64).unwrap().into_writer().unwrap();
+        let (mut w, _fds) = RingFds::create(64).unwrap();
         let e = w.send(&[0u8; 100]).await.unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -575,8 +635,7 @@ mod tests {
     async fn descriptors_cross_a_unix_socket() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offer.sock");
-        let fds = RingFds::create(1024).unwrap();
-        let mut w = fds.try_clone().unwrap().into_writer().unwrap();
+        let (mut w, fds) = RingFds::create(1024).unwrap();
         let offer = FdOffer::bind(&path).unwrap();
         let (handed, got) = tokio::join!(offer.hand_over(fds), accept_fds(&path));
         handed.unwrap();
@@ -587,5 +646,65 @@ mod tests {
         let mut buf = Vec::new();
         assert!(r.recv(&mut buf).await.unwrap());
         assert_eq!(buf, b"hello");
+    }
+
+    #[tokio::test]
+    async fn the_memory_is_sealed_against_resizing() {
+        let (_w, fds) = RingFds::create(4096).unwrap();
+        // SAFETY: ftruncate on a descriptor we own.
+        let r = unsafe { libc::ftruncate(fds.mem.as_raw_fd(), 0) };
+        assert_eq!(r, -1, "a peer cannot shrink the ring under our mapping");
+        assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::EPERM));
+        // Unsealed memory offered as a ring is refused.
+        // SAFETY: memfd_create with a valid C string.
+        let raw = unsafe { libc::memfd_create(c"plain".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(raw >= 0);
+        // SAFETY: fresh descriptor we own.
+        let mem = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: resizing our own memfd.
+        assert_eq!(unsafe { libc::ftruncate(mem.as_raw_fd(), 8192) }, 0);
+        let bad = RingFds {
+            mem,
+            data_ready: Event::create_fd().unwrap(),
+            space_ready: Event::create_fd().unwrap(),
+        };
+        let e = bad.map().unwrap_err();
+        assert!(e.to_string().contains("not sealed"), "{e}");
+    }
+
+    mod loom_handshake {
+        handshake!(
+            loom::sync::atomic::AtomicU32,
+            loom::sync::atomic::AtomicU64,
+            loom::sync::atomic::fence
+        );
+    }
+
+    /// Every interleaving of one side publishing a position while the
+    /// other decides to sleep: the sleeper is always woken (or does not
+    /// sleep). Without the fences this fails (the lost wake-up).
+    #[test]
+    fn a_side_about_to_sleep_is_never_missed_loom() {
+        use loom::sync::Arc;
+        use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+        loom::model(|| {
+            let pos = Arc::new(AtomicU64::new(0));
+            let waiting = Arc::new(AtomicU32::new(0));
+            let woken = Arc::new(AtomicBool::new(false));
+            let publisher = {
+                let (pos, waiting, woken) = (pos.clone(), waiting.clone(), woken.clone());
+                loom::thread::spawn(move || {
+                    if loom_handshake::publish(&pos, 1, &waiting) {
+                        woken.store(true, Ordering::Relaxed);
+                    }
+                })
+            };
+            let slept = loom_handshake::may_sleep(&waiting, || pos.load(Ordering::Acquire) > 0);
+            publisher.join().unwrap();
+            assert!(
+                !slept || woken.load(Ordering::Relaxed),
+                "slept on a published position and nobody woke it"
+            );
+        });
     }
 }

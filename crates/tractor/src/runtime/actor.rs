@@ -28,9 +28,15 @@ use crate::ipc::{Addr, ChanReceiver, Channel, Listener};
 use crate::msg::{Aid, CancelAck, ErrorMsg, FuncType, Msg, Payload, Start, StartAck, StrMap, Uid};
 use crate::runtime::state::RuntimeVars;
 
-/// How long a full stream buffer may hold up its connection before the
-/// item is refused with a `StreamOverrun` error.
+/// How long a dialog may stay full (its stream buffer at capacity with no
+/// item taken) before further items for it are refused with a
+/// `StreamOverrun` error. The connection keeps being read meanwhile, and
+/// only that dialog's sender is refused (see `Peer::route`).
 pub const OVERRUN_STALL: Duration = Duration::from_secs(1);
+
+/// A peer whose messages fail to decode this many times in a row is
+/// dropped (Python tractor's channel gives up after the same number).
+pub const BAD_FRAME_STRIKES: u32 = 5;
 
 /// How long an accepted connection may take to send its `Aid`.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,13 +81,24 @@ pub(crate) struct ActorInner {
 thread_local! {
     static CURRENT: RefCell<Option<Actor>> = const { RefCell::new(None) };
 }
-static PROCESS_ACTOR: OnceLock<Actor> = OnceLock::new();
 
-/// The actor running on this thread (or in this process), if any.
+/// The actor of each tokio runtime that runs one (one per process actor,
+/// one per thread actor), so threads of that runtime other than the
+/// actor's own (`spawn_blocking`) find their actor. Entries are removed
+/// when their actor exits.
+static BY_RUNTIME: Mutex<Vec<(tokio::runtime::Id, Actor)>> = Mutex::new(Vec::new());
+
+/// The actor running on this thread, or on the tokio runtime this thread
+/// belongs to (a `spawn_blocking` thread of an actor's runtime), if any.
+/// `None` once that actor has exited, and on threads of no actor.
 pub fn current_actor() -> Option<Actor> {
-    CURRENT
-        .with(|c| c.borrow().clone())
-        .or_else(|| PROCESS_ACTOR.get().cloned())
+    CURRENT.with(|c| c.borrow().clone()).or_else(|| {
+        let id = tokio::runtime::Handle::try_current().ok()?.id();
+        lock(&BY_RUNTIME)
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, a)| a.clone())
+    })
 }
 
 impl Actor {
@@ -113,17 +130,27 @@ impl Actor {
         }
     }
 
-    /// Makes this the current actor of this thread (and of the process, if
-    /// it is the first).
+    /// Makes this the current actor of this thread and of the tokio
+    /// runtime it runs on.
     pub(crate) fn set_current(&self) {
         CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
-        let _ = PROCESS_ACTOR.set(self.clone());
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            let id = h.id();
+            let mut all = lock(&BY_RUNTIME);
+            all.retain(|(r, _)| *r != id);
+            all.push((id, self.clone()));
+        }
         crate::devx::logging::set_actor_name(&self.inner.uid.name);
     }
 
-    /// Clears the current actor of this thread.
+    /// Clears the current actor of this thread and of its tokio runtime
+    /// (the actor has exited).
     pub(crate) fn clear_current() {
-        CURRENT.with(|c| *c.borrow_mut() = None);
+        let me = CURRENT.with(|c| c.borrow_mut().take());
+        let rt = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        lock(&BY_RUNTIME).retain(|(r, a)| {
+            Some(*r) != rt && !me.as_ref().is_some_and(|m| Arc::ptr_eq(&m.inner, &a.inner))
+        });
     }
 
     /// This actor's uid.
@@ -162,6 +189,13 @@ impl Actor {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// How many tasks this actor is serving for its peers right now (RPC
+    /// calls, context functions, runtime `self.*` calls). For leak checks
+    /// and diagnostics.
+    pub fn served_tasks(&self) -> usize {
+        self.inner.rpc_tasks.len()
     }
 
     /// The actor's cancel scope.
@@ -326,6 +360,7 @@ impl Actor {
     /// The message loop of one connection.
     pub(crate) async fn serve_peer(self, peer: Arc<Peer>, mut rx: ChanReceiver) {
         let stop = self.inner.stop_reading.clone();
+        let mut strikes = 0u32;
         loop {
             let m = tokio::select! {
                 _ = stop.cancelled() => break,
@@ -333,6 +368,7 @@ impl Actor {
             };
             match m {
                 Ok(Some(msg)) => {
+                    strikes = 0;
                     if let Some(full) = self.dispatch(&peer, msg) {
                         self.wait_for_room(&peer, full).await;
                     }
@@ -342,6 +378,11 @@ impl Actor {
                     break;
                 }
                 Err(e) if !e.is_fatal() => {
+                    strikes += 1;
+                    if strikes >= BAD_FRAME_STRIKES {
+                        tracing::warn!(error = %e, peer = %peer.aid.name, "{strikes} bad messages in a row; dropping the connection");
+                        break;
+                    }
                     tracing::warn!(error = %e, "skipping bad message");
                     self.reply_msg_type_error(&peer, &e);
                 }
@@ -384,9 +425,28 @@ impl Actor {
             Some(cid),
         );
         err.sender = Some(peer.uid());
-        let tx = peer.tx.clone();
+        self.send_runtime_reply(peer, Msg::Error(err));
+    }
+
+    /// Sends a reply the runtime itself owes a peer (an error for a bad
+    /// message, a refused `Start`, an overrun) without making the reader
+    /// wait, within the peer's [`MAX_REPLIES_IN_FLIGHT`] budget: past it
+    /// the reply is dropped and logged (the peer is not reading them).
+    ///
+    /// [`MAX_REPLIES_IN_FLIGHT`]: super::peer::MAX_REPLIES_IN_FLIGHT
+    fn send_runtime_reply(&self, peer: &Arc<Peer>, msg: Msg) {
+        if !peer.replies.reserve() {
+            tracing::warn!(
+                peer = %peer.aid.name,
+                msg = msg.msg_type(),
+                "too many replies in flight to this peer; dropping one"
+            );
+            return;
+        }
+        let peer = peer.clone();
         self.inner.conn_tasks.spawn(async move {
-            let _ = tx.send(&Msg::Error(err)).await;
+            let _ = peer.tx.send(&msg).await;
+            peer.replies.done();
         });
     }
 
@@ -406,46 +466,32 @@ impl Actor {
             Some(cid),
         );
         err.sender = Some(peer.uid());
-        let tx = peer.tx.clone();
-        self.inner.conn_tasks.spawn(async move {
-            let _ = tx.send(&Msg::Error(err)).await;
-        });
+        self.send_runtime_reply(peer, Msg::Error(err));
     }
 
-    /// A stream item for a full buffer: stop reading this connection (so
-    /// the sender's socket fills and it slows down) until the reader makes
-    /// room, for at most [`OVERRUN_STALL`]. A reader that does not read for
-    /// that long overruns: the item is refused and its sender told.
+    /// A stream item for a dialog at its overflow limit whose reader is
+    /// draining it: stop reading this connection until that reader takes
+    /// an item (the sender's socket fills and it slows down), or refuse
+    /// the item once the reader has been idle for [`OVERRUN_STALL`].
     async fn wait_for_room(&self, peer: &Arc<Peer>, full: (String, Route)) {
         let (cid, mut route) = full;
-        let deadline = tokio::time::Instant::now() + OVERRUN_STALL;
-        loop {
-            let Route::Full {
-                msg,
-                cap,
-                room,
-                overrun,
-            } = route
-            else {
-                return;
-            };
-            if overrun.load(std::sync::atomic::Ordering::SeqCst) {
-                return self.reply_overrun(peer, cid, cap);
-            }
-            let waited = tokio::select! {
-                _ = room.notified() => true,
-                _ = tokio::time::sleep_until(deadline) => false,
+        while let Route::Full { msg, cap, flow } = route {
+            let room = tokio::select! {
+                r = flow.wait_for_room() => r,
                 _ = self.inner.stop_reading.cancelled() => return,
             };
-            if !waited {
-                overrun.store(true, std::sync::atomic::Ordering::SeqCst);
+            if !room {
                 return self.reply_overrun(peer, cid, cap);
             }
             route = peer.route(&cid, *msg);
         }
+        if let Route::Overrun { cap } = route {
+            self.reply_overrun(peer, cid, cap);
+        }
     }
 
-    /// Routes one message; a stream item for a full buffer comes back.
+    /// Routes one message. Only a stream item for a dialog at its
+    /// overflow limit comes back, to wait for room (see [`Peer::route`]).
     fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) -> Option<(String, Route)> {
         match msg {
             Msg::Start(start) => self.on_start(peer, start),
@@ -464,6 +510,7 @@ impl Actor {
                     Route::Unknown => {
                         tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
                     }
+                    Route::Overrun { cap } => self.reply_overrun(peer, cid, cap),
                     full @ Route::Full { .. } => return Some((cid, full)),
                 }
             }
@@ -486,9 +533,7 @@ impl Actor {
                 String::new(),
                 Some(start.cid.clone()),
             );
-            self.inner.conn_tasks.spawn(async move {
-                let _ = peer.tx.send(&Msg::Error(err)).await;
-            });
+            self.send_runtime_reply(&peer, Msg::Error(err));
             return;
         }
         if start.ns == "self" {
@@ -501,9 +546,7 @@ impl Actor {
             Ok(def) => def,
             Err((ty, text)) => {
                 let err = pack_error(self.uid(), ty, text, String::new(), Some(start.cid));
-                self.inner.conn_tasks.spawn(async move {
-                    let _ = peer.tx.send(&Msg::Error(err)).await;
-                });
+                self.send_runtime_reply(&peer, Msg::Error(err));
                 return;
             }
         };
@@ -715,8 +758,17 @@ impl Actor {
                         functype: FuncType::AsyncFunc,
                     });
                     let _ = peer.tx.send(&ack).await;
-                    let stop = self.inner.scope.token().clone();
-                    match reg.call(f, &start.kwargs, &stop).await {
+                    // Served like any task of this peer: a waiter
+                    // (`wait_for_actor`) ends when its caller's connection
+                    // does, or on `_cancel_task`, not only at shutdown.
+                    let scope = CancelScope::child_of(self.inner.scope.token());
+                    lock(&peer.served).insert(cid.clone(), scope.clone());
+                    if peer.gone.is_cancelled() {
+                        scope.cancel(Some(peer.uid()));
+                    }
+                    let out = reg.call(f, &start.kwargs, scope.token()).await;
+                    lock(&peer.served).remove(&cid);
+                    match out {
                         Ok(v) => Ok(Msg::Return(Payload {
                             cid: cid.clone(),
                             pld: v,

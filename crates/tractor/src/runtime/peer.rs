@@ -6,7 +6,7 @@
 //! find them and so they are cancelled when the peer goes away.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -31,7 +31,37 @@ pub struct Peer {
     pub(crate) served: Mutex<HashMap<Cid, CancelScope>>,
     /// Fires when the connection's reader loop has ended.
     pub(crate) gone: CancellationToken,
+    /// Runtime replies (errors for bad frames, refused `Start`s,
+    /// overruns) on their way to this peer.
+    pub(crate) replies: ReplyBudget,
 }
+
+/// Counts runtime replies in flight to one peer, up to
+/// [`MAX_REPLIES_IN_FLIGHT`].
+#[derive(Debug, Default)]
+pub(crate) struct ReplyBudget(AtomicUsize);
+
+impl ReplyBudget {
+    /// Reserves room for one reply; false when [`MAX_REPLIES_IN_FLIGHT`]
+    /// are already on their way. Give it back with [`ReplyBudget::done`].
+    pub(crate) fn reserve(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_REPLIES_IN_FLIGHT).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back a reservation.
+    pub(crate) fn done(&self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How many runtime replies may be in flight to one peer. A peer that
+/// provokes replies faster than it reads them gets the excess dropped
+/// (logged) instead of making us hold unbounded tasks and buffers.
+pub(crate) const MAX_REPLIES_IN_FLIGHT: usize = 64;
 
 impl Peer {
     pub(crate) fn new(id: u64, aid: Aid, tx: ChanSender) -> Self {
@@ -42,6 +72,7 @@ impl Peer {
             dialogs: Mutex::new(HashMap::new()),
             served: Mutex::new(HashMap::new()),
             gone: CancellationToken::new(),
+            replies: ReplyBudget::default(),
         }
     }
 
@@ -51,33 +82,21 @@ impl Peer {
     }
 
     /// Opens a dialog for `cid`: messages with that cid arrive on the
-    /// returned receiver until [`Peer::close_dialog`]. At most `cap` stream
-    /// items (`Yield`) may wait unread; `None` is unbounded (overruns
-    /// allowed). Control messages are never refused.
+    /// returned receiver until [`Peer::close_dialog`]. `cap` is its stream
+    /// buffer (see [`Peer::route`] for what happens past it); `None` is
+    /// unbounded (overruns allowed). Control messages are never refused.
     pub(crate) fn open_dialog(&self, cid: &str, cap: Option<usize>) -> DialogRx {
         let (tx, rx) = mpsc::unbounded_channel();
-        let pending = Arc::new(AtomicUsize::new(0));
-        let errored = Arc::new(std::sync::OnceLock::new());
-        let room = Arc::new(tokio::sync::Notify::new());
-        let overrun = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flow = Arc::new(Flow::default());
         lock(&self.dialogs).insert(
             cid.to_owned(),
             DialogTx {
                 tx,
-                pending: pending.clone(),
                 cap,
-                errored: errored.clone(),
-                room: room.clone(),
-                overrun: overrun.clone(),
+                flow: flow.clone(),
             },
         );
-        DialogRx {
-            rx,
-            pending,
-            errored,
-            room,
-            overrun,
-        }
+        DialogRx { rx, flow }
     }
 
     /// Changes how many unread stream items a dialog may hold.
@@ -91,29 +110,49 @@ impl Peer {
         lock(&self.dialogs).remove(cid);
     }
 
-    /// Delivers a message to its dialog.
+    /// Delivers a message to its dialog. One dialog's full buffer does
+    /// not hold up the connection's other dialogs:
+    ///
+    /// * up to `cap` unread stream items (`Yield`) are the buffer;
+    /// * past it the dialog is full, and items are still queued, up to
+    ///   [`overflow_limit`] more, while the connection keeps being read;
+    /// * a full dialog whose reader has taken nothing for
+    ///   [`OVERRUN_STALL`] refuses further items at once
+    ///   ([`Route::Overrun`]: only its sender gets `StreamOverrun`);
+    /// * at the overflow limit, a reader that took an item within the last
+    ///   [`OVERRUN_STALL`] is draining a flood: the item comes back as
+    ///   [`Route::Full`] and the connection's reader waits for room (the
+    ///   socket then slows the sender down), at most until that reader
+    ///   has been idle for [`OVERRUN_STALL`]; an idle reader's item is
+    ///   refused instead.
+    ///
+    /// [`OVERRUN_STALL`]: super::actor::OVERRUN_STALL
     pub(crate) fn route(&self, cid: &str, msg: Msg) -> Route {
         let dialogs = lock(&self.dialogs);
         let Some(d) = dialogs.get(cid) else {
             return Route::Unknown;
         };
-        if matches!(msg, Msg::Yield(_)) {
-            let waiting = d.pending.load(Ordering::SeqCst);
-            if let Some(cap) = d.cap
-                && waiting >= cap
-            {
-                return Route::Full {
-                    msg: Box::new(msg),
-                    cap,
-                    room: d.room.clone(),
-                    overrun: d.overrun.clone(),
-                };
+        if matches!(msg, Msg::Yield(_))
+            && let Some(cap) = d.cap
+        {
+            match d.flow.admit(cap) {
+                Admit::Queue => {}
+                Admit::Refuse => return Route::Overrun { cap },
+                Admit::Wait => {
+                    return Route::Full {
+                        msg: Box::new(msg),
+                        cap,
+                        flow: d.flow.clone(),
+                    };
+                }
             }
-            d.pending.fetch_add(1, Ordering::SeqCst);
         }
         if let Msg::Error(e) = &msg {
             // Seen at once by senders, even before the receiver reads it.
-            let _ = d.errored.set(e.clone());
+            let _ = d.flow.errored.set(e.clone());
+        }
+        if matches!(msg, Msg::Yield(_)) {
+            d.flow.pending.fetch_add(1, Ordering::SeqCst);
         }
         if d.tx.send(msg).is_ok() {
             Route::Delivered
@@ -133,6 +172,130 @@ impl Peer {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_replies_in_flight_are_bounded() {
+        let budget = ReplyBudget::default();
+        for _ in 0..MAX_REPLIES_IN_FLIGHT {
+            assert!(budget.reserve());
+        }
+        assert!(!budget.reserve(), "one past the bound is refused");
+        budget.done();
+        assert!(budget.reserve(), "a finished reply frees its room");
+    }
+}
+
+/// How many stream items past its `cap` a full dialog may still queue
+/// while the connection keeps being read: as many again as the buffer,
+/// and at least 16 Ki (about the slack a connection's socket buffers give
+/// a fast sender).
+pub(crate) fn overflow_limit(cap: usize) -> usize {
+    cap.max(16 * 1024)
+}
+
+/// Milliseconds on a monotonic clock, never 0 (0 means "never").
+fn clock_ms() -> u64 {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(std::time::Instant::now);
+    base.elapsed().as_millis() as u64 + 1
+}
+
+fn stall_ms() -> u64 {
+    super::actor::OVERRUN_STALL.as_millis() as u64
+}
+
+/// The flow-control state of one dialog, shared by its routing end (the
+/// connection's reader) and its receiving end.
+#[derive(Debug, Default)]
+pub(crate) struct Flow {
+    /// Stream items queued and not yet taken.
+    pending: AtomicUsize,
+    /// When the dialog was found full with nothing taken since
+    /// ([`clock_ms`]); 0 while it is not.
+    full_since: AtomicU64,
+    /// When the receiver last took a stream item ([`clock_ms`]; 0: never).
+    last_take: AtomicU64,
+    /// Notified when the receiver takes a stream item.
+    room: tokio::sync::Notify,
+    /// The error the peer sent for this dialog, if any.
+    errored: Arc<std::sync::OnceLock<crate::msg::ErrorMsg>>,
+}
+
+/// What to do with a stream item for a dialog with a bounded buffer.
+enum Admit {
+    Queue,
+    Refuse,
+    Wait,
+}
+
+impl Flow {
+    fn admit(&self, cap: usize) -> Admit {
+        let waiting = self.pending.load(Ordering::SeqCst);
+        if waiting < cap {
+            return Admit::Queue;
+        }
+        let now = clock_ms();
+        let since =
+            match self
+                .full_since
+                .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => now,
+                Err(earlier) => earlier,
+            };
+        if now.saturating_sub(since) >= stall_ms() {
+            return Admit::Refuse;
+        }
+        if waiting < cap.saturating_add(overflow_limit(cap)) {
+            return Admit::Queue;
+        }
+        if self.reader_active(now) {
+            Admit::Wait
+        } else {
+            Admit::Refuse
+        }
+    }
+
+    /// True if the receiver took an item within the last OVERRUN_STALL.
+    fn reader_active(&self, now: u64) -> bool {
+        let last = self.last_take.load(Ordering::SeqCst);
+        last != 0 && now.saturating_sub(last) < stall_ms()
+    }
+
+    /// Waits until the receiver takes an item (true), or until it has
+    /// been idle for OVERRUN_STALL (false).
+    pub(crate) async fn wait_for_room(&self) -> bool {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let now = clock_ms();
+            if !self.reader_active(now) {
+                return false;
+            }
+            let last = self.last_take.load(Ordering::SeqCst);
+            let left = (last + stall_ms()).saturating_sub(now);
+            if tokio::time::timeout(std::time::Duration::from_millis(left), notified)
+                .await
+                .is_ok()
+            {
+                return true;
+            }
+        }
+    }
+
+    fn took_one(&self) {
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        self.last_take.store(clock_ms(), Ordering::SeqCst);
+        // Progress: a full dialog's stall clock starts again.
+        self.full_since.store(0, Ordering::SeqCst);
+        self.room.notify_waiters();
+    }
+}
+
 /// Locks a std mutex, ignoring poisoning (our critical sections cannot
 /// leave the maps inconsistent).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -143,37 +306,29 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug)]
 pub(crate) struct DialogTx {
     tx: mpsc::UnboundedSender<Msg>,
-    pending: Arc<AtomicUsize>,
     cap: Option<usize>,
-    errored: Arc<std::sync::OnceLock<crate::msg::ErrorMsg>>,
-    room: Arc<tokio::sync::Notify>,
-    overrun: Arc<std::sync::atomic::AtomicBool>,
+    flow: Arc<Flow>,
 }
 
 /// The receiving end of a dialog.
 #[derive(Debug)]
 pub(crate) struct DialogRx {
     rx: mpsc::UnboundedReceiver<Msg>,
-    pending: Arc<AtomicUsize>,
-    errored: Arc<std::sync::OnceLock<crate::msg::ErrorMsg>>,
-    room: Arc<tokio::sync::Notify>,
-    overrun: Arc<std::sync::atomic::AtomicBool>,
+    flow: Arc<Flow>,
 }
 
 impl DialogRx {
     /// The error the peer sent for this dialog, if one arrived (readable
     /// without consuming the queue).
     pub(crate) fn error_slot(&self) -> Arc<std::sync::OnceLock<crate::msg::ErrorMsg>> {
-        self.errored.clone()
+        self.flow.errored.clone()
     }
 
     /// The next message; `None` once the dialog or connection is gone.
     pub(crate) async fn recv(&mut self) -> Option<Msg> {
         let m = self.rx.recv().await?;
         if matches!(m, Msg::Yield(_)) {
-            self.pending.fetch_sub(1, Ordering::SeqCst);
-            self.overrun.store(false, Ordering::SeqCst);
-            self.room.notify_one();
+            self.flow.took_one();
         }
         Some(m)
     }
@@ -186,14 +341,15 @@ pub(crate) enum Route {
     Delivered,
     /// No such dialog (finished, or never opened).
     Unknown,
-    /// The dialog's stream buffer (of `cap` items) is full; `room` is
-    /// notified when its reader takes one. `overrun` is set while the
-    /// dialog is refusing items (so a flood is refused at once, not after
-    /// a wait per item).
+    /// A stream item refused: the dialog (with a buffer of `cap` items)
+    /// is full and its reader idle or too far behind. Its sender must be
+    /// told (`StreamOverrun`).
+    Overrun { cap: usize },
+    /// A stream item for a dialog at its overflow limit whose reader is
+    /// draining: wait ([`Flow::wait_for_room`]) and route it again.
     Full {
         msg: Box<Msg>,
         cap: usize,
-        room: Arc<tokio::sync::Notify>,
-        overrun: Arc<std::sync::atomic::AtomicBool>,
+        flow: Arc<Flow>,
     },
 }

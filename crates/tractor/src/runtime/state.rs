@@ -6,7 +6,11 @@
 //!   holding JSON a person can read with
 //!   `tr '\0' '\n' < /proc/PID/environ`. A test sets it once and every
 //!   example and subprocess it starts, and their children, see the same
-//!   registrar address and bind-space folder;
+//!   registrar address and bind-space folder. Spawn info (a child's
+//!   identity) is the exception: it records the parent's pid and counts
+//!   only in a process whose parent that is, and a child removes the
+//!   envelope from its environment once read
+//!   ([`RuntimeVars::take_spawn_envelope`]);
 //! * to a child over the wire, as `SpawnSpec._runtime_vars` with the keys of
 //!   the protocol spec §7 (so a Python child understands it), plus our own
 //!   keys prefixed `_rs_`, which Python keeps and ignores.
@@ -66,6 +70,23 @@ pub struct SpawnInfo {
     pub uid: (String, String),
     /// Where the parent listens for the child's connect-back.
     pub parent_addr: Addr,
+    /// The pid of the process that spawned the child. A process whose
+    /// parent is another pid did not come from this spawn: it inherited
+    /// the envelope from an actor that launched it as a plain program, and
+    /// must not take that actor's child's identity. `None` (an envelope
+    /// without the field) is never addressed to anyone.
+    #[serde(default)]
+    pub parent_pid: Option<u32>,
+}
+
+impl SpawnInfo {
+    /// True when the calling process is the child this spawn info was
+    /// written for: its parent process is the one that recorded itself.
+    pub fn addressed_to_this_process(&self) -> bool {
+        let ppid = nix::unistd::getppid().as_raw();
+        self.parent_pid
+            .is_some_and(|p| i64::from(p) == i64::from(ppid))
+    }
 }
 
 /// Everything an actor inherits. The single source of truth: nothing else
@@ -175,10 +196,52 @@ impl RuntimeVars {
 
     /// The vars of this process: from the envelope when it is set, else
     /// fresh defaults.
+    ///
+    /// Spawn info that is not addressed to this process (see
+    /// [`SpawnInfo::addressed_to_this_process`]) is dropped: a program an
+    /// actor launched inherits the envelope but is nobody's child.
     pub fn from_env() -> Result<Self, EnvelopeError> {
-        match std::env::var(ENV_VAR) {
-            Ok(v) if !v.is_empty() => Self::load_from(&v),
-            _ => Ok(Self::default()),
+        let mut rv = match std::env::var(ENV_VAR) {
+            Ok(v) if !v.is_empty() => Self::load_from(&v)?,
+            _ => return Ok(Self::default()),
+        };
+        if rv
+            .spawn
+            .as_ref()
+            .is_some_and(|s| !s.addressed_to_this_process())
+        {
+            rv.spawn = None;
+        }
+        Ok(rv)
+    }
+
+    /// The envelope of a spawned child actor, taken out of this process's
+    /// environment: `Ok(Some(vars))` only when the envelope carries spawn
+    /// info addressed to this process. The variable is then removed, so
+    /// programs the actor launches do not inherit its identity (Python
+    /// tractor passes runtime vars over the wire only; so do we, past the
+    /// first hop). In any other case the environment is left as it is.
+    ///
+    /// # Safety
+    ///
+    /// This may remove an environment variable, so no other thread may be
+    /// reading or writing the environment while it runs (the contract of
+    /// [`std::env::remove_var`]): call it first thing in `main`, before
+    /// starting threads or runtimes, as [`crate::maybe_run_child`] is
+    /// documented to be called.
+    pub unsafe fn take_spawn_envelope() -> Result<Option<Self>, EnvelopeError> {
+        let rv = match std::env::var(ENV_VAR) {
+            Ok(v) if !v.is_empty() => Self::load_from(&v)?,
+            _ => return Ok(None),
+        };
+        match &rv.spawn {
+            Some(s) if s.addressed_to_this_process() => {
+                // SAFETY: the caller guarantees that no other thread uses
+                // the environment now (this function's contract).
+                unsafe { std::env::remove_var(ENV_VAR) };
+                Ok(Some(rv))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -213,14 +276,18 @@ impl RuntimeVars {
     /// Applies `f` and writes the result to this process's environment, so
     /// every subprocess started afterwards inherits it.
     ///
-    /// Call this before starting threads that read the environment (as at
-    /// the top of `main` or a test): the process environment is shared.
-    pub fn update(f: impl FnOnce(&mut RuntimeVars)) -> Result<RuntimeVars, EnvelopeError> {
+    /// # Safety
+    ///
+    /// It calls [`std::env::set_var`]: no other thread may read or write
+    /// the process environment while it runs (many libc functions read it
+    /// implicitly). Call it before starting any thread or runtime, as at
+    /// the top of `main`.
+    pub unsafe fn update(f: impl FnOnce(&mut RuntimeVars)) -> Result<RuntimeVars, EnvelopeError> {
         let mut rv = Self::from_env()?;
         f(&mut rv);
         let (k, v) = rv.dump();
-        // SAFETY: documented above: the caller updates the environment
-        // before other threads read it, as `std::env::set_var` requires.
+        // SAFETY: the caller guarantees no other thread uses the
+        // environment now (this function's contract).
         unsafe { std::env::set_var(k, v) };
         Ok(rv)
     }
@@ -243,6 +310,7 @@ impl RuntimeVars {
         rv.spawn = Some(SpawnInfo {
             uid: (uid.name.clone(), uid.uuid.clone()),
             parent_addr: parent_addr.clone(),
+            parent_pid: Some(std::process::id()),
         });
         rv
     }

@@ -69,15 +69,14 @@ impl Drop for NurseryInner {
         // Safety net for a nursery dropped without its scope finishing
         // (a panic in the body): no child may outlive us.
         for c in lock(&self.children).iter() {
-            if c.exited.borrow().is_none() && c.control.kill() {
-                c.cancel_requested.store(true, Ordering::SeqCst);
-                if let Some(pid) = c.control.pid() {
-                    // SIGKILL cannot be ignored, so this wait is short; it
-                    // keeps the child from lingering as a zombie.
-                    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
-                    c.control.mark_exited();
-                    remove_stale_socket(c.bind.as_ref());
-                }
+            if c.exited.borrow().is_some() {
+                continue;
+            }
+            c.cancel_requested.store(true, Ordering::SeqCst);
+            // SIGKILL and reap now (no zombie is left behind), through the
+            // child's one reaper: the task waiting for it is not raced.
+            if c.control.kill_and_reap() {
+                remove_stale_socket(c.bind.as_ref());
             }
         }
     }

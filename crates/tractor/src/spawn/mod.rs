@@ -17,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use process::ProcessBackend;
+pub use process::{ProcessBackend, kill_all_children};
 pub use python::PythonBackend;
 pub use thread::ThreadBackend;
 
@@ -79,6 +79,12 @@ pub trait ChildControl: Send + Sync + fmt::Debug {
     /// Last escalation (SIGKILL to the process group). Returns false if
     /// the backend cannot do this (a thread cannot be killed).
     fn kill(&self) -> bool;
+    /// SIGKILL and reap synchronously (a dropped nursery's last resort),
+    /// without racing the task that waits for the child: the child is
+    /// reaped exactly once. Returns false if the backend cannot kill.
+    fn kill_and_reap(&self) -> bool {
+        self.kill()
+    }
     /// Called once the actor is known to have exited (no more signals).
     fn mark_exited(&self);
 }

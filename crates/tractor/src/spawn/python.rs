@@ -6,8 +6,9 @@
 //! same no-orphan guarantee: the child is in its own process group, gets
 //! SIGKILL if we die (`PR_SET_PDEATHSIG` survives `exec`), and is reaped.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use super::process::{ProcChild, arm_parent_death_signal};
 use super::{ChildActor, SpawnBackend, SpawnRequest};
@@ -86,7 +87,7 @@ impl SpawnBackend for PythonBackend {
         if let Ok(existing) = std::env::var("PYTHONPATH") {
             path.push(existing);
         }
-        let mut cmd = tokio::process::Command::new(&self.python);
+        let mut cmd = Command::new(&self.python);
         cmd.args([
             "-m",
             "tractor._child",
@@ -108,14 +109,9 @@ impl SpawnBackend for PythonBackend {
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
-        .process_group(0)
-        .kill_on_drop(false);
+        .process_group(0);
         arm_parent_death_signal(&mut cmd);
-        let child = cmd.spawn().map_err(|e| Error::Spawn {
-            name: req.uid.name.clone(),
-            reason: format!("cannot execute {}: {e}", self.python.display()),
-        })?;
-        ProcChild::boxed(child, &req.uid.name)
+        ProcChild::spawn(cmd, &req.uid.name)
     }
 }
 
