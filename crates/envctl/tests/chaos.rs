@@ -64,13 +64,7 @@ fn a_hundred_kill_9s_then_stop_all_leaves_nothing() {
         &restarts,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let scope_id = w
-        .scope()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let prefix = format!("{scope_id}/");
+    let prefix = format!("{}/", w.scope_id());
     let mut seed: u64 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -115,13 +109,8 @@ fn a_hundred_kill_9s_then_stop_all_leaves_nothing() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // stop-all returns when the record's processes are gone; orphans of
     // killed leaders are this test's to reap.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut left = marked(&prefix);
-    while !left.is_empty() && Instant::now() < deadline {
-        reap_children();
-        std::thread::sleep(Duration::from_millis(50));
-        left = marked(&prefix);
-    }
+    wait_for(Duration::from_secs(20), || marked(&prefix).is_empty());
+    let left = marked(&prefix);
     assert!(
         left.is_empty(),
         "marked processes left after stop-all: {left:?}"

@@ -31,11 +31,7 @@ fn a_killed_dependency_is_reported_and_resumed() {
     for id in ["postgres", "redis"] {
         let d = dep(&st, id);
         let pid = d["ident"]["pid"].as_u64().unwrap();
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
+        kill9(pid);
         assert!(wait_dead(pid as u32));
         let out = w.envctl(&["health"]);
         let said = text(&out);

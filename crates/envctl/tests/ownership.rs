@@ -26,21 +26,6 @@ fn bystander(cwd: &std::path::Path, env: &[(&str, String)]) -> Child {
         .unwrap()
 }
 
-/// Waits (bounded) until `count()` is `want`; returns the last count.
-/// stop-all returns once the group is gone; the re-parented grandchild is
-/// reaped by this test (a subreaper) on its own schedule.
-fn wait_until_count(count: impl Fn() -> usize, want: usize) -> usize {
-    let start = std::time::Instant::now();
-    loop {
-        reap_children();
-        let n = count();
-        if n == want || start.elapsed() > std::time::Duration::from_secs(10) {
-            return n;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 fn alive(c: &mut Child) -> bool {
     c.try_wait().unwrap().is_none()
 }
@@ -68,12 +53,7 @@ fn bystanders_survive_stop_all_and_blast_all() {
     let mut shell = bystander(&sibling, &[("PWD", sibling.display().to_string())]);
     // A leftover of a run whose record was lost: it carries the scope's
     // marker, so it is ours although nothing records it.
-    let scope_id = w
-        .scope()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let scope_id = w.scope_id();
     let mut leftover = bystander(
         std::path::Path::new("/"),
         &[(
@@ -90,9 +70,8 @@ fn bystanders_survive_stop_all_and_blast_all() {
     assert_eq!(sleepers(), 2, "one stray grandchild per backend");
     let out = w.envctl(&["stop-all"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(
-        wait_until_count(sleepers, 0),
-        0,
+    assert!(
+        wait_for(std::time::Duration::from_secs(10), || sleepers() == 0),
         "stop took each backend's forked sleeper (it carries the marker)"
     );
     assert!(
@@ -146,11 +125,7 @@ fn stop_kills_the_workers_of_a_dead_leader() {
         leader,
         "a forked worker serves"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(leader as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    kill9(leader);
     assert!(wait_dead(leader as u32));
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_ok(),

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
@@ -30,27 +30,12 @@ fn backend(w: &World) -> Value {
     st["state"]["services"]["feat-a-1 Backend"].clone()
 }
 
-fn kill9(pid: u64) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-}
-
 /// Waits (bounded, generous) until the record satisfies `ok`. The daemon
 /// changes the record in another process; nothing here can wait on it
 /// but the record itself.
 fn wait_record(w: &World, ok: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        reap_children();
-        let b = backend(w);
-        if ok(&b) || start.elapsed() > Duration::from_secs(60) {
-            return b;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(Duration::from_secs(60), || ok(&backend(w)));
+    backend(w)
 }
 
 fn daemon(w: &World) -> Value {

@@ -1,10 +1,10 @@
 //! The quick run works and prints a well-formed document. It checks the
 //! program, never the numbers.
 
-#[test]
-fn quick_run_prints_every_figure_with_a_floor_or_goal() {
+/// Runs the bench with `args`; its JSON document and its table.
+fn bench(args: &[&str]) -> (serde_json::Value, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tractor-bench"))
-        .arg("--quick")
+        .args(args)
         .env_remove("_TRACTOR_RT_VARS")
         .output()
         .expect("runs");
@@ -13,7 +13,13 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let doc = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    (doc, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn quick_run_prints_every_figure_with_a_floor_or_goal() {
+    let (doc, table) = bench(&["--quick"]);
     assert_eq!(doc["meta"]["quick"], true);
     let figs = doc["figures"].as_object().expect("figures");
     for name in [
@@ -40,23 +46,16 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
             assert!(f["ratio"].as_f64().is_some(), "{name}: ratio");
         }
     }
-    let table = String::from_utf8_lossy(&out.stderr);
     assert!(table.contains("rpc_rtt_uds"), "the table goes to stderr");
 }
 
 #[test]
 fn quick_envctl_run_prints_its_figures_beside_floors() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tractor-bench"))
-        .args(["--quick", "--envctl"])
-        .env_remove("_TRACTOR_RT_VARS")
-        .output()
-        .expect("runs");
+    let (doc, table) = bench(&["--quick", "--envctl"]);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        table.contains("envctl_warm_resume"),
+        "the table goes to stderr"
     );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let figs = doc["figures"].as_object().expect("figures");
     for name in [
         "envctl_cold_start_2trees",

@@ -10,14 +10,8 @@ use crate::state::{self, RunState};
 
 /// Every active run of the scope, oldest first.
 pub fn active_runs(scope: &Path) -> Vec<RunState> {
-    let mut out: Vec<RunState> = std::fs::read_dir(scope.join("runs"))
+    let mut out: Vec<RunState> = all_runs(scope)
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let text = std::fs::read_to_string(e.path().join("run_state.json")).ok()?;
-            serde_json::from_str::<RunState>(&text).ok()
-        })
         .filter(RunState::is_active)
         .collect();
     out.sort_by(|a, b| a.run_id.cmp(&b.run_id));

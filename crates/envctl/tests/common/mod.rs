@@ -269,3 +269,41 @@ pub fn http_get(url: &str) -> String {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default()
 }
+
+impl World {
+    /// The scope id (the scope folder's name), the prefix of every
+    /// ownership marker of this repository.
+    pub fn scope_id(&self) -> String {
+        self.scope()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// `kill -9 pid`.
+pub fn kill9(pid: u64) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+}
+
+/// Waits (bounded by `limit`) until `done()`, reaping our orphans between
+/// looks; returns whether it happened. For what another process changes
+/// and nothing here can wait on (its record, a grandchild's exit).
+pub fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        reap_children();
+        if done() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
