@@ -312,6 +312,45 @@ async fn rest_for_one_by_restart_type() -> Result<(), Error> {
     strategy_matrix(Strategy::RestForOne).await
 }
 
+/// OTP: under one-for-all, a temporary sibling that was stopped for a
+/// restart is not started again; it is forgotten.
+#[tractor::test(timeout = 60)]
+async fn one_for_all_forgets_a_temporary_sibling() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let marker = dir.path().join("b-ran").to_string_lossy().into_owned();
+    let log = tractor::supervise(SupervisorSpec::new(Strategy::OneForAll), |sup| async move {
+        let mut w = Watch::new(sup.subscribe());
+        sup.start_child(ChildSpec::new("a", &[ping::NS]).restart(Restart::Temporary))
+            .await?;
+        let b = sup
+            .start_child(
+                ChildSpec::new("b", &[ping::NS, tell::NS]).main(fail_when_told { marker })?,
+            )
+            .await?;
+        sup.start_child(ChildSpec::new("c", &[ping::NS])).await?;
+        b.run(tell {
+            how: "error".into(),
+        })
+        .await?;
+        w.started_all(vec![("b".into(), 1), ("c".into(), 1)])
+            .await?;
+        assert_eq!(sup.children(), vec!["b".to_owned(), "c".to_owned()]);
+        sup.shutdown().await;
+        w.drain();
+        Ok(w.log)
+    })
+    .await?;
+    assert!(
+        log.iter().any(|e| matches!(e,
+            SupervisorEvent::Exited { child, reason: ExitReason::Shutdown, .. } if child == "a")),
+        "{}",
+        brief(&log)
+    );
+    let want: BTreeSet<String> = ["b", "c"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(restarted_names(&log), want, "{}", brief(&log));
+    Ok(())
+}
+
 /// Holds the event receiver of a supervisor that returns an error.
 type Slot = Arc<Mutex<Option<broadcast::Receiver<SupervisorEvent>>>>;
 
