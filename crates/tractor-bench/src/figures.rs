@@ -205,6 +205,43 @@ pub async fn spawn_first_rpc(
     .await
 }
 
+/// `kill -9` of a supervised (one-for-one, permanent) child until its new
+/// instance answered its first call; one sample per kill.
+pub async fn supervised_restart(iters: usize) -> Result<Vec<Duration>, Error> {
+    use tractor::supervision::{ChildSpec, SupervisorEvent, SupervisorSpec};
+    // Every kill is answered: no budget in the way.
+    let spec = SupervisorSpec::default().intensity(u32::MAX, Duration::from_secs(1));
+    tractor::supervise(spec, |sup| async move {
+        let mut events = sup.subscribe();
+        sup.start_child(ChildSpec::new("victim", NS)).await?;
+        let mut out = Vec::with_capacity(iters);
+        for i in 1..=iters {
+            let gone = || Error::other("the victim is not running");
+            let pid = sup.pid("victim").ok_or_else(gone)?;
+            let t = Instant::now();
+            // SAFETY: kill(2) with a pid we spawned and have not reaped
+            // (the supervisor reaps it only after this signal).
+            if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } != 0 {
+                return Err(std::io::Error::last_os_error().into());
+            }
+            loop {
+                match events.recv().await {
+                    Ok(SupervisorEvent::Started { restarts, .. }) if restarts as usize == i => {
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(Error::other(format!("supervisor events: {e}"))),
+                }
+            }
+            sup.portal("victim").ok_or_else(gone)?.run(noop {}).await?;
+            out.push(t.elapsed());
+        }
+        sup.shutdown().await;
+        Ok(out)
+    })
+    .await
+}
+
 /// 8 actors started at once, until all answered.
 pub async fn spawn8(iters: usize) -> Result<Vec<Duration>, Error> {
     let mut out = Vec::with_capacity(iters);

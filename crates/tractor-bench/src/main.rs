@@ -199,11 +199,13 @@ async fn run(
             });
         }
     }
+    let mut spawn_process_p50 = None;
     if plan.wants("spawn_process_first_rpc") {
         let (p50, p99) = pct(session(Proto::Uds, async || {
             figures::spawn_first_rpc(plan.n(50, 5), None).await
         })
         .await?);
+        spawn_process_p50 = Some(p50);
         figs.push(Figure {
             name: "spawn_process_first_rpc",
             p50,
@@ -212,6 +214,32 @@ async fn run(
             floor: Some((reexec.0, "raw_reexec_connect_back")),
             goal: Goal::AtMost(2.0),
             note: None,
+        });
+    }
+    if plan.wants("supervised_restart") {
+        // The floor is our own spawn figure, from this run.
+        let floor = match spawn_process_p50 {
+            Some(p) => p,
+            None => {
+                pct(session(Proto::Uds, async || {
+                    figures::spawn_first_rpc(plan.n(50, 5), None).await
+                })
+                .await?)
+                .0
+            }
+        };
+        let (p50, p99) = pct(session(Proto::Uds, async || {
+            figures::supervised_restart(plan.n(50, 5)).await
+        })
+        .await?);
+        figs.push(Figure {
+            name: "supervised_restart",
+            p50,
+            p99,
+            unit: "us",
+            floor: Some((floor, "spawn_process_first_rpc")),
+            goal: Goal::AtMost(1.2),
+            note: Some("kill -9 of a supervised child until its new instance answers".into()),
         });
     }
     if plan.wants("spawn_thread_first_rpc") {

@@ -3,7 +3,10 @@
 //! * `rust_client ctx NAME`: open a context with the Python actor `NAME`'s
 //!   `py_funcs.echo_stream`, stream three items both ways, get the result;
 //! * `rust_client spawn-python PYTHON PY_FUNCS_FILE`: start a Python tractor
-//!   actor as a child of a Rust nursery, call it, cancel it.
+//!   actor as a child of a Rust nursery, call it, cancel it;
+//! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
+//!   tractor actor (one-for-one, permanent), `kill -9` it, call the
+//!   restarted instance, then shut the supervisor down.
 
 use std::sync::Arc;
 
@@ -67,6 +70,56 @@ async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
     Ok(())
 }
 
+async fn supervise_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
+    use tractor::supervision::{ChildSpec, Strategy, SupervisorEvent, SupervisorSpec};
+    let backend = Arc::new(PythonBackend {
+        python: python.into(),
+        modules: vec![("py_funcs".into(), funcs.into())],
+    });
+    let add = || {
+        vec![
+            ("x".to_owned(), Value::from(20)),
+            ("y".to_owned(), Value::from(22)),
+        ]
+    };
+    tractor::supervise(SupervisorSpec::new(Strategy::OneForOne), |sup| async move {
+        let mut events = sup.subscribe();
+        let old = sup
+            .start_child(ChildSpec::new("pychild", &["py_funcs"]).backend(backend))
+            .await?;
+        let pid = sup.pid("pychild").unwrap_or(0);
+        println!("supervised python child pid {pid}");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .map_err(|e| tractor::Error::other(format!("kill {pid}: {e}")))?;
+        loop {
+            match events.recv().await {
+                Ok(SupervisorEvent::Started { restarts: 1, .. }) => break,
+                Ok(_) => {}
+                Err(e) => return Err(tractor::Error::other(format!("events: {e}"))),
+            }
+        }
+        let new = sup.portal("pychild").expect("the restarted child runs");
+        println!(
+            "restarted python child pid {} (was {pid})",
+            sup.pid("pychild").unwrap_or(0)
+        );
+        let sum = new.run_from_ns("py_funcs", "add", add()).await?;
+        println!("restarted python child says 20 + 22 = {sum}");
+        match old.run_from_ns("py_funcs", "add", add()).await {
+            Err(tractor::Error::PeerGone { peer, .. }) => println!("old portal: {peer} is gone"),
+            other => println!("unexpected: {other:?}"),
+        }
+        sup.shutdown().await;
+        Ok(())
+    })
+    .await?;
+    println!("supervisor closed");
+    Ok(())
+}
+
 #[tractor::main(name = "rustclient")]
 async fn main() -> Result<(), tractor::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,8 +131,11 @@ async fn main() -> Result<(), tractor::Error> {
     {
         ["ctx", name] => ctx_with(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
+        ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
-            "usage: rust_client ctx NAME | spawn-python PYTHON PY_FUNCS_FILE".into(),
+            "usage: rust_client ctx NAME | spawn-python PYTHON PY_FUNCS_FILE \
+             | supervise-python PYTHON PY_FUNCS_FILE"
+                .into(),
         )),
     }
 }

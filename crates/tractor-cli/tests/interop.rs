@@ -1,7 +1,8 @@
 //! Live interop with Python tractor (the pinned upstream source, built into
 //! a virtualenv by `../shared/peers/python-tractor/setup.sh`): registration,
 //! calls, errors and cancellation both ways, contexts with streams started
-//! from each side, and a Rust nursery supervising a Python child. Each
+//! from each side, a Rust nursery supervising a Python child, and a Rust
+//! supervisor restarting a killed Python child. Each
 //! scenario runs over TCP and UDS.
 
 mod common;
@@ -259,6 +260,28 @@ fn a_rust_nursery_supervises_a_python_child(proto: Proto) {
     w.finish();
 }
 
+fn a_rust_supervisor_restarts_a_killed_python_child(proto: Proto) {
+    let w = World::new(proto);
+    let funcs = py_dir().join("py_funcs.py");
+    let python = w.python.to_str().unwrap().to_owned();
+    let mut client = w.rust(
+        "rust_client",
+        &["supervise-python", &python, funcs.to_str().unwrap()],
+    );
+    let st = client.wait(LIMIT).unwrap();
+    let out = client.transcript.join("\n");
+    assert_eq!(st.code(), Some(0), "{out}");
+    assert!(out.contains("supervised python child pid "), "{out}");
+    assert!(out.contains("restarted python child pid "), "{out}");
+    assert!(
+        out.contains("restarted python child says 20 + 22 = 42"),
+        "{out}"
+    );
+    assert!(out.contains("old portal: pychild is gone"), "{out}");
+    assert!(out.contains("supervisor closed"), "{out}");
+    w.finish();
+}
+
 macro_rules! both_transports {
     ($($name:ident),* $(,)?) => {
         $(
@@ -281,4 +304,5 @@ both_transports!(
     rust_registers_with_a_python_registrar,
     rust_opens_a_context_with_a_python_actor,
     a_rust_nursery_supervises_a_python_child,
+    a_rust_supervisor_restarts_a_killed_python_child,
 );

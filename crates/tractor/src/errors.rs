@@ -67,6 +67,10 @@ pub enum Error {
         /// How long it was given.
         secs: f64,
     },
+    /// A supervisor ran out of restart budget and gave up; names the
+    /// child and its restart history (see [`crate::supervision`]).
+    #[error(transparent)]
+    Escalated(Box<crate::supervision::Escalation>),
     /// Several errors at once (children failing together); the counterpart
     /// of Python's exception groups.
     #[error("{} errors in actor nursery:{}", .0.len(), fmt_multi(.0))]
@@ -373,6 +377,7 @@ fn error_variant_name(e: &Error) -> &'static str {
         Error::Spawn { .. } => "SpawnError",
         Error::ChildDied { .. } => "ChildDied",
         Error::Multi(_) => "ActorNurseryError",
+        Error::Escalated(_) => "SupervisorEscalation",
         Error::Abandoned { .. } => "AbandonedActor",
         Error::Payload(_) => "MsgTypeError",
         Error::Discovery(_) => "DiscoveryError",

@@ -28,6 +28,8 @@
 //!
 //! * [`open_nursery`] / [`ActorNursery`]: start actors, run one-shot
 //!   functions in them, cancel them.
+//! * [`supervise`] / [`Supervisor`]: a nursery that restarts its
+//!   children (OTP strategies, restart budget, escalation, events).
 //! * [`Portal`]: `run` (typed), `run_from_ns` (by name), `cancel_actor`.
 //! * [`RemoteActorError`]: an error from another actor, with its origin,
 //!   relay path and traceback.
@@ -53,6 +55,7 @@ pub mod runtime;
 pub mod shm;
 pub mod spawn;
 pub mod streaming;
+pub mod supervision;
 pub mod testing;
 pub mod trionics;
 
@@ -68,6 +71,9 @@ pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};
 pub use runtime::supervise::{ActorNursery, open_nursery};
 pub use streaming::MsgStream;
+pub use supervision::{
+    ChildSpec, Restart, Strategy, Supervisor, SupervisorEvent, SupervisorSpec, supervise,
+};
 pub use tractor_macros::{context, main, rpc, test};
 
 #[doc(hidden)]

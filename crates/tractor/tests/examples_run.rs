@@ -149,3 +149,59 @@ fn killing_the_root_with_sigkill_leaves_no_descendant() {
     // Killed actors cannot remove their sockets; the session folder goes.
     let _ = std::fs::remove_dir_all(&rv.bind_dir);
 }
+
+/// The pid in "started worker-1 pid 1234" / "restarted worker-1 pid 1234 …".
+fn pid_in(line: &str) -> u32 {
+    line.split_whitespace()
+        .skip_while(|w| *w != "pid")
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line:?}"))
+}
+
+#[test]
+fn supervised_tree_restarts_a_killed_worker_and_ctrl_c_leaves_nothing() {
+    let rv = session_vars();
+    let mut p =
+        Program::start(&example_path("supervised_tree"), &[], &rv).expect("supervised_tree starts");
+    let reg = p.wait_for_line("registrar at ", LIMIT).unwrap();
+    assert!(reg.contains("registrar at /"), "a multiaddr: {reg}");
+    let mut pids = Vec::new();
+    for i in 0..3 {
+        let line = p
+            .wait_for_line(&format!("started worker-{i} pid "), LIMIT)
+            .unwrap();
+        pids.push(pid_in(&line));
+    }
+    p.wait_for_line("supervising 3 workers", LIMIT).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pids[1] as i32), Signal::SIGKILL).unwrap();
+    let t0 = std::time::Instant::now();
+    let line = p.wait_for_line("restarted worker-1 pid ", LIMIT).unwrap();
+    let took = t0.elapsed();
+    let new = pid_in(&line);
+    assert_ne!(new, pids[1], "{line}");
+    assert!(
+        line.contains(&format!("worker-1 (pid {new})")),
+        "the new instance answers: {line}"
+    );
+    // "Within a second" by hand; a loaded CI machine gets headroom.
+    let limit = Duration::from_secs_f64(tractor::testing::headroom() * 2.0);
+    assert!(took < limit, "took {took:?}");
+    let alive: Vec<u32> = procs::descendants(p.pid()).iter().map(|d| d.pid).collect();
+    for keep in [pids[0], pids[2], new] {
+        assert!(alive.contains(&keep), "{keep} should run: {alive:?}");
+    }
+    assert!(
+        !alive.contains(&pids[1]),
+        "the killed one is reaped: {alive:?}"
+    );
+    p.signal(Signal::SIGINT);
+    let st = p.wait(LIMIT).unwrap();
+    let out = p.transcript.join("\n");
+    assert_eq!(st.code(), Some(130), "{out}");
+    let left = procs::wait_all_gone(&[pids[0], pids[2], new], Duration::from_secs(10));
+    assert!(left.is_empty(), "still alive: {left:?}");
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none()
+    );
+}

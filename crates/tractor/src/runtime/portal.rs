@@ -184,9 +184,22 @@ impl Call {
             done: false,
         };
         let start = start_msg(actor, cid, ns, func, kwargs);
+        let gone = || Error::PeerGone {
+            peer: peer.aid.name.clone(),
+            what: format!("{ns}.{func}()"),
+        };
+        if peer.gone.is_cancelled() {
+            // The actor behind this portal is gone (e.g. it died and was
+            // restarted under the same name): say so, naming it.
+            call.done = true;
+            return Err(gone());
+        }
         if let Err(e) = peer.tx.send(&start).await {
             call.done = true;
-            return Err(e.into());
+            return Err(match e {
+                crate::ipc::ChanError::Closed { .. } => gone(),
+                e => e.into(),
+            });
         }
         Ok(call)
     }

@@ -202,6 +202,43 @@ impl ActorNursery {
         enable: &[&str],
         backend: Arc<dyn SpawnBackend>,
     ) -> Result<Portal, Error> {
+        self.start_inner(name, enable, backend, false)
+            .await
+            .map(|c| c.portal)
+    }
+
+    /// Hook for `crate::supervision`: starts a child whose unrequested
+    /// exit is *not* an error of this nursery (its supervisor decides),
+    /// and hands back its exit watch and pid.
+    pub(crate) async fn start_supervised(
+        &self,
+        name: &str,
+        enable: &[&str],
+        backend: Arc<dyn SpawnBackend>,
+    ) -> Result<StartedChild, Error> {
+        self.start_inner(name, enable, backend, true).await
+    }
+
+    /// Hook for `crate::supervision`: stops one child gracefully (cancel,
+    /// grace, SIGTERM, SIGKILL) and returns once it has exited and been
+    /// reaped (or was abandoned).
+    pub(crate) async fn stop_child(&self, uid: &Uid) {
+        self.cancel_child(uid).await;
+    }
+
+    /// Hook for `crate::supervision`: drops an exited child from the
+    /// nursery's list (a restarted child would otherwise pile up).
+    pub(crate) fn forget_child(&self, uid: &Uid) {
+        lock(&self.inner.children).retain(|c| &c.uid != uid || c.exited.borrow().is_none());
+    }
+
+    async fn start_inner(
+        &self,
+        name: &str,
+        enable: &[&str],
+        backend: Arc<dyn SpawnBackend>,
+        supervised: bool,
+    ) -> Result<StartedChild, Error> {
         self.check_open(name)?;
         let actor = &self.inner.actor;
         let uid = Uid::random(name);
@@ -253,7 +290,7 @@ impl ActorNursery {
                     remove_stale_socket(bind.as_ref());
                     remove_shm_offers(&bind_dir, &uuid8);
                 }
-                let expected = requested.load(Ordering::SeqCst);
+                let expected = requested.load(Ordering::SeqCst) || supervised;
                 if !expected && !status.success() {
                     let _ = errors.send(Error::ChildDied {
                         name,
@@ -301,15 +338,20 @@ impl ActorNursery {
         let peer = actor.spawn_peer(aid, chan);
         let mut portal = Portal::new(actor.clone(), peer);
         portal.cancel_flag = Some(cancel_requested.clone());
+        let pid = control.pid();
         lock(&self.inner.children).push(Child {
             uid,
             bind,
             portal: portal.clone(),
             control,
-            exited,
+            exited: exited.clone(),
             cancel_requested,
         });
-        Ok(portal)
+        Ok(StartedChild {
+            portal,
+            exited,
+            pid,
+        })
     }
 
     /// Starts a one-shot actor that runs `call`, then is cancelled. The
@@ -411,6 +453,16 @@ impl ActorNursery {
             let _ = w.wait_for(Option::is_some).await;
         }
     }
+}
+
+/// A child started through [`ActorNursery::start_supervised`].
+pub(crate) struct StartedChild {
+    /// Its portal.
+    pub portal: Portal,
+    /// Set once it has exited and been reaped.
+    pub exited: watch::Receiver<Option<ExitInfo>>,
+    /// Its OS pid (process actors).
+    pub pid: Option<u32>,
 }
 
 /// A killed (or abandoned) child cannot unlink its own UDS socket file;
