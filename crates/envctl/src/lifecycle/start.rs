@@ -253,6 +253,14 @@ struct Launched {
     deps: Vec<Instance>,
 }
 
+/// One project ready for its services to start.
+struct Prepared<'p> {
+    project: &'p Project,
+    slot: u32,
+    env: Vec<(String, String)>,
+    ports: ProjectPorts,
+}
+
 struct BringUp<'a> {
     scope: &'a Path,
     scope_id: String,
@@ -317,15 +325,15 @@ impl BringUp<'_> {
         Ok(shared)
     }
 
-    /// Starts one project's dependencies (isolated) and services; returns
-    /// the failures (`name: why + log lines`).
-    fn project(
+    /// A project's dependencies (its own, when isolated) and projected
+    /// environment, before any of its services starts.
+    fn prepare<'p>(
         &self,
         run: &mut RunState,
-        p: &Project,
+        p: &'p Project,
         shared: &BTreeMap<String, Instance>,
         launched: &mut Launched,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<Prepared<'p>, Failure> {
         let scope = self.scope;
         let slot = ports::slot(&self.scope_id, &p.name, p.is_main);
         let mut env: Vec<(String, String)> = self.external_env.clone();
@@ -373,6 +381,29 @@ impl BringUp<'_> {
         for (k, v) in env.clone() {
             env.push((format!("ENVCTL_SOURCE_{k}"), v));
         }
+        Ok(Prepared {
+            project: p,
+            slot,
+            env,
+            ports: pp,
+        })
+    }
+
+    /// Starts the projects' services: each start layer across every
+    /// project at once (a layer's services depend only on earlier layers,
+    /// in their own project); returns the failures (`name: why + log lines`).
+    fn projects(
+        &self,
+        run: &mut RunState,
+        projects: &[&Project],
+        shared: &BTreeMap<String, Instance>,
+        launched: &mut Launched,
+    ) -> Result<Vec<String>, Failure> {
+        let scope = self.scope;
+        let mut preps = Vec::new();
+        for p in projects {
+            preps.push(self.prepare(run, p, shared, launched)?);
+        }
         let mut failures = Vec::new();
         let layers = plan::layers(self.services).map_err(Failure::Actionable)?;
         for layer in layers {
@@ -380,32 +411,36 @@ impl BringUp<'_> {
                 break;
             }
             let mut jobs = Vec::new();
-            for &i in &layer {
-                let sp = &self.services[i];
-                let plan = match sp.base {
-                    Some(b) => Some(reserve(
-                        scope,
-                        &run.run_id,
-                        &p.name,
-                        &sp.slug,
-                        b + slot as u16,
-                    )?),
-                    None => None,
-                };
-                let senv = self.service_env(run, p, sp, &env);
-                jobs.push((sp, plan, senv, env.clone()));
+            for (pi, prep) in preps.iter().enumerate() {
+                for &i in &layer {
+                    let sp = &self.services[i];
+                    let plan = match sp.base {
+                        Some(b) => Some(reserve(
+                            scope,
+                            &run.run_id,
+                            &prep.project.name,
+                            &sp.slug,
+                            b + prep.slot as u16,
+                        )?),
+                        None => None,
+                    };
+                    let senv = self.service_env(run, prep.project, sp, &prep.env);
+                    jobs.push((pi, sp, plan, senv, prep.env.clone()));
+                }
             }
             // One layer's services start in parallel.
             let done: Vec<Result<_, Failure>> = std::thread::scope(|s| {
                 let run_ref: &RunState = run;
+                let preps_ref = &preps;
                 let handles: Vec<_> = jobs
                     .into_iter()
-                    .map(|(sp, mut plan, senv, base)| {
+                    .map(|(pi, sp, mut plan, senv, base)| {
                         s.spawn(move || {
+                            let p = preps_ref[pi].project;
                             let (mut rec, failure) =
                                 self.service(run_ref, p, sp, plan.as_mut(), senv)?;
                             rec.base_env = base;
-                            Ok((sp, rec, failure, plan))
+                            Ok((pi, sp, rec, failure, plan))
                         })
                     })
                     .collect();
@@ -419,19 +454,21 @@ impl BringUp<'_> {
                     .collect()
             });
             for r in done {
-                let (sp, rec, failure, plan) = r?;
+                let (pi, sp, rec, failure, plan) = r?;
+                let prep = &mut preps[pi];
                 if let Some(plan) = plan {
-                    pp.ports.insert(sp.slug.clone(), plan);
+                    prep.ports.ports.insert(sp.slug.clone(), plan);
                 }
                 launched.services.push(rec.name.clone());
                 if rec.actual_port != 0 {
                     let key = sp.slug.to_ascii_uppercase().replace('-', "_");
                     let url = format!("http://127.0.0.1:{}", rec.actual_port);
-                    env.push((
+                    prep.env.push((
                         format!("ENVCTL_SOURCE_SERVICE_{key}_PORT"),
                         rec.actual_port.to_string(),
                     ));
-                    env.push((format!("ENVCTL_SOURCE_SERVICE_{key}_URL"), url));
+                    prep.env
+                        .push((format!("ENVCTL_SOURCE_SERVICE_{key}_URL"), url));
                 }
                 match failure {
                     Some(f) if sp.critical => failures.push(f),
@@ -442,8 +479,10 @@ impl BringUp<'_> {
             }
             save_run(scope, run)?;
         }
-        run.ports.retain(|x| x.project != p.name);
-        run.ports.push(pp);
+        for prep in preps {
+            run.ports.retain(|x| x.project != prep.project.name);
+            run.ports.push(prep.ports);
+        }
         save_run(scope, run)?;
         Ok(failures)
     }
@@ -769,14 +808,8 @@ pub fn start(
     let mut launched = Launched::default();
     let result = (|| -> Result<Vec<String>, Failure> {
         let shared = bring.shared(&mut run, &mut launched)?;
-        let mut failures = Vec::new();
-        for p in &projects {
-            if procs::interrupted() {
-                break;
-            }
-            failures.extend(bring.project(&mut run, p, &shared, &mut launched)?);
-        }
-        Ok(failures)
+        let all: Vec<&Project> = projects.iter().collect();
+        bring.projects(&mut run, &all, &shared, &mut launched)
     })();
     crate::ui::done();
     if procs::interrupted() {
@@ -855,9 +888,9 @@ fn resume(
             if shared.is_none() {
                 shared = Some(bring.shared(run, &mut launched)?);
             }
-            let f = bring.project(
+            let f = bring.projects(
                 run,
-                p,
+                &[p],
                 shared.as_ref().unwrap_or(&BTreeMap::new()),
                 &mut launched,
             )?;

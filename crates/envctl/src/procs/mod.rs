@@ -57,7 +57,7 @@ thread_local! {
 /// inside waits for a process to change).
 pub fn with_snapshot<T>(f: impl FnOnce() -> T) -> T {
     SNAPSHOT.with(|s| *s.borrow_mut() = Some(table::all()));
-    let out = f();
+    let out = table::with_listen_snapshot(f);
     SNAPSHOT.with(|s| *s.borrow_mut() = None);
     out
 }

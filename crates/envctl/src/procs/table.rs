@@ -106,14 +106,42 @@ pub fn socket_inodes(pid: u32) -> Vec<u64> {
         .collect()
 }
 
+/// Every listening TCP socket (IPv4 and IPv6) as (port, inode). The
+/// kernel builds these tables on each read (milliseconds on a busy
+/// machine), so a pass over many services reads them once.
+fn listeners() -> Vec<(u16, u64)> {
+    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
+    tables
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.state == procfs::net::TcpState::Listen)
+        .map(|e| (e.local_address.port(), e.inode))
+        .collect()
+}
+
+thread_local! {
+    static LISTEN_SNAPSHOT: std::cell::RefCell<Option<Vec<(u16, u64)>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with one reading of the listening sockets for every
+/// [`listen_inodes`] inside it (see `procs::with_snapshot`).
+pub fn with_listen_snapshot<T>(f: impl FnOnce() -> T) -> T {
+    LISTEN_SNAPSHOT.with(|s| *s.borrow_mut() = Some(listeners()));
+    let out = f();
+    LISTEN_SNAPSHOT.with(|s| *s.borrow_mut() = None);
+    out
+}
+
 /// Socket inodes listening on TCP `port` (IPv4 and IPv6).
 pub fn listen_inodes(port: u16) -> Vec<u64> {
-    let mut out = Vec::new();
-    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
-    for entry in tables.into_iter().flatten().flatten() {
-        if entry.state == procfs::net::TcpState::Listen && entry.local_address.port() == port {
-            out.push(entry.inode);
-        }
-    }
-    out
+    let pick = |all: &[(u16, u64)]| -> Vec<u64> {
+        all.iter()
+            .filter(|(p, _)| *p == port)
+            .map(|(_, i)| *i)
+            .collect()
+    };
+    LISTEN_SNAPSHOT
+        .with(|s| s.borrow().as_deref().map(pick))
+        .unwrap_or_else(|| pick(&listeners()))
 }

@@ -239,9 +239,18 @@ pub fn teardown(w: &World) {
     let left = wait_clean(w.tmp.path());
     assert!(left.is_empty(), "left running: {left:?}");
     for port in planned {
+        // Another test's repository may have been given the same port
+        // after we released it; only a listener of ours is a leak.
+        let ours = listeners_of(port as u16)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/cwd"))
+                    .is_ok_and(|c| c.starts_with(w.tmp.path()))
+            })
+            .collect::<Vec<_>>();
         assert!(
-            std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_err(),
-            "something still listens on planned port {port}"
+            ours.is_empty(),
+            "something of ours still listens on planned port {port}: {ours:?}"
         );
     }
     if let Ok(rd) = std::fs::read_dir(w.scope().join("locks")) {
@@ -306,4 +315,41 @@ pub fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Pids holding a socket that listens on TCP `port` (from /proc).
+pub fn listeners_of(port: u16) -> Vec<u32> {
+    let mut inodes = Vec::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+        {
+            let c: Vec<&str> = line.split_whitespace().collect();
+            let p = c
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|h| u16::from_str_radix(h, 16).ok());
+            if c.get(3) == Some(&"0A") && p == Some(port) {
+                inodes.push(format!("socket:[{}]", c[9]));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+                })
+            })
+        })
+        .collect()
 }
