@@ -85,6 +85,32 @@ fn libtest_name(path: &str) -> &str {
     path.split_once("::").map(|(_, rest)| rest).unwrap_or(path)
 }
 
+/// Waits (up to `limit`) until no actor of this process is alive (see
+/// [`crate::runtime::actor::live_actors`]): the check the `/proc` one
+/// cannot make for thread actors. `None` when none is; else a report.
+pub fn live_actors_report(limit: Duration) -> Option<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let live = crate::runtime::actor::live_actors();
+        if live.is_empty() {
+            return None;
+        }
+        if start.elapsed() >= limit {
+            let mut r = String::new();
+            for u in live {
+                r.push_str(&format!(
+                    "  actor {:?} ({}) still alive in this process\n",
+                    u.name, u.uuid
+                ));
+            }
+            return Some(r);
+        }
+        // A finishing thread actor frees its state when its thread and
+        // runtime end; there is no event to wait on, so look again.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// `Ok` when this test process runs one test at a time, as
 /// [`run_test`] needs: it kills and leak-checks every descendant of the
 /// test process, which would hit tests running in parallel threads of the
@@ -173,7 +199,10 @@ pub fn run_test<F, Fut, R>(
         }
     };
     drop(rt);
-    let leaks = procs::leak_report(std::process::id(), &bind_dir, Duration::from_secs(10));
+    let mut leaks = procs::leak_report(std::process::id(), &bind_dir, Duration::from_secs(10));
+    if let Some(actors) = live_actors_report(Duration::from_secs(10)) {
+        leaks.get_or_insert_with(String::new).push_str(&actors);
+    }
     let _ = std::fs::remove_dir_all(&bind_dir);
     if let Err(e) = result {
         panic!("test {path} failed: {e}");
