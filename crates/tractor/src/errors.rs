@@ -85,6 +85,17 @@ pub enum Error {
         /// How long.
         secs: f64,
     },
+    /// The called function is of another kind than the call expects (a
+    /// context function or an async generator called with `run`).
+    #[error("{call} is {functype}, not a plain async function: {hint}")]
+    FuncType {
+        /// The call (`ns.func()`).
+        call: String,
+        /// What the callee said it is (`"a context function"`, ...).
+        functype: String,
+        /// What to use instead.
+        hint: String,
+    },
     /// Bad runtime configuration.
     #[error("runtime configuration: {0}")]
     Config(String),
@@ -131,6 +142,8 @@ pub enum ErrorKind {
     Discovery,
     /// Something timed out.
     Timeout,
+    /// A function called as the wrong kind (see [`Error::FuncType`]).
+    FuncTypeMismatch,
     /// Bad runtime configuration.
     Config,
     /// An OS error.
@@ -158,6 +171,7 @@ impl ErrorKind {
             "DiscoveryError" => ErrorKind::Discovery,
             "TimeoutError" => ErrorKind::Timeout,
             "ConfigError" => ErrorKind::Config,
+            "FuncTypeMismatch" => ErrorKind::FuncTypeMismatch,
             "OSError" => ErrorKind::Io,
             _ => ErrorKind::Application,
         }
@@ -208,6 +222,7 @@ impl Error {
             Error::Discovery(_) => ErrorKind::Discovery,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Config(_) => ErrorKind::Config,
+            Error::FuncType { .. } => ErrorKind::FuncTypeMismatch,
             Error::Io(_) => ErrorKind::Io,
             Error::Other(_) => ErrorKind::Application,
         }
@@ -486,6 +501,7 @@ fn error_variant_name(e: &Error) -> &'static str {
         Error::Discovery(_) => "DiscoveryError",
         Error::Timeout { .. } => "TimeoutError",
         Error::Config(_) => "ConfigError",
+        Error::FuncType { .. } => "FuncTypeMismatch",
         Error::Io(_) => "OSError",
         Error::Other(_) => "Error",
     }
