@@ -144,6 +144,24 @@ pub(crate) fn clone_error(e: &Error) -> Error {
     }
 }
 
+/// The error for a plain call (`call`, like `ns.func()`) whose callee
+/// acknowledged as `functype`: `None` for a plain async function.
+pub(crate) fn functype_error(call: &str, functype: FuncType) -> Option<Error> {
+    let (what, hint) = match functype {
+        FuncType::AsyncFunc => return None,
+        FuncType::Context => ("a context function", "open it with Portal::open_context"),
+        FuncType::AsyncGen => (
+            "an async generator (a streaming function)",
+            "streaming functions cannot be called with run; call a context function that streams instead",
+        ),
+    };
+    Some(Error::FuncType {
+        call: call.to_owned(),
+        functype: what.into(),
+        hint: hint.into(),
+    })
+}
+
 /// A `Start` from `actor` for `ns.func(**kwargs)` with call id `cid`.
 pub(crate) fn start_msg(actor: &Actor, cid: String, ns: &str, func: &str, kwargs: StrMap) -> Msg {
     Msg::Start(Start {
@@ -208,24 +226,10 @@ impl Call {
     pub(crate) async fn result(&mut self) -> Result<Value, Error> {
         loop {
             match self.next().await? {
-                Msg::StartAck(a) => {
-                    let (functype, hint) = match a.functype {
-                        FuncType::AsyncFunc => continue,
-                        FuncType::Context => {
-                            ("a context function", "open it with Portal::open_context")
-                        }
-                        FuncType::AsyncGen => (
-                            "an async generator (a streaming function)",
-                            "streaming functions cannot be called with run; \
-                             call a context function that streams instead",
-                        ),
-                    };
-                    return Err(Error::FuncType {
-                        call: self.what.clone(),
-                        functype: functype.into(),
-                        hint: hint.into(),
-                    });
-                }
+                Msg::StartAck(a) => match functype_error(&self.what, a.functype) {
+                    None => continue,
+                    Some(e) => return Err(e),
+                },
                 Msg::Return(p) => return Ok(p.pld),
                 Msg::CancelAck(a) => return Ok(Value::from(a.pld)),
                 Msg::Error(e) => return Err(RemoteActorError::from_msg(e).into()),
