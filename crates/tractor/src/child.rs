@@ -144,6 +144,15 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     let enabled = spec.enable_modules.iter().map(|(k, _)| k.clone()).collect();
     let actor = Actor::new(uid, rtv, false, enabled);
     actor.set_current();
+    // However this function ends, the actor stops being current (the
+    // runtime's table would otherwise keep it alive).
+    struct Uncurrent;
+    impl Drop for Uncurrent {
+        fn drop(&mut self) {
+            Actor::clear_current();
+        }
+    }
+    let _uncurrent = Uncurrent;
     actor.bind(&binds).await?;
     if let Err(e) = register_self(&actor).await {
         tracing::warn!(error = %e, "could not register");

@@ -393,7 +393,11 @@ impl Context {
         let Some(Err(e)) = &st.outcome else {
             return None;
         };
-        if e.boxed_type_str != "ContextCancelled" && e.src_type_str != "ContextCancelled" {
+        if crate::errors::ErrorKind::from_type_name(&e.src_type_str)
+            != crate::errors::ErrorKind::ContextCancelled
+            && crate::errors::ErrorKind::from_type_name(&e.boxed_type_str)
+                != crate::errors::ErrorKind::ContextCancelled
+        {
             return None;
         }
         let canceller = e.canceller.clone()?;

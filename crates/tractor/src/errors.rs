@@ -89,6 +89,17 @@ pub enum Error {
         /// How long.
         secs: f64,
     },
+    /// The called function is of another kind than the call expects (a
+    /// context function or an async generator called with `run`).
+    #[error("{call} is {functype}, not a plain async function: {hint}")]
+    FuncType {
+        /// The call (`ns.func()`).
+        call: String,
+        /// What the callee said it is (`"a context function"`, ...).
+        functype: String,
+        /// What to use instead.
+        hint: String,
+    },
     /// Bad runtime configuration.
     #[error("runtime configuration: {0}")]
     Config(String),
@@ -98,6 +109,77 @@ pub enum Error {
     /// An application error.
     #[error(transparent)]
     Other(BoxError),
+}
+
+/// What kind of failure an [`Error`] (or a [`RemoteActorError`]) is: match
+/// on this instead of comparing type-name strings. New kinds may be added.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A task in another actor was cancelled (`ContextCancelled`).
+    ContextCancelled,
+    /// This side was cancelled (its scope or actor is shutting down).
+    Cancelled,
+    /// A stream item was refused: the receiver's buffer was full.
+    StreamOverrun,
+    /// A message or payload did not have the expected type.
+    MsgTypeError,
+    /// The peer went away (or its transport closed) before answering.
+    PeerGone,
+    /// A channel failed (connect, send, receive).
+    Transport,
+    /// The called namespace is not enabled in the callee.
+    ModuleNotExposed,
+    /// The called function does not exist in the callee's namespace.
+    NoSuchFunction,
+    /// A function panicked in the callee.
+    Panic,
+    /// A child actor could not be started.
+    Spawn,
+    /// A child actor ended without being asked to.
+    ChildDied,
+    /// A thread actor ignored cancellation and was abandoned.
+    Abandoned,
+    /// Several errors at once ([`Error::Multi`]).
+    Multi,
+    /// A registrar or discovery lookup failed.
+    Discovery,
+    /// Something timed out.
+    Timeout,
+    /// A function called as the wrong kind (see [`Error::FuncType`]).
+    FuncTypeMismatch,
+    /// Bad runtime configuration.
+    Config,
+    /// An OS error.
+    Io,
+    /// Any other error, raised by application code (here or remotely).
+    Application,
+}
+
+impl ErrorKind {
+    /// The kind of an error type name on the wire (Python's or ours).
+    pub fn from_type_name(name: &str) -> ErrorKind {
+        match name {
+            "ContextCancelled" => ErrorKind::ContextCancelled,
+            "Cancelled" => ErrorKind::Cancelled,
+            "StreamOverrun" => ErrorKind::StreamOverrun,
+            "MsgTypeError" => ErrorKind::MsgTypeError,
+            "PeerGone" | "TransportClosed" => ErrorKind::PeerGone,
+            "TransportError" => ErrorKind::Transport,
+            "ModuleNotExposed" => ErrorKind::ModuleNotExposed,
+            "Panic" => ErrorKind::Panic,
+            "SpawnError" => ErrorKind::Spawn,
+            "ChildDied" => ErrorKind::ChildDied,
+            "AbandonedActor" => ErrorKind::Abandoned,
+            "ActorNurseryError" => ErrorKind::Multi,
+            "DiscoveryError" => ErrorKind::Discovery,
+            "TimeoutError" => ErrorKind::Timeout,
+            "ConfigError" => ErrorKind::Config,
+            "FuncTypeMismatch" => ErrorKind::FuncTypeMismatch,
+            "OSError" => ErrorKind::Io,
+            _ => ErrorKind::Application,
+        }
+    }
 }
 
 impl From<ChanError> for Error {
@@ -128,11 +210,36 @@ impl Error {
         }
     }
 
-    /// True for cancellation (local or a remote `ContextCancelled`).
+    /// What kind of failure this is (a remote error: the kind at its
+    /// origin, however many hops it was relayed).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Remote(r) => r.kind(),
+            Error::Chan(_) => ErrorKind::Transport,
+            Error::PeerGone { .. } => ErrorKind::PeerGone,
+            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Spawn { .. } => ErrorKind::Spawn,
+            Error::ChildDied { .. } => ErrorKind::ChildDied,
+            Error::Abandoned { .. } => ErrorKind::Abandoned,
+            Error::Multi(_) => ErrorKind::Multi,
+            Error::Payload(_) => ErrorKind::MsgTypeError,
+            Error::Discovery(_) => ErrorKind::Discovery,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Config(_) => ErrorKind::Config,
+            Error::FuncType { .. } => ErrorKind::FuncTypeMismatch,
+            Error::Io(_) => ErrorKind::Io,
+            Error::Other(_) => ErrorKind::Application,
+        }
+    }
+
+    /// True for cancellation: local, or a remote `ContextCancelled` from
+    /// the actor we called (a relayed one, from further away, is not).
     pub fn is_cancelled(&self) -> bool {
         match self {
             Error::Cancelled(_) => true,
-            Error::Remote(r) => r.boxed_type() == "ContextCancelled",
+            Error::Remote(r) => {
+                ErrorKind::from_type_name(r.boxed_type()) == ErrorKind::ContextCancelled
+            }
             Error::Multi(v) => v.iter().all(Error::is_cancelled),
             _ => false,
         }
@@ -181,6 +288,22 @@ impl RemoteActorError {
     /// The error type name at the origin (`"ValueError"`, `"MyError"`).
     pub fn src_type(&self) -> &str {
         &self.msg.src_type_str
+    }
+
+    /// What kind of failure this was at its origin.
+    pub fn kind(&self) -> ErrorKind {
+        match ErrorKind::from_type_name(&self.msg.src_type_str) {
+            // A remote "cancelled" is the remote task's cancellation.
+            ErrorKind::Cancelled => ErrorKind::ContextCancelled,
+            // Python raises AttributeError for a missing function.
+            ErrorKind::Application
+                if self.msg.src_type_str == "AttributeError"
+                    && self.message().starts_with("no function") =>
+            {
+                ErrorKind::NoSuchFunction
+            }
+            k => k,
+        }
     }
 
     /// The type of what is boxed here (`"RemoteActorError"` when relayed).
@@ -383,6 +506,7 @@ fn error_variant_name(e: &Error) -> &'static str {
         Error::Discovery(_) => "DiscoveryError",
         Error::Timeout { .. } => "TimeoutError",
         Error::Config(_) => "ConfigError",
+        Error::FuncType { .. } => "FuncTypeMismatch",
         Error::Io(_) => "OSError",
         Error::Other(_) => "Error",
     }
@@ -397,4 +521,53 @@ pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(ty: &str, message: &str) -> RemoteActorError {
+        RemoteActorError::from_msg(pack_error(
+            &Uid::new("a", "1"),
+            ty,
+            message.into(),
+            String::new(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_remote_error_has_the_kind_of_its_origin_across_relays() {
+        let e = remote("StreamOverrun", "full");
+        assert_eq!(e.kind(), ErrorKind::StreamOverrun);
+        let relayed = RemoteActorError::from_msg(e.relayed(&Uid::new("b", "2"), None));
+        assert_eq!(relayed.boxed_type(), "RemoteActorError");
+        assert_eq!(relayed.kind(), ErrorKind::StreamOverrun);
+        assert_eq!(
+            Error::from(remote("ContextCancelled", "x")).kind(),
+            ErrorKind::ContextCancelled
+        );
+        assert!(Error::from(remote("ContextCancelled", "x")).is_cancelled());
+        assert_eq!(remote("MsgTypeError", "x").kind(), ErrorKind::MsgTypeError);
+        assert_eq!(
+            remote("AttributeError", "no function \"f\" in namespace").kind(),
+            ErrorKind::NoSuchFunction
+        );
+        assert_eq!(remote("ValueError", "bad").kind(), ErrorKind::Application);
+    }
+
+    #[test]
+    fn local_errors_have_kinds_too() {
+        let gone = Error::PeerGone {
+            peer: "p".into(),
+            what: "w".into(),
+        };
+        assert_eq!(gone.kind(), ErrorKind::PeerGone);
+        assert_eq!(Error::Cancelled("x".into()).kind(), ErrorKind::Cancelled);
+        assert_eq!(Error::other("boom").kind(), ErrorKind::Application);
+        // Packed for the wire and back, a local error keeps its kind.
+        let back = RemoteActorError::from_msg(pack_any(&Uid::new("a", "1"), &gone, None));
+        assert_eq!(back.kind(), ErrorKind::PeerGone);
+    }
 }

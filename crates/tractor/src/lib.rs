@@ -62,7 +62,7 @@ pub mod trionics;
 pub use child::maybe_run_child;
 pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};
 pub use discovery::{find_actor, wait_for_actor};
-pub use errors::{Error, RemoteActorError, RemoteErrorType, register_error_type};
+pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
 pub use runtime::actor::{Actor, current_actor};
 pub use runtime::cancel::CancelScope;

@@ -277,6 +277,7 @@ async fn a_wrong_typed_message_is_a_msg_type_error_for_its_sender() -> Result<()
         let e = ctx.result::<String>().await.unwrap_err();
         let r = e.as_remote().unwrap_or_else(|| panic!("{e}"));
         assert_eq!(r.boxed_type(), "MsgTypeError");
+        assert_eq!(e.kind(), tractor::ErrorKind::MsgTypeError);
         assert!(r.message().contains("expected u32"), "{}", r.message());
         let bad = r
             .msg()

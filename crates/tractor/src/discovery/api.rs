@@ -57,7 +57,15 @@ pub async fn call_once_ns(
                 });
             }
             Some(m) if m.cid() != Some(cid.as_str()) => continue,
-            Some(Msg::StartAck(_)) => continue,
+            Some(Msg::StartAck(a)) => {
+                // Closing the connection below cancels a task of the
+                // wrong kind on the other side.
+                let call = format!("{ns}.{func}()");
+                match crate::runtime::portal::functype_error(&call, a.functype) {
+                    None => continue,
+                    Some(e) => break Err(e),
+                }
+            }
             Some(Msg::Return(p)) => break Ok(p.pld),
             Some(Msg::CancelAck(a)) => break Ok(Value::from(a.pld)),
             Some(Msg::Error(e)) => break Err(RemoteActorError::from_msg(e).into()),

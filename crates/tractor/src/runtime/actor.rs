@@ -88,6 +88,33 @@ thread_local! {
 /// when their actor exits.
 static BY_RUNTIME: Mutex<Vec<(tokio::runtime::Id, Actor)>> = Mutex::new(Vec::new());
 
+/// Every actor of this process that may still be alive, with whether its
+/// parent abandoned it (a thread actor that ignored its cancellation).
+static LIVE: Mutex<Vec<(Uid, std::sync::Weak<ActorInner>, bool)>> = Mutex::new(Vec::new());
+
+/// The actors of this process still alive (their state not freed), except
+/// those abandoned and reported ([`crate::Error::Abandoned`]). After a
+/// root has shut down this is empty unless something leaked an actor: a
+/// thread actor still running, a task or a handle keeping it. Used by the
+/// test harness's leak check (the `/proc` checks cannot see threads).
+pub fn live_actors() -> Vec<Uid> {
+    let mut all = lock(&LIVE);
+    all.retain(|(_, w, _)| w.strong_count() > 0);
+    all.iter()
+        .filter(|(_, _, abandoned)| !abandoned)
+        .map(|(u, _, _)| u.clone())
+        .collect()
+}
+
+/// Records that the actor `uid` was abandoned (reported, not a leak).
+pub(crate) fn mark_abandoned(uid: &Uid) {
+    for (u, _, abandoned) in lock(&LIVE).iter_mut() {
+        if u == uid {
+            *abandoned = true;
+        }
+    }
+}
+
 /// The actor running on this thread, or on the tokio runtime this thread
 /// belongs to (a `spawn_blocking` thread of an actor's runtime), if any.
 /// `None` once that actor has exited, and on threads of no actor.
@@ -109,7 +136,7 @@ impl Actor {
         is_registrar: bool,
         enabled: Vec<String>,
     ) -> Actor {
-        Actor {
+        let a = Actor {
             inner: Arc::new(ActorInner {
                 uid,
                 rtv,
@@ -127,7 +154,12 @@ impl Actor {
                 conn_tasks: TaskTracker::new(),
                 next_id: AtomicU64::new(1),
             }),
-        }
+        };
+        let mut live = lock(&LIVE);
+        live.retain(|(_, w, _)| w.strong_count() > 0);
+        live.push((a.inner.uid.clone(), Arc::downgrade(&a.inner), false));
+        drop(live);
+        a
     }
 
     /// Makes this the current actor of this thread and of the tokio

@@ -11,7 +11,7 @@ use super::cancel::CancelScope;
 use super::peer::{DialogRx, Peer};
 use super::rpc::RemoteFn;
 use crate::errors::{Error, RemoteActorError};
-use crate::msg::{self, ANY_PLD_SPEC, Msg, Start, StrMap, Uid, Value, payload};
+use crate::msg::{self, ANY_PLD_SPEC, FuncType, Msg, Start, StrMap, Uid, Value, payload};
 
 /// How many stream items may wait unread in one context before the sender
 /// gets a `StreamOverrun` error (unless overruns are allowed).
@@ -83,7 +83,9 @@ impl Portal {
     pub async fn run_from_ns(&self, ns: &str, func: &str, kwargs: StrMap) -> Result<Value, Error> {
         let mut call = Call::start(&self.actor, &self.peer, ns, func, kwargs).await?;
         let out = call.result().await;
-        call.done = true;
+        // A function of the wrong kind keeps running there: leaving the
+        // call not done makes dropping it cancel the remote task.
+        call.done = !matches!(out, Err(Error::FuncType { .. }));
         out
     }
 
@@ -140,6 +142,24 @@ pub(crate) fn clone_error(e: &Error) -> Error {
         Error::Cancelled(s) => Error::Cancelled(s.clone()),
         other => Error::Other(other.to_string().into()),
     }
+}
+
+/// The error for a plain call (`call`, like `ns.func()`) whose callee
+/// acknowledged as `functype`: `None` for a plain async function.
+pub(crate) fn functype_error(call: &str, functype: FuncType) -> Option<Error> {
+    let (what, hint) = match functype {
+        FuncType::AsyncFunc => return None,
+        FuncType::Context => ("a context function", "open it with Portal::open_context"),
+        FuncType::AsyncGen => (
+            "an async generator (a streaming function)",
+            "streaming functions cannot be called with run; call a context function that streams instead",
+        ),
+    };
+    Some(Error::FuncType {
+        call: call.to_owned(),
+        functype: what.into(),
+        hint: hint.into(),
+    })
 }
 
 /// A `Start` from `actor` for `ns.func(**kwargs)` with call id `cid`.
@@ -213,10 +233,16 @@ impl Call {
     }
 
     /// Waits for the StartAck and then the Return / CancelAck / Error.
+    /// A callee that acknowledges as another kind of function than a plain
+    /// async one (it would never send a `Return` this call can take) is an
+    /// [`Error::FuncType`] at once, instead of a wait forever.
     pub(crate) async fn result(&mut self) -> Result<Value, Error> {
         loop {
             match self.next().await? {
-                Msg::StartAck(_) => continue,
+                Msg::StartAck(a) => match functype_error(&self.what, a.functype) {
+                    None => continue,
+                    Some(e) => return Err(e),
+                },
                 Msg::Return(p) => return Ok(p.pld),
                 Msg::CancelAck(a) => return Ok(Value::from(a.pld)),
                 Msg::Error(e) => return Err(RemoteActorError::from_msg(e).into()),

@@ -429,6 +429,7 @@ impl ActorNursery {
             remove_stale_socket(bind.as_ref());
         }
         if how == Escalation::Abandoned {
+            super::actor::mark_abandoned(&portal.uid());
             let _ = self.inner.errors.send(Error::Abandoned {
                 name: portal.name().to_owned(),
                 secs: grace.as_secs_f64(),

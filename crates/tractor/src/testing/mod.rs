@@ -7,6 +7,10 @@
 //!   every actor in the tree before killing it; afterwards it checks that
 //!   no descendant process, zombie or socket file is left.
 //! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
+//!
+//! The harness needs one test per process: it runs under `cargo nextest`
+//! (or libtest with `--test-threads=1`) and refuses to run otherwise
+//! ([`one_test_per_process`]).
 
 pub mod procs;
 mod programs;
@@ -81,6 +85,61 @@ fn libtest_name(path: &str) -> &str {
     path.split_once("::").map(|(_, rest)| rest).unwrap_or(path)
 }
 
+/// Waits (up to `limit`) until no actor of this process is alive (see
+/// [`crate::runtime::actor::live_actors`]): the check the `/proc` one
+/// cannot make for thread actors. `None` when none is; else a report.
+pub fn live_actors_report(limit: Duration) -> Option<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let live = crate::runtime::actor::live_actors();
+        if live.is_empty() {
+            return None;
+        }
+        if start.elapsed() >= limit {
+            let mut r = String::new();
+            for u in live {
+                r.push_str(&format!(
+                    "  actor {:?} ({}) still alive in this process\n",
+                    u.name, u.uuid
+                ));
+            }
+            return Some(r);
+        }
+        // A finishing thread actor frees its state when its thread and
+        // runtime end; there is no event to wait on, so look again.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `Ok` when this test process runs one test at a time, as
+/// [`run_test`] needs: it kills and leak-checks every descendant of the
+/// test process, which would hit tests running in parallel threads of the
+/// same process. True under `cargo nextest` (a process per test) and with
+/// libtest limited to one thread (`--test-threads=1`,
+/// `RUST_TEST_THREADS=1`).
+pub fn one_test_per_process() -> Result<(), String> {
+    if std::env::var_os("NEXTEST").is_some()
+        || std::env::var("RUST_TEST_THREADS").as_deref() == Ok("1")
+    {
+        return Ok(());
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let one_thread = args.iter().any(|a| a == "--test-threads=1")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--test-threads" && w[1] == "1");
+    if one_thread {
+        return Ok(());
+    }
+    Err(
+        "#[tractor::test] needs one test per process (it kills and leak-checks every \
+         descendant of the test process, so tests running in parallel would kill each \
+         other's actors): run it with `cargo nextest run`, or with \
+         `cargo test -- --test-threads=1`"
+            .to_owned(),
+    )
+}
+
 /// Runs an async test body in a fresh root actor (see the module docs).
 ///
 /// In a child process spawned by such a test, this runs the child actor
@@ -97,6 +156,9 @@ pub fn run_test<F, Fut, R>(
     R: crate::__private::MainResult,
 {
     crate::child::maybe_run_child();
+    if let Err(why) = one_test_per_process() {
+        panic!("test {path}: {why}");
+    }
     let mut rv = match transport.map(str::parse::<Proto>) {
         Some(Ok(p)) => session_vars_for(p),
         _ => session_vars(),
@@ -137,7 +199,10 @@ pub fn run_test<F, Fut, R>(
         }
     };
     drop(rt);
-    let leaks = procs::leak_report(std::process::id(), &bind_dir, Duration::from_secs(10));
+    let mut leaks = procs::leak_report(std::process::id(), &bind_dir, Duration::from_secs(10));
+    if let Some(actors) = live_actors_report(Duration::from_secs(10)) {
+        leaks.get_or_insert_with(String::new).push_str(&actors);
+    }
     let _ = std::fs::remove_dir_all(&bind_dir);
     if let Err(e) = result {
         panic!("test {path} failed: {e}");
