@@ -148,6 +148,8 @@ pub enum ErrorKind {
     Timeout,
     /// A function called as the wrong kind (see [`Error::FuncType`]).
     FuncTypeMismatch,
+    /// A supervisor ran out of its restart budget ([`Error::Escalated`]).
+    Escalated,
     /// Bad runtime configuration.
     Config,
     /// An OS error.
@@ -176,6 +178,7 @@ impl ErrorKind {
             "TimeoutError" => ErrorKind::Timeout,
             "ConfigError" => ErrorKind::Config,
             "FuncTypeMismatch" => ErrorKind::FuncTypeMismatch,
+            "SupervisorEscalation" => ErrorKind::Escalated,
             "OSError" => ErrorKind::Io,
             _ => ErrorKind::Application,
         }
@@ -227,6 +230,7 @@ impl Error {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Config(_) => ErrorKind::Config,
             Error::FuncType { .. } => ErrorKind::FuncTypeMismatch,
+            Error::Escalated(_) => ErrorKind::Escalated,
             Error::Io(_) => ErrorKind::Io,
             Error::Other(_) => ErrorKind::Application,
         }

@@ -372,6 +372,7 @@ async fn budget_exhaustion_escalates_exactly_once() -> Result<(), Error> {
     })
     .await;
     let e = r.expect_err("the budget runs out");
+    assert_eq!(e.kind(), tractor::errors::ErrorKind::Escalated);
     let Error::Escalated(esc) = &e else {
         panic!("not an escalation: {e}");
     };
@@ -419,6 +420,7 @@ async fn an_escalation_reaches_the_parent_once_through_the_nursery() -> Result<(
     assert_eq!(e.leaves().len(), 1, "exactly one error: {e}");
     let remote = e.as_remote().unwrap_or_else(|| panic!("{e}"));
     assert_eq!(remote.src_type(), "SupervisorEscalation");
+    assert_eq!(remote.kind(), tractor::errors::ErrorKind::Escalated);
     assert_eq!(remote.src_uid().name, "supervisor");
     assert!(remote.message().contains("child 'b'"), "{e}");
     assert!(remote.message().contains("restart history"), "{e}");
