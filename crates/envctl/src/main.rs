@@ -520,8 +520,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// After a lifecycle command: the daemon runs and knows the new record.
 fn supervise(repo: &std::path::Path) -> Result<(), Failure> {
     let scope = scope::scope_dir(repo)?;
-    if daemon::client::alive(&scope) {
-        daemon::client::notify(&scope);
+    if daemon::client::alive(&scope) && daemon::client::notify(&scope) {
         Ok(())
     } else {
         daemon::client::ensure_running(repo)

@@ -158,3 +158,34 @@ fn logs_follow_streams_new_lines_and_daemon_stop_ends_everything() {
     assert!(left.is_empty(), "daemon stop left {left:?}");
     teardown(&w);
 }
+
+#[test]
+fn a_daemon_with_nothing_to_supervise_exits_by_itself() {
+    let w = World::new();
+    assert_eq!(w.envctl(&["doctor"]).status.code(), Some(0));
+    let mut d = Command::new(env!("CARGO_BIN_EXE_envctl"))
+        .args(["daemon", "run"])
+        .current_dir(&w.repo)
+        .env("RUN_SH_RUNTIME_DIR", &w.runtime)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its housekeeping looks every 5 s and gives up after two idle looks.
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = d.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let Some(status) = status else {
+        let _ = d.kill();
+        panic!("the idle daemon did not exit within 60 s");
+    };
+    assert!(status.success(), "{status:?}");
+    assert_eq!(daemon(&w)["running"], false);
+}

@@ -63,10 +63,17 @@ pub fn status_of(scope: &Path) -> Result<Option<DaemonStatus>, Failure> {
     }
 }
 
-/// Tells a running daemon that the record changed (no-op without one).
-pub fn notify(scope: &Path) {
-    if let Err(Failure::Actionable(m)) = call(scope, "reload") {
-        crate::ui::warn(&m);
+/// Tells a running daemon that the record changed; false if none
+/// answered (it may be exiting: the caller starts a new one).
+pub fn notify(scope: &Path) -> bool {
+    match call(scope, "reload") {
+        Ok(Some(_)) => true,
+        Ok(None) => false,
+        Err(Failure::Actionable(m)) => {
+            crate::ui::warn(&m);
+            false
+        }
+        Err(_) => false,
     }
 }
 

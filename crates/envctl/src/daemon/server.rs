@@ -77,13 +77,28 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
         sup.sync();
         tracing::info!(scope = %scope.display(), watched = sup.watched_count(), "envctl daemon up");
         signal_ready();
+        // Housekeeping every 5 s: rotate logs; exit when there is nothing
+        // left to supervise (no active run twice in a row, or the scope's
+        // folder is gone) — a daemon never outlives its purpose.
         let rotation = {
             let sup = sup.clone();
             tokio::spawn(async move {
+                let mut idle = 0;
                 loop {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     let s = sup.clone();
-                    let _ = tokio::task::spawn_blocking(move || rotate(&s.repo, &s.scope)).await;
+                    let active = tokio::task::spawn_blocking(move || {
+                        rotate(&s.repo, &s.scope);
+                        s.scope.exists() && !crate::lifecycle::active_runs(&s.scope).is_empty()
+                    })
+                    .await
+                    .unwrap_or(true);
+                    idle = if active { 0 } else { idle + 1 };
+                    if idle >= 2 {
+                        tracing::info!("nothing left to supervise; exiting");
+                        sup.shutdown.cancel();
+                        return;
+                    }
                 }
             })
         };
