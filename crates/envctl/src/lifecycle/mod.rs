@@ -1,5 +1,5 @@
-//! The commands that change what runs: `start` / `resume` ([`start`]),
-//! `stop` / `stop-all` ([`stop`]), `blast-all` ([`blast`]). One at a time
+//! The commands that change what runs: `start` / `resume` ([`mod@start`]),
+//! `stop` / `stop-all` ([`mod@stop`]), `blast-all` ([`blast`]). One at a time
 //! per repository: each holds the lifecycle lock for its whole run.
 //!
 //! What is started is recorded before anything waits on it, and carries
