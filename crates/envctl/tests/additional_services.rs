@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 
-const WORKER: &str = "ENVCTL_SERVICE_WORKER_START_CMD=python3 -c \"import os,time; print('worker sees', os.environ.get('ENVCTL_SOURCE_SERVICE_BACKEND_URL'), flush=True); time.sleep(3600)\"";
+const WORKER: &str = "ENVCTL_SERVICE_WORKER_START_CMD=python3 -c \"import os,signal; print('worker sees', os.environ.get('ENVCTL_SOURCE_SERVICE_BACKEND_URL'), flush=True); signal.pause()\"";
 
 fn start(w: &World, extra: &[&str]) -> std::process::Output {
     let mut args = vec![

@@ -90,6 +90,12 @@ fn a_hundred_kill_9s_then_stop_all_leaves_nothing() {
             .is_ok()
             {
                 kills += 1;
+                // The next round starts once this victim is dead: the
+                // supervisor is caught at every stage of its restarts.
+                assert!(
+                    wait_exit(*pid, Duration::from_secs(10)),
+                    "pid {pid} survived kill -9"
+                );
             }
         }
         reap_children();
@@ -99,8 +105,6 @@ fn a_hundred_kill_9s_then_stop_all_leaves_nothing() {
         if round % 10 == 9 {
             let _ = w.envctl_env(&["restart", "--headless"], &restarts);
         }
-        // Pacing, so the supervisor is caught at every stage of a restart.
-        std::thread::sleep(Duration::from_millis(20 + next() % 30));
     }
     // What dies too often is given up on (crash loop) until the next
     // `restart`, so not every round finds a victim.

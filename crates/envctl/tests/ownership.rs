@@ -68,12 +68,20 @@ fn bystanders_survive_stop_all_and_blast_all() {
             .count()
     };
     assert_eq!(sleepers(), 2, "one stray grandchild per backend");
+    let sleeper_pids: Vec<u32> = processes_of(w.tmp.path())
+        .into_iter()
+        .filter(|(_, c)| c.contains("time.sleep"))
+        .map(|(pid, _)| pid)
+        .collect();
     let out = w.envctl(&["stop-all"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        wait_for(std::time::Duration::from_secs(10), || sleepers() == 0),
-        "stop took each backend's forked sleeper (it carries the marker)"
-    );
+    for pid in sleeper_pids {
+        assert!(
+            wait_exit(pid, std::time::Duration::from_secs(10)),
+            "stop took each backend's forked sleeper (it carries the marker)"
+        );
+    }
+    assert_eq!(sleepers(), 0);
     assert!(
         alive(&mut leftover),
         "stop-all touches only what is recorded"

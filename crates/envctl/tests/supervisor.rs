@@ -172,20 +172,12 @@ fn a_daemon_with_nothing_to_supervise_exits_by_itself() {
         .spawn()
         .unwrap();
     // Its housekeeping looks every 5 s and gives up after two idle looks.
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = d.try_wait().unwrap() {
-            break Some(s);
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let Some(status) = status else {
-        let _ = d.kill();
-        panic!("the idle daemon did not exit within 60 s");
-    };
+    let pid = d.id();
+    assert!(
+        wait_exit(pid, Duration::from_secs(60)),
+        "the idle daemon did not exit within 60 s"
+    );
+    let status = d.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(daemon(&w)["running"], false);
 }

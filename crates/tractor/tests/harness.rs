@@ -52,38 +52,21 @@ fn with_one_test_thread_or_under_nextest_it_runs() {
     assert_eq!(code, Some(0), "{out}");
 }
 
-/// Keeps the calling actor alive forever: a leak the harness must see.
-#[tractor::rpc]
-async fn leak_myself() {
-    static KEPT: std::sync::Mutex<Vec<tractor::Actor>> = std::sync::Mutex::new(Vec::new());
-    if let Some(me) = tractor::current_actor() {
-        KEPT.lock().unwrap().push(me);
-    }
-}
-
-/// Not a test on its own: leaks a thread actor when
-/// `under_the_harness_a_leaked_thread_actor_fails_the_test` asks it to.
-#[tractor::test(timeout = 30, backend = "thread", transport = "uds")]
-#[ignore = "run by under_the_harness_a_leaked_thread_actor_fails_the_test"]
-async fn leaks_a_thread_actor() -> Result<(), tractor::Error> {
-    if std::env::var("TRACTOR_TEST_PROGRAM").as_deref() != Ok("leaks_a_thread_actor") {
-        return Ok(());
-    }
-    tractor::open_nursery(|n| async move {
-        let p = n.start_actor("leaky", &[leak_myself::NS]).await?;
-        p.run(leak_myself {}).await?;
-        p.cancel_actor().await?;
-        Ok(())
-    })
-    .await
-}
-
 #[test]
 fn under_the_harness_a_leaked_thread_actor_fails_the_test() {
-    let (code, out) = run_alone_named(
-        "leaks_a_thread_actor::thread_uds",
-        &[("TRACTOR_TEST_PROGRAM", "leaks_a_thread_actor")],
-        &["--ignored", "--test-threads=1", "--nocapture"],
+    let out = Command::new(tractor::testing::example_path("test_leaky_thread_actor"))
+        .arg("--test-threads=1")
+        .env_remove("NEXTEST")
+        .env_remove("_TRACTOR_RT_VARS")
+        .output()
+        .expect("the leaky program runs");
+    let (code, out) = (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     );
     assert_ne!(code, Some(0), "{out}");
     assert!(

@@ -353,3 +353,22 @@ pub fn listeners_of(port: u16) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Waits until `pid` exits (true), or `limit` passes (false): the pidfd
+/// becomes readable at its exit — an event, for any process, ours or not.
+pub fn wait_exit(pid: u32, limit: Duration) -> bool {
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return true; // already gone
+    }
+    // SAFETY: the kernel just returned this fd to us; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let mut fds = [nix::poll::PollFd::new(
+        fd.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
+    matches!(nix::poll::poll(&mut fds, ms), Ok(n) if n > 0)
+}
