@@ -6,6 +6,7 @@
 //! 1 an actionable failure (the message says what to do), 2 bad usage or
 //! interrupted.
 
+mod actions;
 mod config;
 mod daemon;
 mod debug;
@@ -225,6 +226,80 @@ enum Command {
     DebugLast,
     /// Print a short diagnosis: doctor, then errors.
     DebugReport,
+    /// Print a running worktree's projected environment (DATABASE_URL, REDIS_URL, DB_*, service URLs).
+    #[command(
+        after_help = "Examples:\n  envctl env --project feat-a-1\n  eval \"$(envctl env --shell)\"    # secrets included, for your shell\n  envctl env --json"
+    )]
+    Env {
+        /// The project (default: the worktree you are in, else main).
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+        /// `export KEY='value'` lines for `eval`, secrets included.
+        #[arg(long)]
+        shell: bool,
+    },
+    /// Run a command with a running worktree's environment, in its folder; exit with its status.
+    #[command(
+        after_help = "Examples:\n  envctl exec -- sh -c 'psql \"$DATABASE_URL\"'   # quoted: expanded inside, not by your shell\n  envctl exec --project feat-a-1 --service backend -- python -m pytest"
+    )]
+    Exec {
+        /// The project (default: the worktree you are in, else main).
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+        /// Run in this service's folder with its full launch environment.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
+        /// The command and its arguments.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        cmd: Vec<String>,
+    },
+    /// Create the worktree trees/<feature>/<iter> on branch <feature>-<iter>.
+    #[command(
+        long_flag = "setup-worktree",
+        after_help = "Example:\n  envctl setup-worktree checkout 1 && envctl start --project checkout-1"
+    )]
+    SetupWorktree {
+        /// The feature (folder and branch prefix).
+        feature: String,
+        /// The iteration (`1`, `2`, …).
+        iter: String,
+    },
+    /// Create worktrees trees/<feature>/1 … <count>.
+    #[command(
+        long_flag = "setup-worktrees",
+        after_help = "Example:\n  envctl setup-worktrees spike 3"
+    )]
+    SetupWorktrees {
+        /// The feature (folder and branch prefix).
+        feature: String,
+        /// How many iterations.
+        count: u32,
+    },
+    /// Stop a worktree's services, then remove it (`git worktree remove`).
+    #[command(after_help = "Example:\n  envctl delete-worktree spike-2 --yes")]
+    DeleteWorktree {
+        /// The worktree's project name (`envctl list-trees`).
+        name: String,
+        /// Yes, remove it.
+        #[arg(long)]
+        yes: bool,
+        /// Remove it even with uncommitted changes (they are lost).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  envctl completions bash > ~/.local/share/bash-completion/completions/envctl"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,7 +342,13 @@ impl Command {
             | Command::DebugPack
             | Command::DebugLast
             | Command::DebugReport
-            | Command::Daemon { .. } => false,
+            | Command::Daemon { .. }
+            | Command::Env { .. }
+            | Command::Exec { .. }
+            | Command::SetupWorktree { .. }
+            | Command::SetupWorktrees { .. }
+            | Command::DeleteWorktree { .. }
+            | Command::Completions { .. } => false,
         }
     }
 
@@ -291,6 +372,8 @@ impl Command {
                 | Command::Doctor
                 | Command::DebugLast
                 | Command::DebugReport
+                | Command::Env { .. }
+                | Command::Completions { .. }
                 | Command::Daemon {
                     action: DaemonAction::Status
                 }
@@ -352,12 +435,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // selects that worktree only.
             if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
                 let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
-                if let Some(p) = worktrees::trees(&repo, &dir)
-                    .into_iter()
-                    .find(|p| cwd.starts_with(&p.root))
-                {
+                let trees = worktrees::trees(&repo, &dir);
+                if let Some(p) = worktrees::containing(&trees, &cwd) {
                     select.trees = true;
-                    select.projects = vec![p.name];
+                    select.projects = vec![p.name.clone()];
                 }
             }
             let opts = lifecycle::StartOpts {
@@ -513,6 +594,41 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::DebugReport => {
             inspect::doctor(&repo, &cfg, json)?;
             inspect::errors(&repo, &cfg, json)
+        }
+        Command::Env { project, shell } => {
+            let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
+            let p = actions::resolve(&repo, &cwd, &dir, project.as_deref())?;
+            let format = match (shell, json) {
+                (true, _) => actions::env::Format::Shell,
+                (false, true) => actions::env::Format::Json,
+                (false, false) => actions::env::Format::Text,
+            };
+            actions::env::print(&p, format)
+        }
+        Command::Exec {
+            project,
+            service,
+            cmd,
+        } => {
+            let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
+            let p = actions::resolve(&repo, &cwd, &dir, project.as_deref())?;
+            Err(actions::env::exec(&p, service.as_deref(), &cmd))
+        }
+        Command::SetupWorktree { feature, iter } => {
+            actions::worktree::setup(&repo, &cfg, &feature, &iter).map(|_| ())
+        }
+        Command::SetupWorktrees { feature, count } => {
+            actions::worktree::setup_many(&repo, &cfg, &feature, count)
+        }
+        Command::DeleteWorktree { name, yes, force } => {
+            actions::worktree::delete(&repo, &cfg, &name, yes, force)?;
+            daemon::client::notify(&scope::scope_dir(&repo)?);
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "envctl", &mut std::io::stdout());
+            Ok(())
         }
     }
 }

@@ -252,6 +252,12 @@ pub const KEYS: &[KeyDef] = &[
         Some("trees"),
         "folder of the worktrees under the repository",
     ),
+    key(
+        "ENVCTL_WORKTREE_GIT_HOOKS",
+        Kind::Enum(&["off", "inherit"]),
+        Some("off"),
+        "setup-worktree runs git with the repository's hooks (inherit) or none (off)",
+    ),
     // Working folders and commands.
     key(
         "BACKEND_DIR",

@@ -24,7 +24,7 @@ pub use runs::{active_runs, save_run};
 #[allow(unused_imports)]
 pub use start::restart_dep;
 pub use start::{StartOpts, start};
-pub use stop::{StopOpts, stop, stop_all};
+pub use stop::{StopOpts, forget_project, stop, stop_all};
 
 use crate::config::Config;
 use crate::plan::Mode;

@@ -199,3 +199,66 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
         Err(Failure::Actionable(format!("could not stop: {failed:?}")))
     }
 }
+
+/// `delete-worktree`: stops a project's services (and dependencies only it
+/// uses) in every active run, then removes it from the records: a later
+/// `resume` must not try to bring back a worktree that is gone. A run left
+/// with no service ends. Returns how many services were stopped.
+pub fn forget_project(repo: &Path, project: &str) -> Result<usize, Failure> {
+    let scope = scope::scope_dir(repo)?;
+    let _lock = lock(&scope)?;
+    let mut stopped = 0;
+    let mut failed = Vec::new();
+    for mut run in active_runs(&scope) {
+        if !run.services.values().any(|s| s.project == project) {
+            continue;
+        }
+        let run_id = run.run_id.clone();
+        let mut ports_of = Vec::new();
+        for rec in run.services.values_mut().filter(|s| s.project == project) {
+            ports_of.push(rec.actual_port);
+            if rec.status != "stopped" {
+                stopped += 1;
+                if !stop_service(&scope, &run_id, rec) {
+                    failed.push(rec.name.clone());
+                }
+            }
+        }
+        if !failed.is_empty() {
+            save_run(&scope, &run)?;
+            continue;
+        }
+        // Its own (isolated) dependencies go with it; shared ones stay.
+        let (own, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut run.dependencies)
+            .into_iter()
+            .partition(|d| d.owner == project);
+        for inst in &own {
+            dep_by_id(&inst.id).stop(inst);
+            ports::release(&scope, inst.port);
+        }
+        run.dependencies = keep;
+        run.services.retain(|_, s| s.project != project);
+        run.ports.retain(|p| p.project != project);
+        run.requirements.remove(project);
+        for port in ports_of.into_iter().filter(|p| *p != 0) {
+            ports::release(&scope, port);
+        }
+        state::event(
+            &scope,
+            &run_id,
+            "project.forgotten",
+            json!({"project": project, "reason": "delete-worktree"}),
+        );
+        if run.services.is_empty() {
+            failed.extend(stop_run(&scope, &mut run, true));
+        }
+        save_run(&scope, &run)?;
+    }
+    if failed.is_empty() {
+        Ok(stopped)
+    } else {
+        Err(Failure::Actionable(format!(
+            "could not stop {failed:?}; the worktree is kept"
+        )))
+    }
+}

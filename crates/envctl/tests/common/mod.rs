@@ -92,6 +92,19 @@ impl World {
         out
     }
 
+    /// Runs `envctl ARGS` in `dir` (a worktree, a sibling checkout).
+    pub fn envctl_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_envctl"))
+            .args(args)
+            .current_dir(dir)
+            .env("RUN_SH_RUNTIME_DIR", &self.runtime)
+            .env("ENVCTL_RESTART_POLICY", "no")
+            .output()
+            .expect("envctl runs");
+        reap_children();
+        out
+    }
+
     /// `envctl ARGS --json`, parsed.
     pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
         let mut a = args.to_vec();
