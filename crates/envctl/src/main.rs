@@ -292,6 +292,32 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run the migration command (ENVCTL_ACTION_MIGRATE_CMD) with a running worktree's environment.
+    #[command(
+        after_help = "Examples:\n  envctl config --set ENVCTL_ACTION_MIGRATE_CMD='flask db upgrade'\n  envctl migrate --project feat-a-1\n  envctl migrate --all"
+    )]
+    Migrate {
+        /// Only these projects (default: the worktree you are in, else main).
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+        /// Every running project.
+        #[arg(long, conflicts_with = "projects")]
+        all: bool,
+    },
+    /// Run the test commands of each selected worktree in parallel; exit 1 if any fails.
+    #[command(
+        after_help = "Examples:\n  envctl test --trees\n  envctl test --failed      # only the worktrees that failed last time\n  envctl test --project feat-a-1 --jobs 1"
+    )]
+    Test {
+        #[command(flatten)]
+        select: Select,
+        /// Only the worktrees that failed last time.
+        #[arg(long)]
+        failed: bool,
+        /// How many worktrees at once (default: min(4, CPUs)).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  envctl completions bash > ~/.local/share/bash-completion/completions/envctl"
@@ -349,6 +375,7 @@ impl Command {
             | Command::SetupWorktrees { .. }
             | Command::DeleteWorktree { .. }
             | Command::Completions { .. } => false,
+            Command::Migrate { .. } | Command::Test { .. } => true,
         }
     }
 
@@ -624,6 +651,45 @@ fn run(cli: Cli) -> Result<(), Failure> {
             actions::worktree::delete(&repo, &cfg, &name, yes, force)?;
             daemon::client::notify(&scope::scope_dir(&repo)?);
             Ok(())
+        }
+        Command::Migrate { projects, all } => {
+            actions::migrate::migrate(&repo, &cwd, &cfg, &projects, all)
+        }
+        Command::Test {
+            select,
+            failed,
+            jobs,
+        } => {
+            let mut select = select;
+            let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
+            if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
+                let trees = worktrees::trees(&repo, &dir);
+                if let Some(p) = worktrees::containing(&trees, &cwd) {
+                    select.trees = true;
+                    select.projects = vec![p.name.clone()];
+                }
+            }
+            let mode = plan::mode(&cfg, select.main, select.trees);
+            let projects = plan::projects(&cfg, &repo, mode, &select.projects);
+            if let Some(missing) = select
+                .projects
+                .iter()
+                .find(|n| !projects.iter().any(|p| &p.name == *n))
+            {
+                return Err(Failure::Actionable(format!(
+                    "no {} project named {missing:?} (`envctl list-trees`)",
+                    mode.name()
+                )));
+            }
+            actions::test::test(
+                &repo,
+                &scope::scope_dir(&repo)?,
+                &cfg,
+                projects,
+                failed,
+                jobs,
+                json,
+            )
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -32,6 +32,21 @@ def redis_ping(port):
         return False
 
 
+def migrated():
+    """Whether `envctl migrate` ran on this worktree's database (asks psql;
+    None without a database)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    try:
+        out = subprocess.run(
+            ["psql", url, "-X", "-tAc", "SELECT count(*) FROM schema_migrations"],
+            capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() not in ("", "0")
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/health" and os.environ.get("SAMPLE_FAIL_HEALTH"):
@@ -52,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
                 "db_reachable": reach(os.environ.get("DB_PORT")),
                 "redis_pong": redis_ping(os.environ.get("REDIS_PORT")),
             }
+        elif self.path == "/migrated":
+            body = {"migrated": migrated()}
         elif self.path == "/db":
             body = {"db_reachable": reach(os.environ.get("DB_PORT"))}
         elif self.path == "/traceback":

@@ -5,6 +5,8 @@
 //! These commands read the recorded runs; none of them launches a service.
 
 pub mod env;
+pub mod migrate;
+pub mod test;
 pub mod worktree;
 
 use std::path::Path;
@@ -36,6 +38,48 @@ fn running(scope: &Path) -> Vec<(RunState, Vec<String>)> {
             (r, names)
         })
         .collect()
+}
+
+/// The names of every project of the active runs.
+pub fn running_names(scope: &Path) -> Vec<String> {
+    let mut all: Vec<String> = running(scope).into_iter().flat_map(|(_, n)| n).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Project `name` as the active runs record it, if it runs.
+pub fn running_project(repo: &Path, scope: &Path, name: &str) -> Option<Running> {
+    let runs = running(scope);
+    let (run, _) = runs.iter().find(|(_, n)| n.iter().any(|x| x == name))?;
+    Some(from_run(repo, run, name, None))
+}
+
+fn from_run(repo: &Path, run: &RunState, name: &str, trees_dir: Option<&str>) -> Running {
+    let services: Vec<ServiceRecord> = run
+        .services
+        .values()
+        .filter(|s| s.project == name)
+        .cloned()
+        .collect();
+    let root = run
+        .ports
+        .iter()
+        .find(|p| p.project == name)
+        .map(|p| p.root.clone())
+        .or_else(|| (name == "main").then(|| repo.to_path_buf()))
+        .or_else(|| {
+            worktrees::trees(repo, trees_dir.unwrap_or("trees"))
+                .into_iter()
+                .find(|p| p.name == name)
+                .map(|p| p.root)
+        })
+        .unwrap_or_else(|| repo.to_path_buf());
+    Running {
+        name: name.to_owned(),
+        root,
+        services,
+    }
 }
 
 /// Finds the project the user means: `--project`, else the worktree the
@@ -82,28 +126,5 @@ pub fn resolve(
             "project {wanted:?} is not running ({hint}): start it with `envctl start --project {wanted}`"
         )));
     };
-    let services: Vec<ServiceRecord> = run
-        .services
-        .values()
-        .filter(|s| s.project == wanted)
-        .cloned()
-        .collect();
-    let root = run
-        .ports
-        .iter()
-        .find(|p| p.project == wanted)
-        .map(|p| p.root.clone())
-        .or_else(|| (wanted == "main").then(|| repo.to_path_buf()))
-        .or_else(|| {
-            worktrees::trees(repo, trees_dir)
-                .into_iter()
-                .find(|p| p.name == wanted)
-                .map(|p| p.root)
-        })
-        .unwrap_or_else(|| repo.to_path_buf());
-    Ok(Running {
-        name: wanted,
-        root,
-        services,
-    })
+    Ok(from_run(repo, run, &wanted, Some(trees_dir)))
 }

@@ -308,6 +308,18 @@ pub const KEYS: &[KeyDef] = &[
         "the test command of the test action",
     ),
     key(
+        "ENVCTL_ACTION_MIGRATE_CMD",
+        Kind::Command,
+        None,
+        "the migration command `envctl migrate` runs in the backend folder with the worktree's environment",
+    ),
+    key(
+        "ENVCTL_MIGRATE_ON_START",
+        Kind::Bool,
+        Some("false"),
+        "run the migration command before a project's services start (a failing one fails the start)",
+    ),
+    key(
         "BACKEND_HEALTH_URL",
         HTTP,
         None,
