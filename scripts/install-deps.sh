@@ -15,6 +15,8 @@ command -v gdb >/dev/null 2>&1 || need_pkgs+=(gdb)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v runuser >/dev/null 2>&1 || need_pkgs+=(util-linux)
+# The dashboard test drives `envctl dashboard` in a real terminal.
+command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing system packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -9,6 +9,7 @@
 mod actions;
 mod config;
 mod daemon;
+mod dashboard;
 mod debug;
 mod inspect;
 mod lifecycle;
@@ -172,9 +173,12 @@ enum Command {
     },
     /// Empty the service logs of the latest run.
     ClearLogs,
-    /// Print the status of every service once (the headless dashboard).
+    /// A live view of every service and dependency (keys: r restart, s stop, S start, l logs, / filter, q quit).
+    #[command(
+        after_help = "Examples:\n  envctl dashboard             # full screen; q leaves, services keep running\n  envctl dashboard --headless  # the state once, as text"
+    )]
     Dashboard {
-        /// No interactive display (the only mode so far).
+        /// Print the state once instead (the default when not on a terminal).
         #[arg(long)]
         headless: bool,
     },
@@ -536,7 +540,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
         ),
         Command::ClearLogs => inspect::clear_logs(&repo),
-        Command::Dashboard { .. } => inspect::show_state(&repo, &cfg, json),
+        Command::Dashboard { headless } => {
+            if headless || json || !dashboard::interactive() {
+                inspect::show_state(&repo, &cfg, json)
+            } else {
+                dashboard::run(&repo)
+            }
+        }
         Command::Stop {
             projects,
             backend,

@@ -159,35 +159,69 @@ pub fn follow(scope: &Path, project: &str, service: &str, tail: usize) -> Result
             "no envctl daemon runs for this repository (it starts with `envctl start`)".into(),
         ));
     }
+    let (tx, rx) = tokio::sync::watch::channel(Some((project.to_owned(), service.to_owned())));
+    // Kept alive while we follow: a closed channel would end the stream.
+    let _keep = tx;
+    follow_with(scope, tail, rx, |line| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
+    })
+}
+
+/// Streams log lines of the selection `sel` holds (`(project, service)`,
+/// empty = all) from the daemon to `on_line`, starting with the last
+/// `tail` lines; a new selection switches the stream (the old context is
+/// cancelled), `None` or a dropped sender ends it, as does `on_line`
+/// returning false. The dashboard's log pane and `logs -f` both use it.
+pub fn follow_with(
+    scope: &Path,
+    tail: usize,
+    mut sel: tokio::sync::watch::Receiver<Option<(String, String)>>,
+    mut on_line: impl FnMut(String) -> bool,
+) -> Result<(), Failure> {
     let rt = runtime()?;
     let mut rv = tractor::RuntimeVars::for_session();
     rv.transport = tractor::ipc::Proto::Uds;
     rv.bind_dir = dir(scope).join("tractor");
     rv.registry_addrs = vec![addr(scope)];
     rv.loglevel = "error".into();
-    let (project, service) = (project.to_owned(), service.to_owned());
     let out = rt.block_on(tractor::run_root(
         tractor::RootConfig::named(format!("envctl-logs-{}", std::process::id())).with_vars(rv),
         || async move {
             let portal = tractor::find_actor("envctl-daemon").await?.ok_or_else(|| {
                 tractor::Error::Discovery("the envctl daemon is not registered".into())
             })?;
-            let (ctx, ()): (_, ()) = portal
-                .open_context(follow_logs {
-                    project,
-                    service,
-                    tail: tail as u64,
-                })
-                .await?;
-            let mut stream = ctx.open_stream::<String>();
-            while let Some(line) = stream.recv().await? {
-                use std::io::Write;
-                let mut out = std::io::stdout().lock();
-                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
-                    break;
+            loop {
+                let Some((project, service)) = sel.borrow_and_update().clone() else {
+                    return Ok(());
+                };
+                let (ctx, ()): (_, ()) = portal
+                    .open_context(follow_logs {
+                        project,
+                        service,
+                        tail: tail as u64,
+                    })
+                    .await?;
+                let mut stream = ctx.open_stream::<String>();
+                let switched = loop {
+                    tokio::select! {
+                        changed = sel.changed() => break changed.is_ok(),
+                        line = stream.recv() => match line? {
+                            Some(line) => {
+                                if !on_line(line) {
+                                    break false;
+                                }
+                            }
+                            None => break false,
+                        },
+                    }
+                };
+                let _ = ctx.cancel().await;
+                if !switched {
+                    return Ok(());
                 }
             }
-            Ok(())
         },
     ));
     match out {
