@@ -74,3 +74,58 @@ fn the_quick_start_runs_as_written() {
     assert!(left.is_empty(), "the quick start left {left:?}");
     teardown(&w);
 }
+
+/// The `envctl …` lines of the README's "A day with three worktrees" block,
+/// split like a shell would.
+fn a_day() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme
+        .split("### A day with three worktrees")
+        .nth(1)
+        .expect("the README has the three-worktree walkthrough");
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    block
+        .lines()
+        .filter(|l| l.trim_start().starts_with("envctl "))
+        .map(|l| {
+            // A comment starts at "  #" (a `#` inside quotes is not one).
+            let l = l.split("  #").next().unwrap();
+            shlex::split(l).expect("a shell line")[1..].to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn the_three_worktree_day_runs_as_written() {
+    let w = World::new();
+    let lines = a_day();
+    assert!(lines.len() >= 9, "{lines:?}");
+    for args in &lines {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = w.envctl(&a);
+        assert_eq!(out.status.code(), Some(0), "envctl {a:?}: {}", text(&out));
+        match a[0] {
+            // Not on a terminal, the dashboard prints the state once.
+            "dashboard" => assert!(text(&out).contains("feat-c-1"), "{}", text(&out)),
+            // The migration reached feat-c-1's own database.
+            "exec" => assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0"),
+            "env" => assert!(
+                text(&out).contains("DATABASE_URL=postgresql://"),
+                "{}",
+                text(&out)
+            ),
+            _ => {}
+        }
+    }
+    assert!(!w.repo.join("trees/feat-c/1").exists());
+    let left = wait_clean(w.tmp.path());
+    assert!(left.is_empty(), "the walkthrough left {left:?}");
+    teardown(&w);
+}
