@@ -44,7 +44,6 @@
 #![warn(missing_docs)]
 
 pub mod child;
-pub mod context;
 pub mod devx;
 pub mod discovery;
 pub mod errors;
@@ -52,9 +51,7 @@ pub mod ipc;
 pub mod msg;
 pub mod root;
 pub mod runtime;
-pub mod shm;
 pub mod spawn;
-pub mod streaming;
 pub mod supervision;
 pub mod testing;
 pub mod trionics;
@@ -66,6 +63,7 @@ pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_e
 pub use root::{Root, RootConfig, open_root_actor, run_root};
 pub use runtime::actor::{Actor, current_actor};
 pub use runtime::cancel::CancelScope;
+pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};
 pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};

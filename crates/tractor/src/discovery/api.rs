@@ -61,7 +61,7 @@ pub async fn call_once_ns(
                 // Closing the connection below cancels a task of the
                 // wrong kind on the other side.
                 let call = format!("{ns}.{func}()");
-                match crate::runtime::portal::functype_error(&call, a.functype) {
+                match crate::runtime::dialog::call::functype_error(&call, a.functype) {
                     None => continue,
                     Some(e) => break Err(e),
                 }

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod cancel;
+pub mod dialog;
 pub(crate) mod peer;
 pub mod portal;
 pub mod rpc;
