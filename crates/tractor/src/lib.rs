@@ -49,6 +49,7 @@ pub mod discovery;
 pub mod errors;
 pub mod ipc;
 pub mod msg;
+pub mod nursery;
 pub mod root;
 pub mod runtime;
 pub mod spawn;
@@ -60,6 +61,7 @@ pub use child::maybe_run_child;
 pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};
 pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
+pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
 pub use runtime::actor::{Actor, current_actor};
 pub use runtime::cancel::CancelScope;
@@ -67,7 +69,6 @@ pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};
 pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};
-pub use runtime::supervise::{ActorNursery, open_nursery};
 pub use streaming::MsgStream;
 pub use supervision::{
     ChildSpec, Restart, Strategy, Supervisor, SupervisorEvent, SupervisorSpec, supervise,

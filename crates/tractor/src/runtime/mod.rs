@@ -7,4 +7,3 @@ pub(crate) mod peer;
 pub mod portal;
 pub mod rpc;
 pub mod state;
-pub mod supervise;
