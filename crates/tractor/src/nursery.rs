@@ -265,6 +265,7 @@ impl ActorNursery {
         let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
             rtv: rtv.clone(),
+            entry: actor.child_entry(),
         }) {
             Ok(c) => c,
             Err(e) => {

@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::cancel::CancelScope;
+use super::hooks::{ChildEntry, Hooks, SelfService};
 use super::peer::{Peer, Route, lock};
 use super::portal::Caller;
 use super::rpc::{self, RpcFailure};
-use crate::discovery::registry::Registry;
 use crate::errors::{Error, pack_error};
 use crate::ipc::{Addr, ChanReceiver, Channel, Listener};
 use crate::msg::{Aid, CancelAck, ErrorMsg, FuncType, Msg, Payload, Start, StartAck, StrMap, Uid};
@@ -59,7 +59,8 @@ pub(crate) struct ActorInner {
     pub uid: Uid,
     pub rtv: RuntimeVars,
     pub is_registrar: bool,
-    pub registry: Option<Registry>,
+    /// What the layers above installed (see [`Hooks`]).
+    pub hooks: Hooks,
     pub enabled: RwLock<Vec<String>>,
     pub accept_addrs: RwLock<Vec<Addr>>,
     pub peers: Mutex<HashMap<u64, Arc<Peer>>>,
@@ -135,13 +136,14 @@ impl Actor {
         rtv: RuntimeVars,
         is_registrar: bool,
         enabled: Vec<String>,
+        hooks: Hooks,
     ) -> Actor {
         let a = Actor {
             inner: Arc::new(ActorInner {
                 uid,
                 rtv,
                 is_registrar,
-                registry: is_registrar.then(Registry::default),
+                hooks,
                 enabled: RwLock::new(enabled),
                 accept_addrs: RwLock::new(Vec::new()),
                 peers: Mutex::new(HashMap::new()),
@@ -228,6 +230,16 @@ impl Actor {
     /// and diagnostics.
     pub fn served_tasks(&self) -> usize {
         self.inner.rpc_tasks.len()
+    }
+
+    /// The `self.*` service this actor was built with, if it is a `T`.
+    pub(crate) fn service<T: SelfService>(&self) -> Option<&T> {
+        self.inner.hooks.service.as_deref()?.as_any().downcast_ref()
+    }
+
+    /// How a child thread actor of this actor runs.
+    pub(crate) fn child_entry(&self) -> ChildEntry {
+        self.inner.hooks.child_entry
     }
 
     /// The actor's cancel scope.
@@ -783,8 +795,8 @@ impl Actor {
                     pld: info,
                 }))
             }
-            f => match &self.inner.registry {
-                Some(reg) if Registry::serves(f) => {
+            f => match &self.inner.hooks.service {
+                Some(service) if service.serves(f) => {
                     let ack = Msg::StartAck(StartAck {
                         cid: cid.clone(),
                         functype: FuncType::AsyncFunc,
@@ -798,7 +810,7 @@ impl Actor {
                     if peer.gone.is_cancelled() {
                         scope.cancel(Some(peer.uid()));
                     }
-                    let out = reg.call(f, &start.kwargs, scope.token()).await;
+                    let out = service.call(f, &start.kwargs, scope.token()).await;
                     lock(&peer.served).remove(&cid);
                     match out {
                         Ok(v) => Ok(Msg::Return(Payload {
@@ -822,9 +834,11 @@ impl Actor {
 
     // ------------------------------------------------------------ teardown
 
-    /// Shuts the actor down: cancel served tasks, stop listening,
-    /// unregister, close connections (spec §8).
-    pub(crate) async fn teardown(&self) {
+    /// First half of shutting the actor down (spec §8): cancel served
+    /// tasks, wait for them (within twice the grace period), stop
+    /// listening. Whoever built the actor unregisters it next, then calls
+    /// [`Actor::close_connections`].
+    pub(crate) async fn stop_serving(&self) {
         let grace = self.inner.rtv.cancel_grace();
         self.cancel(None);
         self.inner.rpc_tasks.close();
@@ -835,9 +849,11 @@ impl Actor {
             tracing::warn!("some RPC tasks did not finish within the grace period");
         }
         self.inner.stop_listening.cancel();
-        if !self.is_registrar() {
-            crate::discovery::api::unregister_self(self).await;
-        }
+    }
+
+    /// Second half of shutting the actor down: close every connection and
+    /// stop the connection tasks.
+    pub(crate) async fn close_connections(&self) {
         let peers: Vec<Arc<Peer>> = lock(&self.inner.peers).values().cloned().collect();
         for p in &peers {
             p.tx.close().await;

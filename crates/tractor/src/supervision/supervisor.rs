@@ -606,7 +606,7 @@ impl Core {
 async fn unregister(actor: &Actor, uid: &Uid) {
     for reg in actor.runtime_vars().registrars() {
         if actor.is_registrar() && actor.accept_addrs().contains(&reg) {
-            if let Some(r) = &actor.inner.registry {
+            if let Some(r) = actor.service::<crate::discovery::registry::Registry>() {
                 r.unregister(uid);
             }
             continue;
