@@ -38,8 +38,10 @@
 //!   `_TRACTOR_RT_VARS` envelope.
 //! * [`msg`] and [`ipc`]: the wire protocol and transports, usable alone.
 //!
-//! Layers depend downward only: `runtime` → `spawn`, `discovery` → `ipc`
-//! → `msg` (see `docs/architecture.md`).
+//! Layers depend downward only, lowest first: `msg` → `ipc` → `errors` →
+//! `runtime` (actor, dialogs, portal, rpc) → `spawn`, `discovery` →
+//! `nursery` → `supervision`, `trionics` → `child` → `root` (see
+//! `docs/architecture.md`; `tests/layers.rs` checks it).
 
 #![warn(missing_docs)]
 
