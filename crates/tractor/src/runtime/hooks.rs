@@ -40,7 +40,7 @@ pub trait SelfService: Send + Sync + 'static {
     ) -> ServiceFuture<'a>;
 
     /// The service as `Any`, so its owner layer can get its own type back
-    /// ([`crate::runtime::actor::Actor::service`]).
+    /// (`Actor::service`).
     fn as_any(&self) -> &dyn Any;
 }
 

@@ -1,5 +1,5 @@
 //! Dialogs: the conversations two actors hold over one connection, each
-//! under its own call id (spec §5): a one-shot [`call`], a [`context`]
+//! under its own call id (spec §5): a one-shot `call`, a [`context`]
 //! (two tasks, a first value, a result), the [`stream`] inside a context,
 //! and the [`shm`] channels a context can open.
 //!
