@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::msg::{self, StrMap, Uid, Value, WireAddr};
+use crate::runtime::hooks::{SelfService, ServiceFuture};
 
 /// The registrar's state: uid → addresses, in registration order.
 #[derive(Debug)]
@@ -185,6 +186,27 @@ impl Registry {
             }
             other => Err(format!("the registrar has no function {other:?}")),
         }
+    }
+}
+
+/// The registrar's table is served as the actor's `self.*` functions
+/// through the runtime's hook (`root` installs it in a registrar).
+impl SelfService for Registry {
+    fn serves(&self, func: &str) -> bool {
+        Registry::serves(func)
+    }
+
+    fn call<'a>(
+        &'a self,
+        func: &'a str,
+        kwargs: &'a StrMap,
+        stop: &'a CancellationToken,
+    ) -> ServiceFuture<'a> {
+        Box::pin(Registry::call(self, func, kwargs, stop))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

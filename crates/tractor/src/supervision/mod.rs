@@ -71,7 +71,7 @@ where
     F: FnOnce(Supervisor) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    crate::open_nursery(|n| async move {
+    crate::nursery::open_nursery(|n| async move {
         let (sup, core) = supervisor::new(n, spec);
         let body = body(sup.clone());
         let run = core.run();

@@ -15,6 +15,9 @@ use std::sync::{OnceLock, RwLock};
 use crate::ipc::ChanError;
 use crate::msg::{ErrorMsg, Uid};
 
+mod escalation;
+pub use escalation::{Escalation, RestartRecord};
+
 /// Boxed error type used for user errors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -70,7 +73,7 @@ pub enum Error {
     /// A supervisor ran out of restart budget and gave up; names the
     /// child and its restart history (see [`crate::supervision`]).
     #[error(transparent)]
-    Escalated(Box<crate::supervision::Escalation>),
+    Escalated(Box<Escalation>),
     /// Several errors at once (children failing together); the counterpart
     /// of Python's exception groups.
     #[error("{} errors in actor nursery:{}", .0.len(), fmt_multi(.0))]
