@@ -304,7 +304,7 @@ impl Actor {
             };
             match conn {
                 Ok(conn) => {
-                    let chan = Channel::new(conn, self.max_frame());
+                    let chan = Channel::new(conn, self.inner.rtv.wire_limits());
                     let me = self.clone();
                     self.inner
                         .conn_tasks
@@ -382,7 +382,7 @@ impl Actor {
 
     /// Dials `addr`, does the handshake and serves the connection.
     pub(crate) async fn dial(&self, addr: &Addr) -> Result<Arc<Peer>, Error> {
-        let mut chan = Channel::connect(addr, self.max_frame()).await?;
+        let mut chan = Channel::connect(addr, self.inner.rtv.wire_limits()).await?;
         let aid = chan.handshake(&self.aid(), HANDSHAKE_TIMEOUT).await?;
         Ok(self.spawn_peer(aid, chan))
     }
@@ -661,7 +661,7 @@ impl Actor {
             Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),
             Some(Err(panic)) => Msg::Error(pack_error(
                 self.uid(),
-                "Panic",
+                rpc::panic_type_name(&panic_message(&panic)),
                 panic_message(&panic),
                 crate::devx::panics::take_last_backtrace(),
                 Some(cid),
@@ -805,7 +805,7 @@ impl Actor {
                             cid: cid.clone(),
                             pld: v,
                         })),
-                        Err(e) => Err(("ValueError", e)),
+                        Err(e) => Err((e.python_type(), e.to_string())),
                     }
                 }
                 _ => Err((
