@@ -283,7 +283,10 @@ mod tests {
                 max: 1024
             }
         );
-        assert!(e.to_string().contains("exceeds the 1024-byte limit"), "{e}");
+        assert!(
+            e.to_string().contains("exceeds the 1024-byte frame limit"),
+            "{e}"
+        );
         let e = codec.decode_eof(&mut buf).unwrap_err();
         assert_eq!(
             e.to_string(),
