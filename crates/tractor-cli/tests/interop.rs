@@ -488,10 +488,13 @@ fn python_tractors_discovery_tests_pass_against_our_registrar() {
         ],
     )
     .unwrap();
-    let st = p.wait(std::time::Duration::from_secs(300)).unwrap();
+    // Inside nextest's 180 s for this test (.config/nextest.toml), so a
+    // slow run fails here, with pytest's output.
+    let st = p.wait(std::time::Duration::from_secs(170)).unwrap();
     let out = p.transcript.join("\n");
+    // pytest's status: 0 only when no test failed or errored (the listed
+    // xfails may fail, or pass).
     assert_eq!(st.code(), Some(0), "{out}");
-    assert!(out.contains("PASSED") && !out.contains("FAILED"), "{out}");
     assert!(
         out.contains("PASSED tests/discovery/test_multi_program.py::test_abort_on_sigint"),
         "{out}"
