@@ -154,3 +154,40 @@ fn a_registrar_cancelled_remotely_exits_0() {
     assert_eq!(st.code(), Some(0), "{}", p.transcript.join("\n"));
     assert_clean(&rv);
 }
+
+#[test]
+fn the_runtimes_own_functions_refuse_unknown_keywords_by_name() {
+    let (rv, reg) = session();
+    let reg_s = reg.to_string();
+    let mut p = registrar(&rv, &reg);
+    for (func, kwargs, want) in [
+        (
+            "self.find_actor",
+            r#"{"nmae": "x"}"#,
+            "TypeError from actor 'registrar': find_actor() got an unexpected keyword argument 'nmae'",
+        ),
+        (
+            "self._actor_info",
+            r#"{"verbose": true}"#,
+            "TypeError from actor 'registrar': _actor_info() got an unexpected keyword argument 'verbose'",
+        ),
+    ] {
+        let (code, out) = tractor(
+            &[
+                "call",
+                "registrar",
+                func,
+                "--kwargs",
+                kwargs,
+                "--registry",
+                &reg_s,
+            ],
+            &rv,
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains(want), "{out}");
+    }
+    p.signal(Signal::SIGINT);
+    p.wait(LIMIT).unwrap();
+    assert_clean(&rv);
+}

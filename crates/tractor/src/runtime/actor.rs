@@ -733,6 +733,11 @@ impl Actor {
     /// The runtime's own `self` namespace (spec §5.4, §6).
     async fn run_self(self, peer: Arc<Peer>, start: Start) {
         let cid = start.cid.clone();
+        if let Err(text) = rpc::check_self_kwargs(&start.func, &start.kwargs) {
+            let err = pack_error(self.uid(), "TypeError", text, String::new(), Some(cid));
+            let _ = peer.tx.send(&Msg::Error(err)).await;
+            return;
+        }
         let result: Result<Msg, (&'static str, String)> = match start.func.as_str() {
             "cancel" => {
                 ack_asyncfunc(&peer, &cid).await;

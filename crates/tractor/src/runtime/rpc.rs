@@ -114,6 +114,18 @@ pub fn args_from_kwargs<T: DeserializeOwned>(
     })
 }
 
+/// Checks the keyword arguments of the runtime's own `self.*` functions
+/// (`cancel`, `_cancel_task(cid)`, `_actor_info`; the registrar's are
+/// checked by its table), as Python's `Actor` methods would.
+pub fn check_self_kwargs(func: &str, kwargs: &StrMap) -> Result<(), String> {
+    let params: &[&str] = match func {
+        "cancel" | "_actor_info" => &[],
+        "_cancel_task" => &["cid"],
+        _ => return Ok(()),
+    };
+    check_kwargs(func, params, kwargs)
+}
+
 /// True for serde's "this integer does not fit that integer type" (e.g.
 /// `invalid value: integer `9223372036854775808`, expected i64`).
 fn is_integer_range_error(text: &str) -> bool {
@@ -246,6 +258,18 @@ mod tests {
             check_kwargs("add", &["x", "y"], &kw(&["w", "x", "z"])).unwrap_err(),
             "add() got unexpected keyword arguments 'w', 'z'"
         );
+    }
+
+    #[test]
+    fn the_runtimes_own_functions_refuse_unknown_keywords() {
+        assert_eq!(check_self_kwargs("cancel", &kw(&[])), Ok(()));
+        assert_eq!(
+            check_self_kwargs("cancel", &kw(&["now"])).unwrap_err(),
+            "cancel() got an unexpected keyword argument 'now'"
+        );
+        assert_eq!(check_self_kwargs("_cancel_task", &kw(&["cid"])), Ok(()));
+        assert!(check_self_kwargs("_cancel_task", &kw(&["cid", "x"])).is_err());
+        assert_eq!(check_self_kwargs("find_actor", &kw(&["anything"])), Ok(()));
     }
 
     #[test]
