@@ -70,3 +70,24 @@ fn a_setting_past_the_ceiling_is_capped() {
         }
     );
 }
+
+#[test]
+fn the_slow_decode_path_has_the_same_limit() {
+    // SpawnSpec always takes the slow path; its `_runtime_vars` map is one
+    // level, so 127 lists inside it make 128.
+    let spec = |depth: usize| {
+        msg::encode(&Msg::SpawnSpec(msg::SpawnSpec {
+            parent_main_data: vec![],
+            runtime_vars: vec![("k".into(), nested(depth))],
+            enable_modules: vec![],
+            reg_addrs: vec![],
+            bind_addrs: None,
+        }))
+    };
+    let ok = msg::decode(&spec(MAX_NESTING - 1));
+    assert!(matches!(ok, Ok(Msg::SpawnSpec(_))), "{ok:?}");
+    assert!(matches!(msg::decode(&spec(3)), Ok(Msg::SpawnSpec(_))));
+    let e = msg::decode(&spec(MAX_NESTING)).unwrap_err();
+    assert_eq!(e.kind, DecodeErrorKind::TooDeep { limit: 128 });
+    assert_eq!(e.msg_type.as_deref(), Some("SpawnSpec"));
+}

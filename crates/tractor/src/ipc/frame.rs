@@ -7,7 +7,8 @@
 //! is not a reason to drop the connection: the prefix says exactly where
 //! the next frame starts, so the codec reads the frame's first bytes (to
 //! learn its `msg_type` and `cid`), discards the rest as it arrives without
-//! keeping it, and reports it as one bad message. The runtime then tells
+//! keeping it, and once all of it is gone (the sender has finished
+//! writing it) reports it as one bad message. The runtime then tells
 //! the sender (a `MsgTypeError` naming the size and the limit) and the
 //! connection stays usable, as for any other message that does not fit.
 

@@ -297,7 +297,9 @@ pub fn decode_with_depth(bytes: &[u8], max_depth: usize) -> Result<Msg, DecodeEr
         return Err(e);
     }
     let mut rd = bytes;
-    let v = rmpv::decode::read_value_with_max_depth(&mut rd, max_depth + 2)
+    // `well_formed` enforced the limit exactly; rmpv counts two steps per
+    // list or map (and one per leaf), so its own bound must be looser.
+    let v = rmpv::decode::read_value_with_max_depth(&mut rd, 2 * (max_depth + 1) + 4)
         .map_err(|e| DecodeError::new(DecodeErrorKind::Msgpack(e.to_string())))?;
     if !rd.is_empty() {
         return Err(DecodeError::new(DecodeErrorKind::TrailingBytes {
