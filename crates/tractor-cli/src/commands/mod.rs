@@ -5,6 +5,7 @@ mod ps;
 mod registrar;
 mod tree;
 
+use tractor::devx::signals::Termination;
 use tractor::ipc::Addr;
 
 use crate::args::{Cli, Command, RegistryArg};
@@ -22,18 +23,37 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// How a command that did not fail ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It finished its work.
+    Done,
+    /// A termination signal stopped it (after a clean shutdown); the
+    /// process should end by that signal (see `crate::interrupt`).
+    BySignal(Termination),
+}
+
 /// Runs one parsed command.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+pub async fn run(cli: Cli) -> Result<Ended, Failure> {
     match cli.command {
         Command::Registrar { addr } => registrar::run(addr).await,
-        Command::Ps { registry, json } => ps::run(&registry_addr(&registry)?, json).await,
+        Command::Ps { registry, json } => {
+            ps::run(&registry_addr(&registry)?, json).await?;
+            Ok(Ended::Done)
+        }
         Command::Call {
             name,
             target,
             kwargs,
             registry,
-        } => call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await,
-        Command::Tree { registry } => tree::run(&registry_addr(&registry)?).await,
+        } => {
+            call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await?;
+            Ok(Ended::Done)
+        }
+        Command::Tree { registry } => {
+            tree::run(&registry_addr(&registry)?).await?;
+            Ok(Ended::Done)
+        }
     }
 }
 

@@ -128,7 +128,7 @@ impl Actor {
             Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),
             Some(Err(panic)) => Msg::Error(pack_error(
                 self.uid(),
-                "Panic",
+                crate::runtime::rpc::panic_type_name(&panic_message(&panic)),
                 panic_message(&panic),
                 crate::devx::panics::take_last_backtrace(),
                 Some(cid),
