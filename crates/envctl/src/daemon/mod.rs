@@ -4,6 +4,7 @@
 //! policy, and answers the CLI over a UDS in the scope's runtime folder.
 
 pub mod client;
+pub mod ops;
 mod policy;
 pub mod rpc;
 pub mod server;

@@ -1,6 +1,6 @@
 //! What the daemon answers, as `tractor` functions in the `envctl.daemon`
-//! namespace: a status, a re-read of the record after a CLI command, a
-//! shutdown, and a log stream (`logs -f`).
+//! namespace: a status, a shutdown, and a log stream (`logs -f`); the
+//! lifecycle commands are in [`super::ops`].
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -16,7 +16,7 @@ use crate::lifecycle::active_runs;
 /// The supervisor of this daemon process.
 pub static SUPERVISOR: OnceLock<Arc<Supervisor>> = OnceLock::new();
 
-fn sup() -> Result<&'static Arc<Supervisor>, tractor::Error> {
+pub(super) fn sup() -> Result<&'static Arc<Supervisor>, tractor::Error> {
     SUPERVISOR
         .get()
         .ok_or_else(|| tractor::Error::Config("the supervisor is not running".into()))
@@ -51,15 +51,6 @@ pub async fn status() -> Result<DaemonStatus, tractor::Error> {
         restarts: s.restarts(),
         scope: s.scope.clone(),
     })
-}
-
-/// Re-reads the record (a CLI command changed it); returns how many
-/// processes are watched now.
-#[tractor::rpc(ns = "envctl.daemon")]
-pub async fn reload() -> Result<usize, tractor::Error> {
-    let s = sup()?;
-    s.sync();
-    Ok(s.watched_count())
 }
 
 /// Stops the daemon (what it supervises keeps running unless the caller

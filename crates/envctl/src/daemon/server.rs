@@ -10,7 +10,8 @@ use std::time::Duration;
 use tractor::ipc::Proto;
 use tractor::{RootConfig, RuntimeVars};
 
-use super::rpc::{SUPERVISOR, follow_logs, reload, shutdown, status};
+use super::ops::run_command;
+use super::rpc::{SUPERVISOR, follow_logs, shutdown, status};
 use super::supervisor::Supervisor;
 use super::{DaemonFile, READY_FD_VAR, addr, dir, rotate};
 use crate::procs;
@@ -47,7 +48,12 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
         rv.registry_addrs = vec![addr(&scope)];
         let root = tractor::open_root_actor(
             RootConfig::named("envctl-daemon")
-                .enable(&[status::NS, reload::NS, shutdown::NS, follow_logs::NS])
+                .enable(&[
+                    status::NS,
+                    shutdown::NS,
+                    follow_logs::NS,
+                    run_command::NS,
+                ])
                 .with_vars(rv),
         )
         .await
@@ -89,7 +95,10 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
                     let s = sup.clone();
                     let active = tokio::task::spawn_blocking(move || {
                         rotate(&s.repo, &s.scope);
-                        s.scope.exists() && !crate::lifecycle::active_runs(&s.scope).is_empty()
+                        procs::children::sweep();
+                        s.is_busy()
+                            || s.scope.exists()
+                                && !crate::lifecycle::active_runs(&s.scope).is_empty()
                     })
                     .await
                     .unwrap_or(true);

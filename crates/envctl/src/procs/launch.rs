@@ -38,6 +38,11 @@ pub fn launch(l: &Launch<'_>) -> std::io::Result<Ident> {
         .append(true)
         .open(l.log)?;
     let mut cmd = Command::new(prog);
+    // Served for a CLI: the service gets that CLI's environment, as if
+    // the CLI had started it.
+    if let Some(env) = crate::opctx::served_env() {
+        cmd.env_clear().envs(env);
+    }
     cmd.args(args)
         .current_dir(l.cwd)
         .env_remove("_TRACTOR_RT_VARS")
@@ -60,8 +65,10 @@ pub fn launch(l: &Launch<'_>) -> std::io::Result<Ident> {
         )
     })?;
     let pid = child.id();
-    // Not waited for here: whoever supervises it (the daemon, or the
-    // subreaper above us) reaps it. Dropping `Child` does not kill it.
+    // Not waited for here: in the daemon, the supervisor or a sweep reaps
+    // it ([`super::children`]); a CLI exits first and leaves it to the
+    // subreaper above. Dropping `Child` does not kill it.
+    super::children::launched(pid);
     drop(child);
     Ok(Ident {
         pid,

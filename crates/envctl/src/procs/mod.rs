@@ -12,6 +12,7 @@
 //! Listener truth comes from `/proc/net/tcp{,6}` and each process's socket
 //! inodes ([`table`]), not `lsof`.
 
+pub mod children;
 mod http;
 mod launch;
 mod listeners;

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 /// Set by Ctrl-C: waits give up at once.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// True once Ctrl-C was pressed.
+/// True once Ctrl-C was pressed (or the CLI a command is served for was).
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    INTERRUPTED.load(Ordering::SeqCst) || crate::opctx::cancelled()
 }
 
 /// Waits up to `limit` for `cond`, checking every 50 ms (and giving up on
