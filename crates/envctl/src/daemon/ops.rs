@@ -207,6 +207,7 @@ pub async fn run_command(ctx: tractor::Context, request: String) -> Result<Strin
         .map(|s| s.token().clone())
         .unwrap_or_default();
     let _busy = sup.busy();
+    tracing::info!(op = ?request.op, "serving a command");
     ctx.started(&()).await?;
     let stream = ctx.open_stream::<String>();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
