@@ -548,7 +548,10 @@ fn stop_through_daemon(repo: &std::path::Path, op: daemon::ops::Op) -> Result<()
     use daemon::client::{self, Unserved};
     let scope = scope::scope_dir(repo)?;
     if client::alive(&scope) {
-        match client::serve(&scope, daemon::ops::Request::here(op.clone(), BTreeMap::new())) {
+        match client::serve(
+            &scope,
+            daemon::ops::Request::here(op.clone(), BTreeMap::new()),
+        ) {
             Ok(o) => return o.into(),
             Err(Unserved::Failed(f)) => return Err(f),
             Err(Unserved::Unreachable(why)) => ui::warn(&format!(

@@ -89,23 +89,36 @@ fn a_start_is_served_by_the_daemon_which_parents_the_service() {
     // ours, a subreaper).
     let (ppid, _) = stat(pid).expect("the service runs");
     assert_eq!(ppid, daemon, "the service's parent is the daemon");
-    assert!(daemon_log(&w).contains("serving a command"), "{}", daemon_log(&w));
+    assert!(
+        daemon_log(&w).contains("serving a command"),
+        "{}",
+        daemon_log(&w)
+    );
     teardown(&w);
 }
 
 #[test]
 fn a_failing_start_through_the_daemon_exits_1_and_leaves_no_zombie() {
     let w = World::new();
-    let out = w.envctl(&args(&["ENVCTL_BACKEND_START_CMD=python3 sever.py --port {port}"]));
+    let out = w.envctl(&args(&[
+        "ENVCTL_BACKEND_START_CMD=python3 sever.py --port {port}",
+    ]));
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("feat-a-1 Backend"), "names the service: {said}");
+    assert!(
+        said.contains("feat-a-1 Backend"),
+        "names the service: {said}"
+    );
     assert!(said.contains("sever.py"), "its last log lines: {said}");
     let daemon = daemon_pid(&w);
     assert!(daemon_log(&w).contains("serving a command"));
     // The failed service was the daemon's child and is reaped.
     assert!(marked(&w).is_empty(), "left running: {:?}", marked(&w));
-    assert_eq!(zombies_of(daemon), Vec::<u32>::new(), "zombies of the daemon");
+    assert_eq!(
+        zombies_of(daemon),
+        Vec::<u32>::new(),
+        "zombies of the daemon"
+    );
     teardown(&w);
 }
 
@@ -154,7 +167,11 @@ fn interrupt_mid_start(sig: nix::sys::signal::Signal) {
     assert_ne!(svc["status"], "starting", "{st}");
     // The daemon is still there, and no zombie of the undone start is.
     let daemon = daemon_pid(&w);
-    assert_eq!(zombies_of(daemon), Vec::<u32>::new(), "zombies of the daemon");
+    assert_eq!(
+        zombies_of(daemon),
+        Vec::<u32>::new(),
+        "zombies of the daemon"
+    );
     teardown(&w);
 }
 

@@ -12,8 +12,8 @@ use tractor::msg::Value;
 
 use super::ops::{Outcome, Request, run_command};
 use super::rpc::{DaemonStatus, follow_logs, status};
-use crate::opctx::Progress;
 use super::{READY_FD_VAR, addr, dir, read_file};
+use crate::opctx::Progress;
 use crate::procs::{self, OWNER_VAR};
 use crate::{Failure, scope};
 

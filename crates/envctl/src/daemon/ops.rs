@@ -1,7 +1,7 @@
 //! The commands that change what runs, served by the daemon: `start`,
 //! `resume`, `restart`, `stop`, `stop-all`. The daemon is the only writer
 //! of state and the real parent of what it launches; the CLI opens the
-//! [`run_command`] context, prints the progress lines it streams, and turns
+//! [`run_command()`] context, prints the progress lines it streams, and turns
 //! the final [`Outcome`] into its exit code. Ctrl-C in the CLI cancels the
 //! context: the command gives up its waits and undoes what it launched.
 
@@ -202,10 +202,7 @@ pub async fn run_command(ctx: tractor::Context, request: String) -> Result<Strin
     // Keeps the runtime polling us after a cancel, so the command can
     // finish its undo (and the lock is released) before the context ends.
     let _graceful = ctx.scope().map(tractor::CancelScope::graceful_guard);
-    let cancelled = ctx
-        .scope()
-        .map(|s| s.token().clone())
-        .unwrap_or_default();
+    let cancelled = ctx.scope().map(|s| s.token().clone()).unwrap_or_default();
     let _busy = sup.busy();
     tracing::info!(op = ?request.op, "serving a command");
     ctx.started(&()).await?;

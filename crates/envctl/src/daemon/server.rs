@@ -48,12 +48,7 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
         rv.registry_addrs = vec![addr(&scope)];
         let root = tractor::open_root_actor(
             RootConfig::named("envctl-daemon")
-                .enable(&[
-                    status::NS,
-                    shutdown::NS,
-                    follow_logs::NS,
-                    run_command::NS,
-                ])
+                .enable(&[status::NS, shutdown::NS, follow_logs::NS, run_command::NS])
                 .with_vars(rv),
         )
         .await

@@ -85,6 +85,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // The point is that `reap` waits for it, not `Child::wait`.
+    #[allow(clippy::zombie_processes)]
     fn a_launched_child_is_reaped_with_its_exit_code() {
         let child = std::process::Command::new("sh")
             .args(["-c", "exit 3"])
@@ -92,7 +94,10 @@ mod tests {
             .unwrap();
         let pid = child.id();
         launched(pid);
-        assert!(crate::procs::exited_within(pid, std::time::Duration::from_secs(30)));
+        assert!(crate::procs::exited_within(
+            pid,
+            std::time::Duration::from_secs(30)
+        ));
         assert_eq!(sweep(), 1);
         // A zombie no more.
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
