@@ -200,6 +200,19 @@ enum Command {
         #[command(subcommand)]
         action: DaemonAction,
     },
+    /// Copy stdin to a log file, rotating it at a size cap (what every
+    /// launched service writes to; see `procs::relay`).
+    #[command(name = "__log-relay", hide = true)]
+    LogRelay {
+        /// Rotate before the file would pass this size.
+        #[arg(long)]
+        max_bytes: u64,
+        /// Rotated files kept (`log.1` … `log.N`).
+        #[arg(long)]
+        keep: u32,
+        /// The log file.
+        log: PathBuf,
+    },
     /// List failed services and error lines in logs; exit 1 if any.
     Errors,
     /// Show the URLs of running projects; exit 1 if a requested one is not running.
@@ -268,7 +281,8 @@ impl Command {
             | Command::DebugPack
             | Command::DebugLast
             | Command::DebugReport
-            | Command::Daemon { .. } => false,
+            | Command::Daemon { .. }
+            | Command::LogRelay { .. } => false,
         }
     }
 
@@ -440,6 +454,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             daemon::client::stop(&scope::scope_dir(&repo)?);
             Ok(())
         }
+        // Handled in `main` before anything else.
+        Command::LogRelay { .. } => Ok(()),
         Command::Daemon { action } => match action {
             DaemonAction::Run => daemon::server::run(&repo),
             DaemonAction::Status => daemon_status(&repo, json),
@@ -601,6 +617,20 @@ fn sigpipe(action: nix::sys::signal::SigHandler) {
 fn main() -> ExitCode {
     sigpipe(nix::sys::signal::SigHandler::SigDfl);
     let cli = Cli::parse();
+    if let Command::LogRelay {
+        max_bytes,
+        keep,
+        log,
+    } = &cli.command
+    {
+        return match procs::relay::run(log, *max_bytes, *keep) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("envctl: log relay for {}: {e}", log.display());
+                ExitCode::from(1)
+            }
+        };
+    }
     if !cli.command.only_reads() {
         sigpipe(nix::sys::signal::SigHandler::SigIgn);
     }

@@ -133,6 +133,7 @@ pub fn execute(repo: &Path, op: &Op, overrides: BTreeMap<String, String>) -> Res
         Err(e) if op.needs_config() => return Err(Failure::Actionable(e.to_string())),
         Err(e) => Config::without_file(repo, e.to_string()),
     };
+    set_log_cap(&cfg);
     match op {
         Op::Start {
             main,
@@ -187,6 +188,16 @@ pub fn execute(repo: &Path, op: &Op, overrides: BTreeMap<String, String>) -> Res
             },
         ),
         Op::StopAll => lifecycle::stop_all(repo),
+    }
+}
+
+/// The log cap launches use: `ENVCTL_LOG_MAX_BYTES` of `cfg`.
+pub fn set_log_cap(cfg: &Config) {
+    if let Some(b) = cfg
+        .get("ENVCTL_LOG_MAX_BYTES")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        procs::relay::set_cap(b);
     }
 }
 

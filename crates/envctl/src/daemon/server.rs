@@ -106,6 +106,19 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
                 }
             })
         };
+        // The in-memory tail: new log lines are read a few times a second
+        // (the relays write the files; a file gives no event we can wait
+        // on without inotify).
+        let feeder = {
+            let sup = sup.clone();
+            tokio::spawn(async move {
+                loop {
+                    let s = sup.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.feed_logs()).await;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            })
+        };
         let out = root
             .run(async {
                 sup.shutdown.cancelled().await;
@@ -114,6 +127,7 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
             .await;
         sup.shutdown.cancel();
         rotation.abort();
+        feeder.abort();
         // Only our own file: a daemon that lost the race must not remove
         // the winner's.
         if super::read_file(&scope).is_some_and(|f| f.ident == me) {

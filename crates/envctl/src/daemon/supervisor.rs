@@ -82,6 +82,8 @@ pub struct Supervisor {
     history: Mutex<HashMap<String, History>>,
     restarts: AtomicU64,
     busy: Arc<AtomicU64>,
+    /// The in-memory tail of every supervised log.
+    pub tails: super::tail::Tails,
     /// Cancelled to stop the daemon.
     pub shutdown: CancellationToken,
 }
@@ -165,6 +167,7 @@ impl Supervisor {
             history: Mutex::new(HashMap::new()),
             restarts: AtomicU64::new(0),
             busy: Arc::new(AtomicU64::new(0)),
+            tails: super::tail::Tails::default(),
             shutdown: CancellationToken::new(),
         })
     }
@@ -184,6 +187,15 @@ impl Supervisor {
     /// True while a CLI command is served.
     pub fn is_busy(&self) -> bool {
         self.busy.load(Ordering::SeqCst) > 0
+    }
+
+    /// Reads what is new in every log of the active runs into the tail.
+    pub fn feed_logs(&self) {
+        let logs: Vec<(String, PathBuf)> = active_runs(&self.scope)
+            .iter()
+            .flat_map(|r| crate::inspect::log_files(r, &[], None))
+            .collect();
+        self.tails.feed(&logs);
     }
 
     /// Restarts done since the daemon started.
@@ -407,6 +419,7 @@ impl Supervisor {
             return Ok(None);
         }
         let cfg = config(&self.repo);
+        super::ops::set_log_cap(&cfg);
         match target {
             Target::Service { name, .. } => {
                 let Some(mut rec) = run.services.get(name).cloned() else {

@@ -17,6 +17,7 @@ mod http;
 mod launch;
 mod listeners;
 mod owner;
+pub mod relay;
 mod stop;
 pub mod table;
 mod wait;
