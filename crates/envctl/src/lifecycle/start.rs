@@ -399,6 +399,16 @@ impl BringUp<'_> {
         launched: &mut Launched,
     ) -> Result<Vec<String>, Failure> {
         let scope = self.scope;
+        if !self.isolated {
+            // Every project's database on the shared server, at once.
+            let names: Vec<String> = projects.iter().map(|p| p.name.clone()).collect();
+            for d in &self.deps {
+                if let Some(inst) = shared.get(d.id()) {
+                    d.prepare_shared(inst, &names)
+                        .map_err(|e| Failure::Actionable(e.to_string()))?;
+                }
+            }
+        }
         let mut preps = Vec::new();
         for p in projects {
             preps.push(self.prepare(run, p, shared, launched)?);
