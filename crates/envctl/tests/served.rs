@@ -184,3 +184,60 @@ fn ctrl_c_mid_start_cancels_it_in_the_daemon() {
 fn sigterm_mid_start_cancels_it_in_the_daemon() {
     interrupt_mid_start(nix::sys::signal::Signal::SIGTERM);
 }
+
+#[test]
+fn a_daemon_killed_mid_start_leaves_only_what_carries_the_marker() {
+    let w = World::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_envctl"))
+        .args(args(&[]))
+        .current_dir(&w.repo)
+        .env("RUN_SH_RUNTIME_DIR", &w.runtime)
+        .env("ENVCTL_RESTART_POLICY", "no")
+        .env("SAMPLE_SLOW_START", "30")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let seen = err
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("starting feat-a-1 Backend"));
+    assert!(seen.is_some());
+    assert!(
+        wait_for(Duration::from_secs(30), || !marked(&w).is_empty()),
+        "the backend is booting"
+    );
+    let daemon = daemon_pid(&w);
+    kill9(u64::from(daemon));
+    let rest: Vec<String> = err.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    reap_children();
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("daemon")),
+        "says why: {rest:?}"
+    );
+    // What was booting carries the scope's marker, so nothing is lost
+    // track of: `blast-all` finds it, names it and stops it.
+    let booting = marked(&w);
+    assert!(
+        !booting.is_empty(),
+        "the booting backend outlived its daemon"
+    );
+    let out = w.envctl(&["blast-all", "--force"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    for pid in &booting {
+        assert!(
+            said.contains(&format!("killed pid {pid}")),
+            "{pid} named: {said}"
+        );
+    }
+    assert!(
+        wait_for(Duration::from_secs(30), || marked(&w).is_empty()),
+        "left: {:?}",
+        marked(&w)
+    );
+    teardown(&w);
+}
