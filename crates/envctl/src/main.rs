@@ -77,9 +77,28 @@ struct Select {
     projects: Vec<String>,
 }
 
+impl Select {
+    /// From inside a linked worktree, with no scope flags, a command
+    /// selects that worktree only.
+    fn here(&mut self, repo: &std::path::Path, cwd: &std::path::Path, cfg: &config::Config) {
+        if self.main || self.trees || !self.projects.is_empty() || cwd == repo {
+            return;
+        }
+        let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
+        let trees = worktrees::trees(repo, &dir);
+        if let Some(p) = worktrees::containing(&trees, cwd) {
+            self.trees = true;
+            self.projects = vec![p.name.clone()];
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the apps and dependencies of the selected projects (resumes an active run).
+    #[command(
+        after_help = "Examples:\n  envctl start --trees --headless\n  envctl start --project feat-a-1          # add a worktree to what runs\n  envctl start --main ENVCTL_RESTART_POLICY=always"
+    )]
     Start {
         #[command(flatten)]
         select: Select,
@@ -97,6 +116,7 @@ enum Command {
         overrides: Vec<String>,
     },
     /// Restart what died in the active run, reusing live dependencies.
+    #[command(after_help = "Example:\n  envctl resume --headless")]
     Resume {
         #[command(flatten)]
         select: Select,
@@ -105,6 +125,7 @@ enum Command {
         headless: bool,
     },
     /// Stop the selected services and start them again (dependencies are reused).
+    #[command(after_help = "Example:\n  envctl restart --project feat-a-1 --backend")]
     Restart {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
@@ -120,6 +141,7 @@ enum Command {
         headless: bool,
     },
     /// Stop services (all, or by --project and --backend/--frontend).
+    #[command(after_help = "Example:\n  envctl stop --project feat-a-1 --frontend")]
     Stop {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
@@ -132,10 +154,14 @@ enum Command {
         frontend: bool,
     },
     /// Stop every service and dependency of the repository; keep data.
+    #[command(after_help = "Example:\n  envctl stop-all")]
     StopAll,
     /// Stop-all, then kill every process left that envctl started for this
     /// repository (it carries the scope's ownership marker or is recorded);
     /// names each one.
+    #[command(
+        after_help = "Examples:\n  envctl blast-all --remove-volumes\n  envctl blast-all --ecosystem --force"
+    )]
     BlastAll {
         /// Also delete the dependency data of every run.
         #[arg(long)]
@@ -149,17 +175,22 @@ enum Command {
         ecosystem: bool,
     },
     /// Show the saved state, reconciled with what runs now.
+    #[command(after_help = "Example:\n  envctl show-state --json | jq .state.services")]
     ShowState,
     /// Show the effective configuration and where each value came from.
+    #[command(after_help = "Example:\n  envctl show-config --json")]
     ShowConfig,
     /// List the worktree projects and their ports.
+    #[command(after_help = "Example:\n  envctl list-trees --json")]
     ListTrees,
     /// List the projects and services a start would run.
+    #[command(after_help = "Example:\n  envctl list-targets --trees --json")]
     ListTargets {
         #[command(flatten)]
         select: Select,
     },
     /// Explain what a start would do (ports, commands, dependencies) without doing it.
+    #[command(after_help = "Example:\n  envctl explain-startup --trees")]
     ExplainStartup {
         #[command(flatten)]
         select: Select,
@@ -168,11 +199,13 @@ enum Command {
         isolated_deps: bool,
     },
     /// Check that a start can succeed (config, commands, tools); exit 1 if not.
+    #[command(after_help = "Example:\n  envctl preflight --trees")]
     Preflight {
         #[command(flatten)]
         select: Select,
     },
     /// Empty the service logs of the latest run.
+    #[command(after_help = "Example:\n  envctl clear-logs")]
     ClearLogs,
     /// A live view of every service and dependency (keys: r restart, s stop, S start, l logs, / filter, q quit).
     #[command(
@@ -184,8 +217,12 @@ enum Command {
         headless: bool,
     },
     /// Check every service (process, listener, HTTP health); exit 1 if any is not healthy.
+    #[command(after_help = "Example:\n  envctl health --json")]
     Health,
     /// Show the last lines of service logs (`-f`: follow them live).
+    #[command(
+        after_help = "Examples:\n  envctl logs --project feat-a-1 --logs-tail 20\n  envctl logs -f --service backend"
+    )]
     Logs {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
@@ -201,6 +238,7 @@ enum Command {
         follow: bool,
     },
     /// The resident supervisor of this repository: `status`, `stop`.
+    #[command(after_help = "Examples:\n  envctl daemon status --json\n  envctl daemon stop")]
     Daemon {
         #[command(subcommand)]
         action: DaemonAction,
@@ -219,15 +257,20 @@ enum Command {
         log: PathBuf,
     },
     /// List failed services and error lines in logs; exit 1 if any.
+    #[command(after_help = "Example:\n  envctl errors")]
     Errors,
     /// Show the URLs of running projects; exit 1 if a requested one is not running.
+    #[command(after_help = "Example:\n  envctl endpoints --project feat-a-1 --json")]
     Endpoints {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
     },
     /// Change the managed block of .envctl (`config --help` lists every key).
-    #[command(after_long_help = config::keys::help_text())]
+    #[command(
+        after_help = "Example:\n  envctl config --set ENVCTL_RESTART_POLICY=on-failure --set FRONTEND_RESTART=always",
+        after_long_help = config::keys::help_text()
+    )]
     Config {
         /// KEY=VALUE to set (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -237,12 +280,16 @@ enum Command {
         stdin_json: bool,
     },
     /// Check locks, runtime truth and tools.
+    #[command(after_help = "Example:\n  envctl doctor --json")]
     Doctor,
     /// Pack a redacted diagnostics bundle (state, events, logs, locks) and print its path.
+    #[command(after_help = "Example:\n  envctl debug-pack")]
     DebugPack,
     /// Print the path of the latest diagnostics bundle.
+    #[command(after_help = "Example:\n  envctl debug-last")]
     DebugLast,
     /// Print a short diagnosis: doctor, then errors.
+    #[command(after_help = "Example:\n  envctl debug-report")]
     DebugReport,
     /// Print a running worktree's projected environment (DATABASE_URL, REDIS_URL, DB_*, service URLs).
     #[command(
@@ -477,16 +524,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 )));
             }
             let mut select = select;
-            // From inside a linked worktree, with no scope flags, a start
-            // selects that worktree only.
-            if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
-                let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
-                let trees = worktrees::trees(&repo, &dir);
-                if let Some(p) = worktrees::containing(&trees, &cwd) {
-                    select.trees = true;
-                    select.projects = vec![p.name.clone()];
-                }
-            }
+            select.here(&repo, &cwd, &cfg);
             let op = daemon::ops::Op::Start {
                 main: select.main,
                 trees: select.trees,
@@ -674,14 +712,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             jobs,
         } => {
             let mut select = select;
-            let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
-            if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
-                let trees = worktrees::trees(&repo, &dir);
-                if let Some(p) = worktrees::containing(&trees, &cwd) {
-                    select.trees = true;
-                    select.projects = vec![p.name.clone()];
-                }
-            }
+            select.here(&repo, &cwd, &cfg);
             let mode = plan::mode(&cfg, select.main, select.trees);
             let projects = plan::projects(&cfg, &repo, mode, &select.projects);
             if let Some(missing) = select

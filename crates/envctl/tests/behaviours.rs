@@ -348,3 +348,39 @@ fn help_lists_every_command_with_one_line_each() {
         );
     }
 }
+
+#[test]
+fn every_command_has_an_example_in_its_help_and_completions_generate() {
+    let w = World::new();
+    let out = w.envctl(&["--help"]);
+    let t = text(&out);
+    // The command list: the indented words between "Commands:" and "Options:".
+    let list = t
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap();
+    let commands: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|c| c.trim_end_matches(','))
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 30, "{commands:?}");
+    for c in commands {
+        let out = w.envctl(&[c, "-h"]);
+        let h = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{c} -h: {h}");
+        assert!(
+            h.contains("Example"),
+            "`envctl {c} -h` shows no example:\n{h}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = w.envctl(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(text(&out).contains("delete-worktree"), "{shell}");
+    }
+}
