@@ -323,7 +323,7 @@ enum Command {
         )]
         cmd: Vec<String>,
     },
-    /// Create the worktree trees/<feature>/<iter> on branch <feature>-<iter>.
+    /// Create the worktree `trees/<feature>/<iter>` on branch `<feature>-<iter>`.
     #[command(
         long_flag = "setup-worktree",
         after_help = "Example:\n  envctl setup-worktree checkout 1 && envctl start --project checkout-1"
@@ -334,7 +334,7 @@ enum Command {
         /// The iteration (`1`, `2`, …).
         iter: String,
     },
-    /// Create worktrees trees/<feature>/1 … <count>.
+    /// Create worktrees `trees/<feature>/1` … `<count>`.
     #[command(
         long_flag = "setup-worktrees",
         after_help = "Example:\n  envctl setup-worktrees spike 3"
