@@ -212,18 +212,22 @@ pub fn processes_of(root: &Path) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// Waits (up to 10 s) until nothing of `root` runs; returns what is left.
+/// Waits (up to 30 s) until nothing of `root` runs; returns what is left.
+/// Each process found is waited on through its pidfd (an event, whoever
+/// its parent is); the table is read again only after one has exited, to
+/// catch a child it forked meanwhile.
 pub fn wait_clean(root: &Path) -> Vec<(u32, String)> {
-    let start = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         reap_children();
         let left = processes_of(root);
-        if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
+        let now = Instant::now();
+        if left.is_empty() || now >= deadline {
             return left;
         }
-        // No event tells us that a process we are not the parent of has
-        // gone; this polls /proc, bounded, only after a blast killed it.
-        std::thread::sleep(Duration::from_millis(50));
+        for (pid, _) in &left {
+            wait_exit(*pid, deadline.saturating_duration_since(Instant::now()));
+        }
     }
 }
 
