@@ -1,13 +1,15 @@
 //! One file per subcommand; this is the dispatcher.
 
 mod call;
+mod certs_init;
+mod certs_issue;
 mod ps;
 mod registrar;
 mod tree;
 
 use tractor::ipc::Addr;
 
-use crate::args::{Cli, Command, RegistryArg};
+use crate::args::{CertsCommand, Cli, Command, RegistryArg};
 
 /// How a command failed.
 #[derive(Debug)]
@@ -24,8 +26,12 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut rv = tractor::RuntimeVars::from_env().unwrap_or_default();
+    rv.insecure |= cli.insecure;
+    // Queries dial without an actor: they follow the same TLS policy.
+    tractor::ipc::tls::install(tractor::ipc::tls::TlsSettings::from_vars(&rv));
     match cli.command {
-        Command::Registrar { addr } => registrar::run(addr).await,
+        Command::Registrar { addr } => registrar::run(addr, rv).await,
         Command::Ps { registry, json } => ps::run(&registry_addr(&registry)?, json).await,
         Command::Call {
             name,
@@ -34,6 +40,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             registry,
         } => call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await,
         Command::Tree { registry } => tree::run(&registry_addr(&registry)?).await,
+        Command::Certs {
+            action: CertsCommand::Init { dir },
+        } => certs_init::run(&dir),
+        Command::Certs {
+            action: CertsCommand::Issue { names, out, dir },
+        } => certs_issue::run(&dir, &names, out.as_deref()),
     }
 }
 

@@ -5,8 +5,7 @@ use tractor::{RootConfig, RuntimeVars};
 
 use super::Failure;
 
-pub async fn run(addr: Addr) -> Result<(), Failure> {
-    let mut rv = RuntimeVars::from_env().unwrap_or_default();
+pub async fn run(addr: Addr, mut rv: RuntimeVars) -> Result<(), Failure> {
     rv.transport = addr.proto();
     rv.registry_addrs = vec![addr.clone()];
     let root = tractor::open_root_actor(RootConfig::named("registrar").with_vars(rv)).await?;

@@ -136,6 +136,8 @@ impl Actor {
         is_registrar: bool,
         enabled: Vec<String>,
     ) -> Actor {
+        // Every listener and dialer of this process follows its vars' TLS policy.
+        crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
         let a = Actor {
             inner: Arc::new(ActorInner {
                 uid,
