@@ -147,7 +147,15 @@ fn a_root_on_host_a_calls_the_service_on_host_b_over_mutual_tls() {
     let (rv, _) = session();
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = cluster(tmp.path(), "ca", &rv);
-    let (rogue_a, _) = cluster(tmp.path(), "rogue", &rv);
+    // Host A's rogue twin: it trusts our CA, but its certificate comes
+    // from another one.
+    let (rogue_cert, _) = cluster(tmp.path(), "rogue", &rv);
+    let rogue_a = tmp.path().join("rogue-a");
+    std::fs::create_dir(&rogue_a).unwrap();
+    std::fs::copy(a_dir.join("ca.pem"), rogue_a.join("ca.pem")).unwrap();
+    for f in ["node.pem", "node.key"] {
+        std::fs::copy(rogue_cert.join(f), rogue_a.join(f)).unwrap();
+    }
 
     let mut service = hosts.start(
         &hosts.b,
@@ -256,8 +264,21 @@ fn a_listener_beyond_loopback_without_tls_refuses_to_start() {
         &no_tls,
     );
     reg.wait_for_line("registrar listening on", LIMIT).unwrap();
+    // Host A reaches it over plain TCP only with --insecure too.
+    let ps = ["ps", "--registry", plain.as_str()];
+    let (code, out) = hosts.run(&hosts.a, &tractor_bin, &ps, &no_tls);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("refusing to connect to {plain} without TLS")),
+        "{out}"
+    );
+    let ps = ["ps", "--insecure", "--registry", plain.as_str()];
+    let (code, out) = hosts.run(&hosts.a, &tractor_bin, &ps, &no_tls);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("registrar"), "{out}");
     reg.signal(Signal::SIGINT);
-    assert_eq!(reg.wait(LIMIT).unwrap().code(), Some(0));
+    let st = reg.wait(LIMIT).unwrap();
+    assert_eq!(st.code(), Some(0), "{st:?}: {}", reg.transcript.join("\n"));
     drop(reg);
     drop(hosts);
     assert_clean(&rv);
