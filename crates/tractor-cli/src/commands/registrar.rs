@@ -6,6 +6,8 @@ use tractor::{RootConfig, RuntimeVars};
 use super::Failure;
 
 pub async fn run(addr: Addr, mut rv: RuntimeVars) -> Result<(), Failure> {
+    // A long-running server: its warnings (a refused TLS peer...) show.
+    tractor::devx::logging::init(&rv.loglevel);
     rv.transport = addr.proto();
     rv.registry_addrs = vec![addr.clone()];
     let root = tractor::open_root_actor(RootConfig::named("registrar").with_vars(rv)).await?;

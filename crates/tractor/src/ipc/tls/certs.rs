@@ -201,6 +201,8 @@ pub fn issue_node(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| ca_dir.join(first));
     mkdir(&out)?;
+    // Absolute, for the TRACTOR_TLS_DIR a person copies from the message.
+    let out = std::fs::canonicalize(&out).unwrap_or(out);
     write_file(&out.join(CA_FILE), &ca_pem, 0o644)?;
     write_file(&out.join(CERT_FILE), &cert.pem(), 0o644)?;
     write_file(&out.join(KEY_FILE), &key.serialize_pem(), 0o600)?;
@@ -234,7 +236,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(out, tmp.path().join("10.0.0.1"));
+        assert_eq!(out, tmp.path().canonicalize().unwrap().join("10.0.0.1"));
         super::super::TlsConfig::read(&out).expect("the folder loads into rustls");
         let e = issue_node(tmp.path(), &["no such/host".into()], None)
             .unwrap_err()

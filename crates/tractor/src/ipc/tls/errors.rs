@@ -20,7 +20,7 @@ const FIX_DIR: &str = "set TRACTOR_TLS_DIR (RuntimeVars::tls_dir) to a folder ma
 pub enum TlsError {
     /// A non-loopback (or `/tls`) address with no TLS folder configured.
     #[error(
-        "refusing to {} {addr} without TLS: connections beyond loopback must authenticate both ends; {fix}, or pass --insecure (RuntimeVars::insecure) to allow unauthenticated plain TCP",
+        "refusing to {} {addr} without TLS: connections beyond loopback (and /tls addresses) must authenticate both ends; {fix}, or pass --insecure (RuntimeVars::insecure) to allow unauthenticated plain TCP",
         verb(.side),
         fix = FIX_DIR
     )]
