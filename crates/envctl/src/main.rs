@@ -14,6 +14,7 @@ mod debug;
 mod inspect;
 mod lifecycle;
 mod logscan;
+mod opctx;
 mod plan;
 mod ports;
 mod procs;
@@ -204,6 +205,19 @@ enum Command {
         #[command(subcommand)]
         action: DaemonAction,
     },
+    /// Copy stdin to a log file, rotating it at a size cap (what every
+    /// launched service writes to; see `procs::relay`).
+    #[command(name = "__log-relay", hide = true)]
+    LogRelay {
+        /// Rotate before the file would pass this size.
+        #[arg(long)]
+        max_bytes: u64,
+        /// Rotated files kept (`log.1` … `log.N`).
+        #[arg(long)]
+        keep: u32,
+        /// The log file.
+        log: PathBuf,
+    },
     /// List failed services and error lines in logs; exit 1 if any.
     Errors,
     /// Show the URLs of running projects; exit 1 if a requested one is not running.
@@ -378,7 +392,8 @@ impl Command {
             | Command::SetupWorktree { .. }
             | Command::SetupWorktrees { .. }
             | Command::DeleteWorktree { .. }
-            | Command::Completions { .. } => false,
+            | Command::Completions { .. }
+            | Command::LogRelay { .. } => false,
             Command::Migrate { .. } | Command::Test { .. } => true,
         }
     }
@@ -472,49 +487,41 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     select.projects = vec![p.name.clone()];
                 }
             }
-            let opts = lifecycle::StartOpts {
+            let op = daemon::ops::Op::Start {
                 main: select.main,
                 trees: select.trees,
                 projects: select.projects,
                 isolated: isolated_deps,
                 no_resume,
-                ..Default::default()
+                resume_only: false,
             };
-            lifecycle::start(&repo, &cfg, &opts, false)?;
-            supervise(&repo)
+            through_daemon(&repo, op, cfg.overrides())
         }
         Command::Resume { select, .. } => {
-            let opts = lifecycle::StartOpts {
+            let op = daemon::ops::Op::Start {
                 main: select.main,
                 trees: select.trees,
                 projects: select.projects,
-                ..Default::default()
+                isolated: false,
+                no_resume: false,
+                resume_only: true,
             };
-            lifecycle::start(&repo, &cfg, &opts, true)?;
-            supervise(&repo)
+            through_daemon(&repo, op, BTreeMap::new())
         }
         Command::Restart {
             projects,
             backend,
             frontend,
             ..
-        } => {
-            lifecycle::stop(
-                &repo,
-                &lifecycle::StopOpts {
-                    projects: projects.clone(),
-                    backend,
-                    frontend,
-                },
-            )?;
-            let opts = lifecycle::StartOpts {
+        } => through_daemon(
+            &repo,
+            daemon::ops::Op::Restart {
                 projects,
-                refresh: true,
-                ..Default::default()
-            };
-            lifecycle::start(&repo, &cfg, &opts, true)?;
-            supervise(&repo)
-        }
+                backend,
+                frontend,
+            },
+            BTreeMap::new(),
+        ),
         Command::ListTargets { select } => inspect::list_targets(
             &repo,
             &cwd,
@@ -551,31 +558,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
             projects,
             backend,
             frontend,
-        } => {
-            lifecycle::stop(
-                &repo,
-                &lifecycle::StopOpts {
-                    projects,
-                    backend,
-                    frontend,
-                },
-            )?;
-            daemon::client::notify(&scope::scope_dir(&repo)?);
-            Ok(())
-        }
+        } => stop_through_daemon(
+            &repo,
+            daemon::ops::Op::Stop {
+                projects,
+                backend,
+                frontend,
+            },
+        ),
         Command::StopAll => {
-            lifecycle::stop_all(&repo)?;
+            stop_through_daemon(&repo, daemon::ops::Op::StopAll)?;
             // Nothing is left to supervise.
             daemon::client::stop(&scope::scope_dir(&repo)?);
             Ok(())
         }
+        // Handled in `main` before anything else.
+        Command::LogRelay { .. } => Ok(()),
         Command::Daemon { action } => match action {
             DaemonAction::Run => daemon::server::run(&repo),
             DaemonAction::Status => daemon_status(&repo, json),
             DaemonAction::Stop => {
                 let scope = scope::scope_dir(&repo)?;
                 let was = daemon::client::alive(&scope);
-                lifecycle::stop_all(&repo)?;
+                stop_through_daemon(&repo, daemon::ops::Op::StopAll)?;
                 daemon::client::stop(&scope);
                 println!(
                     "{}",
@@ -658,9 +663,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             actions::worktree::setup_many(&repo, &cfg, &feature, count)
         }
         Command::DeleteWorktree { name, yes, force } => {
-            actions::worktree::delete(&repo, &cfg, &name, yes, force)?;
-            daemon::client::notify(&scope::scope_dir(&repo)?);
-            Ok(())
+            actions::worktree::delete(&repo, &cfg, &name, yes, force)
         }
         Command::Migrate { projects, all } => {
             actions::migrate::migrate(&repo, &cwd, &cfg, &projects, all)
@@ -709,14 +712,60 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// After a lifecycle command: the daemon runs and knows the new record.
-fn supervise(repo: &std::path::Path) -> Result<(), Failure> {
+/// A command that changes what runs: served by the daemon, which is
+/// started when none runs (the only writer of state, and the parent of
+/// what it launches).
+fn through_daemon(
+    repo: &std::path::Path,
+    op: daemon::ops::Op,
+    overrides: BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    use daemon::client::{self, Unserved};
     let scope = scope::scope_dir(repo)?;
-    if daemon::client::alive(&scope) && daemon::client::notify(&scope) {
-        Ok(())
-    } else {
-        daemon::client::ensure_running(repo)
+    let mut why = String::new();
+    // Twice: a daemon that was exiting (idle) when we called is waited
+    // for, and a new one serves the command.
+    for _ in 0..2 {
+        client::ensure_running(repo)?;
+        match client::serve(
+            &scope,
+            daemon::ops::Request::here(op.clone(), overrides.clone()),
+        ) {
+            Ok(o) => return o.into(),
+            Err(Unserved::Failed(f)) => return Err(f),
+            Err(Unserved::Unreachable(w)) => {
+                why = w;
+                if let Some(f) = daemon::read_file(&scope) {
+                    procs::exited_within(f.ident.pid, std::time::Duration::from_secs(10));
+                }
+            }
+        }
     }
+    Err(Failure::Actionable(format!(
+        "the envctl daemon does not answer: {why} (see {})",
+        daemon::dir(&scope).join("daemon.log").display()
+    )))
+}
+
+/// `stop`, `stop-all`: served by the daemon when one runs; otherwise (none
+/// runs, or it does not answer) done here from the recorded state, so a
+/// teardown never depends on a working daemon or config.
+fn stop_through_daemon(repo: &std::path::Path, op: daemon::ops::Op) -> Result<(), Failure> {
+    use daemon::client::{self, Unserved};
+    let scope = scope::scope_dir(repo)?;
+    if client::alive(&scope) {
+        match client::serve(
+            &scope,
+            daemon::ops::Request::here(op.clone(), BTreeMap::new()),
+        ) {
+            Ok(o) => return o.into(),
+            Err(Unserved::Failed(f)) => return Err(f),
+            Err(Unserved::Unreachable(why)) => ui::warn(&format!(
+                "the envctl daemon does not answer ({why}); working from the recorded state here"
+            )),
+        }
+    }
+    daemon::ops::execute(repo, &op, BTreeMap::new())
 }
 
 /// `daemon status`.
@@ -758,6 +807,20 @@ fn sigpipe(action: nix::sys::signal::SigHandler) {
 fn main() -> ExitCode {
     sigpipe(nix::sys::signal::SigHandler::SigDfl);
     let cli = Cli::parse();
+    if let Command::LogRelay {
+        max_bytes,
+        keep,
+        log,
+    } = &cli.command
+    {
+        return match procs::relay::run(log, *max_bytes, *keep) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("envctl: log relay for {}: {e}", log.display());
+                ExitCode::from(1)
+            }
+        };
+    }
     if !cli.command.only_reads() {
         sigpipe(nix::sys::signal::SigHandler::SigIgn);
     }
@@ -788,7 +851,7 @@ fn main() -> ExitCode {
         }
         Err(Failure::Interrupted) => {
             eprintln!(
-                "envctl: interrupted; what started so far is recorded: `envctl resume` to finish, `envctl stop-all` to undo"
+                "envctl: interrupted; what this command launched was stopped (nothing half-started is left running)"
             );
             ExitCode::from(2)
         }

@@ -61,6 +61,21 @@ fn logs_and_errors_show_what_the_services_say() {
         .as_u64()
         .unwrap();
     let _ = http_get(&format!("http://127.0.0.1:{port}/error"));
+    // The service writes through a pipe to its log relay: the line reaches
+    // the file a moment after the answer (the file is the only event).
+    let log = std::path::PathBuf::from(
+        st["state"]["services"]["feat-a-1 Backend"]["log_path"]
+            .as_str()
+            .unwrap(),
+    );
+    let logged = |what: &str| {
+        wait_for(std::time::Duration::from_secs(30), || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains(what)
+        })
+    };
+    assert!(logged("ERROR something went wrong"));
     let out = w.envctl(&["logs", "--project", "feat-a-1", "--logs-tail", "5"]);
     assert_eq!(out.status.code(), Some(0));
     let t = text(&out);
@@ -71,6 +86,7 @@ fn logs_and_errors_show_what_the_services_say() {
     );
     assert!(!t.contains("feat-b-1"), "only the project asked for: {t}");
     let _ = http_get(&format!("http://127.0.0.1:{port}/traceback"));
+    assert!(logged("ValueError: bad DATABASE_URL"));
     let out = w.envctl(&["errors"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");

@@ -7,22 +7,27 @@ mod common;
 
 use common::*;
 
-/// The `envctl …` lines of the README's "envctl quick start" block.
-fn quick_start() -> Vec<Vec<String>> {
+/// The first ```sh block after `heading` in the README.
+fn sh_block_after(heading: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme
-        .split("## envctl quick start")
+        .split(heading)
         .nth(1)
-        .expect("the README has an envctl quick start");
-    let block = section
+        .unwrap_or_else(|| panic!("the README has {heading:?}"));
+    section
         .split("```sh")
         .nth(1)
         .unwrap()
         .split("```")
         .next()
-        .unwrap();
-    block
+        .unwrap()
+        .to_owned()
+}
+
+/// The `envctl …` lines of the README's "envctl quick start" block.
+fn quick_start() -> Vec<Vec<String>> {
+    sh_block_after("## envctl quick start")
         .lines()
         .map(|l| l.split('#').next().unwrap().trim())
         .filter(|l| l.starts_with("envctl "))
@@ -32,17 +37,7 @@ fn quick_start() -> Vec<Vec<String>> {
 
 /// The `.envctl` lines of the supervision snippet.
 fn policy_snippet() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let section = readme.split("**Supervision.**").nth(1).unwrap();
-    let block = section
-        .split("```sh")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
-    block
+    sh_block_after("**Supervision.**")
         .lines()
         .map(str::trim)
         .filter(|l| l.contains('='))
@@ -78,20 +73,7 @@ fn the_quick_start_runs_as_written() {
 /// The `envctl …` lines of the README's "A day with three worktrees" block,
 /// split like a shell would.
 fn a_day() -> Vec<Vec<String>> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let section = readme
-        .split("### A day with three worktrees")
-        .nth(1)
-        .expect("the README has the three-worktree walkthrough");
-    let block = section
-        .split("```sh")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
-    block
+    sh_block_after("### A day with three worktrees")
         .lines()
         .filter(|l| l.trim_start().starts_with("envctl "))
         .map(|l| {

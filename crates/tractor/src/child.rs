@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
-use crate::discovery::api::register_self;
+use crate::discovery::api::{register_self, unregister_self};
 use crate::errors::Error;
 use crate::ipc::{Addr, Channel};
 use crate::msg::{Aid, Msg, Uid};
 use crate::runtime::actor::Actor;
+use crate::runtime::hooks::Hooks;
 use crate::runtime::state::RuntimeVars;
 
 /// Runs this process as a spawned child actor and exits, if the envelope
@@ -100,7 +101,7 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     crate::devx::logging::set_actor_name(&uid.name);
     // The envelope's TLS policy applies from the first dial (to the parent).
     crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
-    let mut chan = Channel::connect(&info.parent_addr, rtv.max_frame_bytes).await?;
+    let mut chan = Channel::connect(&info.parent_addr, rtv.wire_limits()).await?;
     let me = Aid {
         name: uid.name.clone(),
         uuid: uid.uuid.clone(),
@@ -144,7 +145,7 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
         None => vec![Addr::random(rtv.transport, &rtv.bind_dir, &uid.name)],
     };
     let enabled = spec.enable_modules.iter().map(|(k, _)| k.clone()).collect();
-    let actor = Actor::new(uid, rtv, false, enabled);
+    let actor = Actor::new(uid, rtv, false, enabled, Hooks::new(run_child_in_thread));
     actor.set_current();
     // However this function ends, the actor stops being current (the
     // runtime's table would otherwise keep it alive).
@@ -176,7 +177,9 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
             actor.cancel(None);
         }
     }
-    actor.teardown().await;
+    actor.stop_serving().await;
+    unregister_self(&actor).await;
+    actor.close_connections().await;
     Actor::clear_current();
     Ok(())
 }

@@ -38,23 +38,23 @@
 //!   `_TRACTOR_RT_VARS` envelope.
 //! * [`msg`] and [`ipc`]: the wire protocol and transports, usable alone.
 //!
-//! Layers depend downward only: `runtime` → `spawn`, `discovery` → `ipc`
-//! → `msg` (see `docs/architecture.md`).
+//! Layers depend downward only, lowest first: `msg` → `ipc` → `errors` →
+//! `runtime` (actor, dialogs, portal, rpc) → `spawn`, `discovery` →
+//! `nursery` → `supervision`, `trionics` → `child` → `root` (see
+//! `docs/architecture.md`; `tests/layers.rs` checks it).
 
 #![warn(missing_docs)]
 
 pub mod child;
-pub mod context;
 pub mod devx;
 pub mod discovery;
 pub mod errors;
 pub mod ipc;
 pub mod msg;
+pub mod nursery;
 pub mod root;
 pub mod runtime;
-pub mod shm;
 pub mod spawn;
-pub mod streaming;
 pub mod supervision;
 pub mod testing;
 pub mod trionics;
@@ -63,13 +63,14 @@ pub use child::maybe_run_child;
 pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};
 pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
+pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
 pub use runtime::actor::{Actor, current_actor};
 pub use runtime::cancel::CancelScope;
+pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};
 pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};
-pub use runtime::supervise::{ActorNursery, open_nursery};
 pub use streaming::MsgStream;
 pub use supervision::{
     ChildSpec, Restart, Strategy, Supervisor, SupervisorEvent, SupervisorSpec, supervise,

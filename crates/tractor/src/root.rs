@@ -10,11 +10,15 @@
 
 use std::future::Future;
 
-use crate::discovery::api::{ProbeResult, probe, register_self};
+use std::sync::Arc;
+
+use crate::discovery::api::{ProbeResult, probe, register_self, unregister_self};
+use crate::discovery::registry::Registry;
 use crate::errors::Error;
 use crate::ipc::Addr;
 use crate::msg::Uid;
 use crate::runtime::actor::Actor;
+use crate::runtime::hooks::Hooks;
 use crate::runtime::state::RuntimeVars;
 
 /// How the root actor starts.
@@ -136,7 +140,18 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     } else {
         vec![Addr::random(rtv.transport, &rtv.bind_dir, &cfg.name)]
     };
-    let actor = Actor::new(Uid::random(cfg.name.clone()), rtv, is_registrar, cfg.enable);
+    // A registrar serves the table as its `self.*` functions.
+    let mut hooks = Hooks::new(crate::child::run_child_in_thread);
+    if is_registrar {
+        hooks = hooks.with_service(Arc::new(Registry::default()));
+    }
+    let actor = Actor::new(
+        Uid::random(cfg.name.clone()),
+        rtv,
+        is_registrar,
+        cfg.enable,
+        hooks,
+    );
     actor.set_current();
     if let Err(e) = actor.bind(&binds).await {
         Actor::clear_current();
@@ -194,7 +209,11 @@ impl Root {
 
     /// Tears the root down: cancels what it serves, unregisters, closes.
     pub async fn shutdown(self) {
-        self.actor.teardown().await;
+        self.actor.stop_serving().await;
+        if !self.actor.is_registrar() {
+            unregister_self(&self.actor).await;
+        }
+        self.actor.close_connections().await;
         Actor::clear_current();
         if self.created_bind_dir {
             // Only removes it if empty: sockets of live actors stay.

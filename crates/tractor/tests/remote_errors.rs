@@ -159,3 +159,57 @@ async fn errors_relayed_across_hops_keep_their_origin() -> Result<(), Error> {
     })
     .await
 }
+
+/// Runs `test_panic_backtrace` with `RUST_BACKTRACE` (and
+/// `RUST_LIB_BACKTRACE`) removed, or set to `backtrace`; returns the
+/// traceback text of its child's panic reply.
+fn panic_traceback(backtrace: Option<&str>) -> String {
+    let mut cmd =
+        std::process::Command::new(tractor::testing::example_path("test_panic_backtrace"));
+    cmd.arg("--test-threads=1")
+        .env_remove("NEXTEST")
+        .env_remove("_TRACTOR_RT_VARS")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    if let Some(v) = backtrace {
+        cmd.env("RUST_BACKTRACE", v);
+    }
+    let out = cmd.output().expect("the panic program runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let begin = text
+        .find("TRACEBACK-BEGIN\n")
+        .expect("the traceback's first marker")
+        + 16;
+    let end = text
+        .find("\nTRACEBACK-END")
+        .expect("the traceback's last marker");
+    text[begin..end].to_owned()
+}
+
+/// A panic's backtrace is captured only when asked for (capturing and
+/// resolving one for every panic is costly): without `RUST_BACKTRACE` the
+/// reply says where the panic was and how to get a backtrace.
+#[test]
+fn a_panic_reply_has_a_backtrace_only_with_rust_backtrace() {
+    let without = panic_traceback(None);
+    assert!(without.contains("panicked at"), "{without}");
+    assert!(without.contains("boom for the backtrace test"), "{without}");
+    assert!(
+        without.contains("set RUST_BACKTRACE=1 for a backtrace"),
+        "{without}"
+    );
+    assert!(!without.contains("stack backtrace:"), "{without}");
+    let with = panic_traceback(Some("1"));
+    assert!(with.contains("stack backtrace:"), "{with}");
+    assert!(
+        with.contains("explode"),
+        "the panicking function is a frame: {with}"
+    );
+    assert!(!with.contains("set RUST_BACKTRACE=1"), "{with}");
+}

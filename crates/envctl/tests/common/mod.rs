@@ -168,15 +168,16 @@ pub fn reap_children() {
     }
 }
 
-/// Waits until `pid`, killed by the test, is dead. Services outlive the
-/// envctl command that started them and are re-parented to this test (a
-/// subreaper), so their death is an event we can wait on: `waitpid`.
+/// Waits until `pid`, killed by the test, has exited (its pidfd turns
+/// readable: an event, whoever its parent is — the daemon launches the
+/// services now), then reaps it if it happens to be our child.
 pub fn wait_dead(pid: u32) -> bool {
-    use nix::sys::wait::{WaitStatus, waitpid};
-    matches!(
-        waitpid(nix::unistd::Pid::from_raw(pid as i32), None),
-        Ok(WaitStatus::Signaled(..) | WaitStatus::Exited(..)) | Err(nix::errno::Errno::ECHILD)
-    )
+    let gone = wait_exit(pid, Duration::from_secs(30));
+    let _ = nix::sys::wait::waitpid(
+        nix::unistd::Pid::from_raw(pid as i32),
+        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+    );
+    gone
 }
 
 /// Pids of live processes whose cwd or environment mentions `root`.

@@ -40,7 +40,9 @@ pub async fn run(registry: &Addr, name: &str, target: &str, kwargs: &str) -> Res
     let (me, max) = my_aid();
     let out = match call_once_ns(&addr, &me, ns, func, kwargs, max).await {
         Ok(v) => v,
-        Err(tractor::Error::Remote(e)) if !e.traceback().is_empty() => {
+        // A one-line traceback is the `Type: message` line the error
+        // already shows.
+        Err(tractor::Error::Remote(e)) if e.traceback().trim_end().contains('\n') => {
             return Err(Failure::Error(format!(
                 "{e}\n\nremote traceback:\n{}",
                 e.traceback().trim_end()

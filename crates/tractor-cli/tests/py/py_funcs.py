@@ -21,3 +21,14 @@ async def echo_stream(ctx: tractor.Context, greeting: str):
             await stream.send(msg)
             n += 1
     return n
+
+
+@tractor.context
+async def echo_then_raise(ctx: tractor.Context, greeting: str):
+    '''Callee end that fails mid-stream: echoes the first item, then
+    raises.'''
+    await ctx.started(greeting)
+    async with ctx.open_stream() as stream:
+        async for msg in stream:
+            await stream.send(msg)
+            raise ValueError(f'python gave up after {msg!r}')

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::discovery::registry::Registry;
 use crate::errors::{Error, RemoteActorError};
 use crate::ipc::{Addr, Channel};
 use crate::msg::{self, ANY_PLD_SPEC, Aid, Msg, Start, StrMap, Uid, Value, WireAddr};
@@ -61,7 +62,7 @@ pub async fn call_once_ns(
                 // Closing the connection below cancels a task of the
                 // wrong kind on the other side.
                 let call = format!("{ns}.{func}()");
-                match crate::runtime::portal::functype_error(&call, a.functype) {
+                match crate::runtime::dialog::call::functype_error(&call, a.functype) {
                     None => continue,
                     Some(e) => break Err(e),
                 }
@@ -155,7 +156,7 @@ pub(crate) async fn register_self(actor: &Actor) -> Result<(), Error> {
                 ("addr".to_owned(), msg::addr_to_value(&addr.to_wire())),
             ];
             if actor.is_registrar() && actor.accept_addrs().contains(&reg) {
-                if let Some(r) = &actor.inner.registry {
+                if let Some(r) = actor.service::<Registry>() {
                     r.register(actor.uid().clone(), addr.to_wire());
                 }
                 continue;
@@ -218,7 +219,7 @@ fn need_actor() -> Result<Actor, Error> {
 }
 
 async fn lookup(actor: &Actor, func: &str, name: &str) -> Result<Vec<WireAddr>, Error> {
-    if let Some(r) = &actor.inner.registry {
+    if let Some(r) = actor.service::<Registry>() {
         return Ok(match func {
             "find_actor" => r.find(name).unwrap_or_default(),
             _ => r

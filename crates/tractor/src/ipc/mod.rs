@@ -16,7 +16,7 @@ mod uds;
 
 pub use addr::{Addr, AddrParseError, Proto};
 pub use chan::{ChanError, ChanReceiver, ChanSender, Channel};
-pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError};
+pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError, Limits};
 pub use tcp::Tcp;
 pub use tls::{Tls, TlsMode};
 pub use transport::{BoxRead, BoxWrite, Conn, Listener, Transport, connect};

@@ -2,8 +2,9 @@
 
 pub mod actor;
 pub mod cancel;
+pub mod dialog;
+pub mod hooks;
 pub(crate) mod peer;
 pub mod portal;
 pub mod rpc;
 pub mod state;
-pub mod supervise;

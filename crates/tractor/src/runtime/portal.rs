@@ -4,14 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use super::actor::Actor;
 use super::cancel::CancelScope;
+use super::dialog::call::Call;
+use super::dialog::context::{self, Context, ContextOptions, RemoteContextFn};
 use super::peer::{DialogRx, Peer};
 use super::rpc::RemoteFn;
 use crate::errors::{Error, RemoteActorError};
-use crate::msg::{self, ANY_PLD_SPEC, FuncType, Msg, Start, StrMap, Uid, Value, payload};
+use crate::msg::{self, Msg, Payload, StrMap, Uid, Value, payload};
 
 /// How many stream items may wait unread in one context before the sender
 /// gets a `StreamOverrun` error (unless overruns are allowed).
@@ -144,136 +147,6 @@ pub(crate) fn clone_error(e: &Error) -> Error {
     }
 }
 
-/// The error for a plain call (`call`, like `ns.func()`) whose callee
-/// acknowledged as `functype`: `None` for a plain async function.
-pub(crate) fn functype_error(call: &str, functype: FuncType) -> Option<Error> {
-    let (what, hint) = match functype {
-        FuncType::AsyncFunc => return None,
-        FuncType::Context => ("a context function", "open it with Portal::open_context"),
-        FuncType::AsyncGen => (
-            "an async generator (a streaming function)",
-            "streaming functions cannot be called with run; call a context function that streams instead",
-        ),
-    };
-    Some(Error::FuncType {
-        call: call.to_owned(),
-        functype: what.into(),
-        hint: hint.into(),
-    })
-}
-
-/// A `Start` from `actor` for `ns.func(**kwargs)` with call id `cid`.
-pub(crate) fn start_msg(actor: &Actor, cid: String, ns: &str, func: &str, kwargs: StrMap) -> Msg {
-    Msg::Start(Start {
-        cid,
-        ns: ns.to_owned(),
-        func: func.to_owned(),
-        kwargs,
-        uid: actor.uid().clone(),
-        pld_spec: ANY_PLD_SPEC.to_owned(),
-    })
-}
-
-/// One outstanding call; abandoning it (dropping it before the result)
-/// asks the callee to cancel the task.
-pub(crate) struct Call {
-    actor: Actor,
-    peer: Arc<Peer>,
-    pub(crate) cid: String,
-    rx: DialogRx,
-    what: String,
-    pub(crate) done: bool,
-}
-
-impl Call {
-    pub(crate) async fn start(
-        actor: &Actor,
-        peer: &Arc<Peer>,
-        ns: &str,
-        func: &str,
-        kwargs: StrMap,
-    ) -> Result<Call, Error> {
-        let cid = uuid::Uuid::new_v4().to_string();
-        let rx = peer.open_dialog(&cid, Some(DEFAULT_STREAM_BUFFER));
-        let mut call = Call {
-            actor: actor.clone(),
-            peer: peer.clone(),
-            cid: cid.clone(),
-            rx,
-            what: format!("{ns}.{func}()"),
-            done: false,
-        };
-        let start = start_msg(actor, cid, ns, func, kwargs);
-        let gone = || Error::PeerGone {
-            peer: peer.aid.name.clone(),
-            what: format!("{ns}.{func}()"),
-        };
-        if peer.gone.is_cancelled() {
-            // The actor behind this portal is gone (e.g. it died and was
-            // restarted under the same name): say so, naming it.
-            call.done = true;
-            return Err(gone());
-        }
-        if let Err(e) = peer.tx.send(&start).await {
-            call.done = true;
-            return Err(match e {
-                crate::ipc::ChanError::Closed { .. } => gone(),
-                e => e.into(),
-            });
-        }
-        Ok(call)
-    }
-
-    /// The next message of this dialog; `PeerGone` when the connection ends.
-    pub(crate) async fn next(&mut self) -> Result<Msg, Error> {
-        self.rx.recv().await.ok_or_else(|| Error::PeerGone {
-            peer: self.peer.aid.name.clone(),
-            what: self.what.clone(),
-        })
-    }
-
-    /// Waits for the StartAck and then the Return / CancelAck / Error.
-    /// A callee that acknowledges as another kind of function than a plain
-    /// async one (it would never send a `Return` this call can take) is an
-    /// [`Error::FuncType`] at once, instead of a wait forever.
-    pub(crate) async fn result(&mut self) -> Result<Value, Error> {
-        loop {
-            match self.next().await? {
-                Msg::StartAck(a) => match functype_error(&self.what, a.functype) {
-                    None => continue,
-                    Some(e) => return Err(e),
-                },
-                Msg::Return(p) => return Ok(p.pld),
-                Msg::CancelAck(a) => return Ok(Value::from(a.pld)),
-                Msg::Error(e) => return Err(RemoteActorError::from_msg(e).into()),
-                other => {
-                    tracing::warn!(msg = other.msg_type(), call = %self.what, "unexpected message in a call; ignored");
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        self.peer.close_dialog(&self.cid);
-        if self.done || self.peer.gone.is_cancelled() || self.actor.inner.conn_tasks.is_closed() {
-            return;
-        }
-        // The caller gave up: ask the callee to stop the task.
-        let actor = self.actor.clone();
-        let peer = self.peer.clone();
-        let target = self.cid.clone();
-        self.actor.inner.conn_tasks.spawn(async move {
-            let kwargs = vec![("cid".to_owned(), Value::from(target))];
-            if let Ok(mut c) = Call::start(&actor, &peer, "self", "_cancel_task", kwargs).await {
-                let _ = tokio::time::timeout(CANCEL_ACK_TIMEOUT, c.result()).await;
-                c.done = true;
-            }
-        });
-    }
-}
-
 /// What a function running in this actor knows about its call: the actor,
 /// who called, and the call's cancel scope. Registered functions can take
 /// it as a first parameter named `caller: Caller`.
@@ -314,17 +187,17 @@ impl Caller {
     }
 
     /// The callee end of the context this call opened.
-    pub(crate) fn context(&self, func: &str) -> crate::context::Context {
+    pub(crate) fn context(&self, func: &str) -> context::Context {
         let rx = super::peer::lock(&self.dialog).take().unwrap_or_else(|| {
             // Only reachable if a context is made twice for one call: give
             // the second one a fresh, empty inbox.
             self.peer.open_dialog(&format!("{}-unused", self.cid), None)
         });
-        crate::context::Context::new(
+        context::Context::new(
             self.actor.clone(),
             self.peer.clone(),
             self.cid.clone(),
-            crate::context::Side::Callee,
+            context::Side::Callee,
             func.to_owned(),
             rx,
             Some(self.scope.clone()),
@@ -360,4 +233,49 @@ impl Caller {
 /// Converts a uid to its wire value.
 pub fn uid_value(u: &Uid) -> Value {
     msg::uid_to_value(u)
+}
+
+// Contexts (see `dialog::context`).
+impl Portal {
+    /// Opens a context with a `#[tractor::context]` function and waits for
+    /// its `started` value, decoded as `S`.
+    pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
+        &self,
+        call: F,
+    ) -> Result<(Context, S), Error> {
+        self.open_context_with(call, ContextOptions::default())
+            .await
+    }
+
+    /// [`Portal::open_context`] with options (overrun policy, buffer).
+    pub async fn open_context_with<F: RemoteContextFn, S: DeserializeOwned>(
+        &self,
+        call: F,
+        opts: ContextOptions,
+    ) -> Result<(Context, S), Error> {
+        let kwargs = payload::to_kwargs(&call)?;
+        let (ctx, first) = context::open(self, F::NS, F::NAME, kwargs, opts).await?;
+        match payload::from_value::<S>(first.clone()) {
+            Ok(s) => Ok((ctx, s)),
+            Err(e) => {
+                let started = Msg::Started(Payload {
+                    cid: ctx.cid().to_owned(),
+                    pld: Value::Nil,
+                });
+                let why = format!("started value: {e}");
+                Err(ctx.reject_payload(started, first, why).await)
+            }
+        }
+    }
+
+    /// Opens a context by name, untyped.
+    pub async fn open_context_from_ns(
+        &self,
+        ns: &str,
+        func: &str,
+        kwargs: StrMap,
+        opts: ContextOptions,
+    ) -> Result<(Context, Value), Error> {
+        context::open(self, ns, func, kwargs, opts).await
+    }
 }

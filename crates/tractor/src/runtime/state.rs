@@ -31,11 +31,23 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ipc::{Addr, DEFAULT_MAX_FRAME, Proto, TlsMode};
+use crate::ipc::{Addr, DEFAULT_MAX_FRAME, Limits, Proto, TlsMode};
 use crate::msg::{self, StrMap, Uid, Value, WireAddr};
 
 /// The name of the envelope's environment variable.
-pub const ENV_VAR: &str = "_TRACTOR_RT_VARS";
+/// (Defined in `ipc::tls`, which reads the envelope's TLS keys itself.)
+pub const ENV_VAR: &str = crate::ipc::tls::ENVELOPE_VAR;
+
+impl crate::ipc::tls::TlsSettings {
+    /// The settings in `rv`; the folder falls back to `$TRACTOR_TLS_DIR`.
+    pub fn from_vars(rv: &RuntimeVars) -> Self {
+        Self {
+            dir: rv.tls_dir.clone().or_else(crate::ipc::tls::dir_from_env),
+            mode: rv.tls,
+            insecure: rv.insecure,
+        }
+    }
+}
 
 /// How actors are started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,8 +122,16 @@ pub struct RuntimeVars {
     pub loglevel: String,
     /// Debug mode (more diagnostics; mirrors Python's `_debug_mode`).
     pub debug_mode: bool,
-    /// Largest frame accepted or sent, in bytes.
+    /// Largest frame accepted or sent, in bytes (default 64 MiB; Python
+    /// has no limit). A bigger frame from a peer is discarded unread and
+    /// its sender gets a `MsgTypeError` naming the size and this limit;
+    /// the connection stays usable.
     pub max_frame_bytes: usize,
+    /// Deepest nesting of lists and maps accepted in a payload value
+    /// (default 128, at most 1024). A deeper message is refused with a
+    /// `MsgTypeError` to its sender naming this limit; the dialog and the
+    /// connection stay usable. (Python's msgspec has no such limit.)
+    pub max_nesting_depth: usize,
     /// Seconds a child gets to acknowledge and finish a cancel before it
     /// is sent SIGTERM (and then SIGKILL after the same again).
     pub cancel_grace_secs: f64,
@@ -153,6 +173,7 @@ impl Default for RuntimeVars {
             loglevel: "warn".into(),
             debug_mode: false,
             max_frame_bytes: DEFAULT_MAX_FRAME,
+            max_nesting_depth: msg::MAX_NESTING,
             cancel_grace_secs: 2.0,
             is_root: true,
             root_addrs: Vec::new(),
@@ -324,6 +345,14 @@ impl RuntimeVars {
             parent_pid: Some(std::process::id()),
         });
         rv
+    }
+
+    /// What this actor's connections accept from their peers.
+    pub fn wire_limits(&self) -> Limits {
+        Limits {
+            max_frame: self.max_frame_bytes,
+            max_depth: self.max_nesting_depth,
+        }
     }
 
     /// The grace period as a `Duration`.

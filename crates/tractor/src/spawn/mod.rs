@@ -23,6 +23,7 @@ pub use thread::ThreadBackend;
 
 use crate::errors::Error;
 use crate::msg::Uid;
+pub use crate::runtime::hooks::ChildEntry;
 use crate::runtime::state::{RuntimeVars, SpawnMethod};
 
 /// What to start.
@@ -32,6 +33,10 @@ pub struct SpawnRequest {
     pub uid: Uid,
     /// Its envelope (with `spawn` set).
     pub rtv: RuntimeVars,
+    /// What a backend that runs the actor in this process (the thread
+    /// backend) calls on the new thread; process backends run a program
+    /// whose `main` does the same.
+    pub entry: ChildEntry,
 }
 
 /// How an actor ended.

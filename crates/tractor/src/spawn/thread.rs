@@ -104,13 +104,12 @@ impl SpawnBackend for ThreadBackend {
     fn spawn(&self, req: SpawnRequest) -> Result<Box<dyn ChildActor>, Error> {
         let (tx, done) = oneshot::channel();
         let rtv = req.rtv;
+        let entry = req.entry;
         let name = req.uid.name.clone();
         let handle = std::thread::Builder::new()
             .name(format!("actor:{name}"))
             .spawn(move || {
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    crate::child::run_child_in_thread(rtv)
-                }));
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entry(rtv)));
                 let info = match run {
                     Ok(Ok(())) => ExitInfo::Thread(Ok(())),
                     Ok(Err(e)) => ExitInfo::Thread(Err(e.to_string())),

@@ -2,8 +2,9 @@
 //! the backoff between restarts, and the history an escalation carries.
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+
+pub use crate::errors::{Escalation, RestartRecord};
 
 /// A pause before a restart: `initial` before a child's first restart
 /// within the period, multiplied by `factor` for each further one, at
@@ -46,38 +47,19 @@ impl Backoff {
     }
 }
 
-/// One restart, as remembered by the supervisor.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RestartRecord {
-    /// The child whose end caused the restart.
-    pub child: String,
-    /// When (wall clock).
-    pub at: SystemTime,
-    /// How it had ended.
-    pub reason: String,
-}
-
-impl fmt::Display for RestartRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = self
-            .at
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        write!(f, "{} at {t:.3}: {}", self.child, self.reason)
-    }
-}
-
-/// The sliding window of recent restarts.
+/// The sliding window of recent restarts: at most `intensity` within
+/// `period`. Public for supervisors of things that are not actors (envctl
+/// restarts OS processes with the same rule).
 #[derive(Debug)]
-pub(crate) struct RestartBudget {
+pub struct RestartBudget {
     intensity: u32,
     period: Duration,
     recent: VecDeque<Instant>,
 }
 
 impl RestartBudget {
-    pub(crate) fn new(intensity: u32, period: Duration) -> Self {
+    /// At most `intensity` restarts within `period`.
+    pub fn new(intensity: u32, period: Duration) -> Self {
         RestartBudget {
             intensity,
             period,
@@ -87,7 +69,7 @@ impl RestartBudget {
 
     /// Takes one restart from the budget at `now`; false when the budget
     /// is spent (the restart must not happen: escalate).
-    pub(crate) fn take(&mut self, now: Instant) -> bool {
+    pub fn take(&mut self, now: Instant) -> bool {
         while let Some(t) = self.recent.front() {
             if now.duration_since(*t) > self.period {
                 self.recent.pop_front();
@@ -101,36 +83,11 @@ impl RestartBudget {
         self.recent.push_back(now);
         true
     }
-}
 
-/// A supervisor ran out of restart budget: more than `intensity` restarts
-/// were needed within `period`. It stopped its children and escalates
-/// this, once, to its parent.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "supervisor in '{supervisor}' gave up on child '{child}': more than {intensity} restart(s) within {period:?}; it {last_reason}; restart history of '{child}': [{}]",
-    fmt_history(.history)
-)]
-pub struct Escalation {
-    /// The actor running the supervisor.
-    pub supervisor: String,
-    /// The child whose end could not be answered with a restart.
-    pub child: String,
-    /// How it ended last.
-    pub last_reason: String,
-    /// The supervisor's intensity.
-    pub intensity: u32,
-    /// The supervisor's period.
-    pub period: Duration,
-    /// That child's restarts, oldest first (at most the last 32).
-    pub history: Vec<RestartRecord>,
-}
-
-fn fmt_history(h: &[RestartRecord]) -> String {
-    h.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    /// How many restarts the window holds (as of the last [`Self::take`]).
+    pub fn used(&self) -> u32 {
+        u32::try_from(self.recent.len()).unwrap_or(u32::MAX)
+    }
 }
 
 #[cfg(test)]

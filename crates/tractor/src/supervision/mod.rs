@@ -35,7 +35,7 @@ mod supervisor;
 
 use std::future::Future;
 
-pub use budget::{Backoff, Escalation, RestartRecord};
+pub use budget::{Backoff, Escalation, RestartBudget, RestartRecord};
 pub use events::{ExitReason, SupervisorEvent};
 pub use strategy::{ChildSpec, Restart, Strategy, SupervisorSpec};
 pub use supervisor::Supervisor;
@@ -71,7 +71,7 @@ where
     F: FnOnce(Supervisor) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    crate::open_nursery(|n| async move {
+    crate::nursery::open_nursery(|n| async move {
         let (sup, core) = supervisor::new(n, spec);
         let body = body(sup.clone());
         let run = core.run();

@@ -19,10 +19,10 @@ use super::events::{Events, ExitReason, SupervisorEvent};
 use super::strategy::{ChildSpec, Restart, Strategy, SupervisorSpec};
 use crate::errors::Error;
 use crate::msg::{self, Uid, Value};
+use crate::nursery::ActorNursery;
 use crate::runtime::actor::Actor;
 use crate::runtime::peer::lock;
 use crate::runtime::portal::Portal;
-use crate::runtime::supervise::ActorNursery;
 use crate::spawn::{ExitInfo, SpawnBackend, backend_for};
 
 /// How many restart records a child keeps (for an escalation's history).
@@ -606,7 +606,7 @@ impl Core {
 async fn unregister(actor: &Actor, uid: &Uid) {
     for reg in actor.runtime_vars().registrars() {
         if actor.is_registrar() && actor.accept_addrs().contains(&reg) {
-            if let Some(r) = &actor.inner.registry {
+            if let Some(r) = actor.service::<crate::discovery::registry::Registry>() {
                 r.unregister(uid);
             }
             continue;

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, broadcast};
 
 use crate::errors::Error;
+use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::portal::clone_error;
-use crate::streaming::MsgStream;
 
 type Item<T> = Result<Option<T>, Arc<Error>>;
 

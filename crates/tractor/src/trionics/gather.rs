@@ -2,9 +2,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::context::{Context, ContextOptions, RemoteContextFn};
 use crate::errors::Error;
 use crate::msg::payload;
+use crate::runtime::dialog::context::{Context, ContextOptions, RemoteContextFn};
 use crate::runtime::portal::Portal;
 use crate::runtime::rpc::RemoteFn;
 

@@ -11,9 +11,9 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use serde::de::DeserializeOwned;
 
-use crate::context::{Context, RemoteContextFn};
 use crate::errors::Error;
 use crate::msg::payload;
+use crate::runtime::dialog::context::{Context, RemoteContextFn};
 use crate::runtime::portal::Portal;
 
 type Cache = tokio::sync::Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>;

@@ -10,7 +10,7 @@
 //! address is Rust-only).
 //!
 //! The policy is per process ([`install`]): the root and every child
-//! install theirs from [`RuntimeVars`](crate::RuntimeVars) (`tls_dir`,
+//! install theirs from `RuntimeVars` (`tls_dir`,
 //! `tls`, `insecure`), which the envelope carries to children; programs
 //! that open no actor (the `tractor` CLI's queries) read it from the
 //! environment on first use. [`Listener::bind`](super::Listener::bind) and
@@ -87,15 +87,33 @@ pub struct TlsSettings {
 }
 
 impl TlsSettings {
-    /// The settings in `rv`; the folder falls back to `$TRACTOR_TLS_DIR`.
-    pub fn from_vars(rv: &crate::RuntimeVars) -> TlsSettings {
+    /// The settings in the environment's runtime-vars envelope (only its
+    /// `tls_dir`, `tls` and `insecure` keys; this layer does not know
+    /// `RuntimeVars`, which builds them with `TlsSettings::from_vars`); the
+    /// folder falls back to `$TRACTOR_TLS_DIR`.
+    pub fn from_env() -> TlsSettings {
+        #[derive(Default, serde::Deserialize)]
+        #[serde(default)]
+        struct Envelope {
+            tls_dir: Option<PathBuf>,
+            tls: TlsMode,
+            insecure: bool,
+        }
+        let e: Envelope = match std::env::var(ENVELOPE_VAR) {
+            Ok(v) if !v.is_empty() => serde_json::from_str(&v).unwrap_or_default(),
+            _ => Envelope::default(),
+        };
         TlsSettings {
-            dir: rv.tls_dir.clone().or_else(dir_from_env),
-            mode: rv.tls,
-            insecure: rv.insecure,
+            dir: e.tls_dir.or_else(dir_from_env),
+            mode: e.tls,
+            insecure: e.insecure,
         }
     }
 }
+
+/// The runtime-vars envelope's environment variable (re-exported as
+/// `runtime::state::ENV_VAR`).
+pub(crate) const ENVELOPE_VAR: &str = "_TRACTOR_RT_VARS";
 
 /// `$TRACTOR_TLS_DIR`, when set and not empty.
 pub fn dir_from_env() -> Option<PathBuf> {
@@ -117,7 +135,7 @@ pub fn settings() -> TlsSettings {
     if let Some(s) = SETTINGS.read().unwrap_or_else(|p| p.into_inner()).clone() {
         return s;
     }
-    let s = TlsSettings::from_vars(&crate::RuntimeVars::from_env().unwrap_or_default());
+    let s = TlsSettings::from_env();
     install(s.clone());
     s
 }

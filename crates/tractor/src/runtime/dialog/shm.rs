@@ -28,11 +28,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::Context;
 use crate::errors::Error;
 use crate::ipc::ringbuf::{
     FdOffer, RingError, RingFds, RingReader, RingWriter, SHM_OFFER_PREFIX, accept_fds,
 };
+use crate::runtime::dialog::context::Context;
 
 /// How long an offer waits for the other side to attach.
 pub const OFFER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,63 +67,61 @@ pub struct ShmReader {
     ctx: Context,
 }
 
-impl Context {
-    /// Creates a ring of `capacity` bytes that this side writes, and the
-    /// offer to send to the other side. The hand-over runs in the
-    /// background until the peer attaches, the context ends, or
-    /// [`OFFER_TIMEOUT`].
-    pub async fn open_shm_writer(&self, capacity: usize) -> Result<(ShmWriter, ShmOffer), Error> {
-        let (ring, fds) = RingFds::create(capacity).map_err(ring_err)?;
-        let actor = &self.inner.actor;
-        let dir = actor.runtime_vars().ensure_bind_dir()?.to_path_buf();
-        // Named after the actor, so a parent can clear offers of a child
-        // that crashed before anyone attached.
-        let path = dir.join(format!(
-            "{}{}-{}.sock",
-            SHM_OFFER_PREFIX,
-            &actor.uid().uuid[..8],
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
-        let offer = FdOffer::bind(&path).map_err(ring_err)?;
-        let gone = self.inner.peer.gone.clone();
-        let stop = actor.scope().token().clone();
-        actor.inner.conn_tasks.spawn(async move {
-            tokio::select! {
-                r = offer.hand_over(fds) => {
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "shared-memory hand-over failed");
-                    }
-                }
-                _ = gone.cancelled() => {}
-                _ = stop.cancelled() => {}
-                _ = tokio::time::sleep(OFFER_TIMEOUT) => {
-                    tracing::warn!("nobody attached to a shared-memory offer");
+/// [`Context::open_shm_writer`].
+pub(crate) async fn open_writer(
+    ctx: &Context,
+    capacity: usize,
+) -> Result<(ShmWriter, ShmOffer), Error> {
+    let (ring, fds) = RingFds::create(capacity).map_err(ring_err)?;
+    let actor = &ctx.inner.actor;
+    let dir = actor.runtime_vars().ensure_bind_dir()?.to_path_buf();
+    // Named after the actor, so a parent can clear offers of a child
+    // that crashed before anyone attached.
+    let path = dir.join(format!(
+        "{}{}-{}.sock",
+        SHM_OFFER_PREFIX,
+        &actor.uid().uuid[..8],
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    ));
+    let offer = FdOffer::bind(&path).map_err(ring_err)?;
+    let gone = ctx.inner.peer.gone.clone();
+    let stop = actor.scope().token().clone();
+    actor.inner.conn_tasks.spawn(async move {
+        tokio::select! {
+            r = offer.hand_over(fds) => {
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "shared-memory hand-over failed");
                 }
             }
-        });
-        Ok((
-            ShmWriter {
-                ring,
-                ctx: self.clone(),
-            },
-            ShmOffer { path, capacity },
-        ))
-    }
+            _ = gone.cancelled() => {}
+            _ = stop.cancelled() => {}
+            _ = tokio::time::sleep(OFFER_TIMEOUT) => {
+                tracing::warn!("nobody attached to a shared-memory offer");
+            }
+        }
+    });
+    Ok((
+        ShmWriter {
+            ring,
+            ctx: ctx.clone(),
+        },
+        ShmOffer { path, capacity },
+    ))
+}
 
-    /// Attaches to a ring the other side offered; this side reads.
-    pub async fn accept_shm_reader(&self, offer: &ShmOffer) -> Result<ShmReader, Error> {
-        let fds = tokio::time::timeout(OFFER_TIMEOUT, accept_fds(&offer.path))
-            .await
-            .map_err(|_| Error::Timeout {
-                what: "a shared-memory offer".into(),
-                secs: OFFER_TIMEOUT.as_secs_f64(),
-            })?
-            .map_err(ring_err)?;
-        Ok(ShmReader {
-            ring: fds.into_reader().map_err(ring_err)?,
-            ctx: self.clone(),
-        })
-    }
+/// [`Context::accept_shm_reader`].
+pub(crate) async fn accept_reader(ctx: &Context, offer: &ShmOffer) -> Result<ShmReader, Error> {
+    let fds = tokio::time::timeout(OFFER_TIMEOUT, accept_fds(&offer.path))
+        .await
+        .map_err(|_| Error::Timeout {
+            what: "a shared-memory offer".into(),
+            secs: OFFER_TIMEOUT.as_secs_f64(),
+        })?
+        .map_err(ring_err)?;
+    Ok(ShmReader {
+        ring: fds.into_reader().map_err(ring_err)?,
+        ctx: ctx.clone(),
+    })
 }
 
 impl ShmWriter {

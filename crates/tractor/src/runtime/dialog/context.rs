@@ -37,9 +37,11 @@ use crate::errors::{Error, RemoteActorError, pack_error};
 use crate::msg::{ErrorMsg, Msg, Payload, StrMap, Uid, Value, payload};
 use crate::runtime::actor::Actor;
 use crate::runtime::cancel::CancelScope;
+use crate::runtime::dialog::call::{Call, start_msg};
+use crate::runtime::dialog::shm::{self, ShmOffer, ShmReader, ShmWriter};
+pub use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::peer::{DialogRx, Peer, lock};
-use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, Call, DEFAULT_STREAM_BUFFER, Portal};
-pub use crate::streaming::MsgStream;
+use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, DEFAULT_STREAM_BUFFER, Portal};
 
 /// A `#[tractor::context]` function's call arguments (generated).
 pub trait RemoteContextFn: Serialize + Send {
@@ -438,7 +440,7 @@ pub(crate) async fn open(
         rx,
         None,
     );
-    let start = crate::runtime::portal::start_msg(&actor, cid.clone(), ns, func, kwargs);
+    let start = start_msg(&actor, cid.clone(), ns, func, kwargs);
     if let Err(e) = peer.tx.send(&start).await {
         // Nothing started remotely: nothing to cancel.
         lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
@@ -491,46 +493,18 @@ pub(crate) async fn open(
     }
 }
 
-impl Portal {
-    /// Opens a context with a `#[tractor::context]` function and waits for
-    /// its `started` value, decoded as `S`.
-    pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
-        &self,
-        call: F,
-    ) -> Result<(Context, S), Error> {
-        self.open_context_with(call, ContextOptions::default())
-            .await
+/// Shared-memory channels tied to this context (see [`shm`]).
+impl Context {
+    /// Creates a ring of `capacity` bytes that this side writes, and the
+    /// offer to send to the other side. The hand-over runs in the
+    /// background until the peer attaches, the context ends, or
+    /// [`shm::OFFER_TIMEOUT`].
+    pub async fn open_shm_writer(&self, capacity: usize) -> Result<(ShmWriter, ShmOffer), Error> {
+        shm::open_writer(self, capacity).await
     }
 
-    /// [`Portal::open_context`] with options (overrun policy, buffer).
-    pub async fn open_context_with<F: RemoteContextFn, S: DeserializeOwned>(
-        &self,
-        call: F,
-        opts: ContextOptions,
-    ) -> Result<(Context, S), Error> {
-        let kwargs = payload::to_kwargs(&call)?;
-        let (ctx, first) = open(self, F::NS, F::NAME, kwargs, opts).await?;
-        match payload::from_value::<S>(first.clone()) {
-            Ok(s) => Ok((ctx, s)),
-            Err(e) => {
-                let started = Msg::Started(Payload {
-                    cid: ctx.cid().to_owned(),
-                    pld: Value::Nil,
-                });
-                let why = format!("started value: {e}");
-                Err(ctx.reject_payload(started, first, why).await)
-            }
-        }
-    }
-
-    /// Opens a context by name, untyped.
-    pub async fn open_context_from_ns(
-        &self,
-        ns: &str,
-        func: &str,
-        kwargs: StrMap,
-        opts: ContextOptions,
-    ) -> Result<(Context, Value), Error> {
-        open(self, ns, func, kwargs, opts).await
+    /// Attaches to a ring the other side offered; this side reads.
+    pub async fn accept_shm_reader(&self, offer: &ShmOffer) -> Result<ShmReader, Error> {
+        shm::accept_reader(self, offer).await
     }
 }

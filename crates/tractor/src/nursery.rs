@@ -15,13 +15,13 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
-use super::actor::{Actor, current_actor};
-use super::cancel::CancelScope;
-use super::peer::lock;
-use super::portal::Portal;
-use super::rpc::RemoteFn;
 use crate::errors::Error;
 use crate::msg::{Msg, SpawnSpec, Uid, payload};
+use crate::runtime::actor::{Actor, current_actor};
+use crate::runtime::cancel::CancelScope;
+use crate::runtime::peer::lock;
+use crate::runtime::portal::Portal;
+use crate::runtime::rpc::RemoteFn;
 use crate::spawn::reap::{Escalation, escalate};
 use crate::spawn::{ChildControl, ExitInfo, SpawnBackend, SpawnRequest, backend_for};
 
@@ -265,6 +265,7 @@ impl ActorNursery {
         let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
             rtv: rtv.clone(),
+            entry: actor.child_entry(),
         }) {
             Ok(c) => c,
             Err(e) => {
@@ -377,7 +378,7 @@ impl ActorNursery {
                     let _ = tx.send(Some(Ok(v)));
                 }
                 Err(e) => {
-                    let shared = Arc::new(super::portal::clone_error(&e));
+                    let shared = Arc::new(crate::runtime::portal::clone_error(&e));
                     let _ = tx.send(Some(Err(shared)));
                     let _ = errors.send(e);
                 }
@@ -429,7 +430,7 @@ impl ActorNursery {
             remove_stale_socket(bind.as_ref());
         }
         if how == Escalation::Abandoned {
-            super::actor::mark_abandoned(&portal.uid());
+            crate::runtime::actor::mark_abandoned(&portal.uid());
             let _ = self.inner.errors.send(Error::Abandoned {
                 name: portal.name().to_owned(),
                 secs: grace.as_secs_f64(),

@@ -14,9 +14,9 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::context::{Context, Event};
 use crate::errors::Error;
 use crate::msg::{Msg, Payload, Value, payload};
+use crate::runtime::dialog::context::{Context, Event};
 
 /// One side of a context's stream, typed `T` both ways.
 #[derive(Debug)]

@@ -1,0 +1,284 @@
+//! [`Actor`]: one actor's runtime state; how it runs is split by idea.
+//!
+//! An actor listens on its accept addresses and does the Aid handshake on
+//! every connection (`listen`), and runs one reader task per
+//! connection that routes each message (spec §5; `message_loop`): `Start`
+//! becomes a task (`tasks`) or a runtime `self.*` call (`self_service`),
+//! everything else goes to the dialog waiting on its `cid`, slowed or
+//! refused when that dialog is full (`flow`). Cancelling the actor cancels
+//! every task it serves and stops its listeners; whoever built it then
+//! unregisters it, and it closes its connections (`teardown`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::cancel::CancelScope;
+use super::hooks::{ChildEntry, Hooks, SelfService};
+use crate::ipc::{Addr, Channel};
+use crate::msg::{Aid, Uid};
+use crate::runtime::peer::{Peer, lock};
+use crate::runtime::state::RuntimeVars;
+
+mod flow;
+mod listen;
+mod message_loop;
+mod self_service;
+mod tasks;
+mod teardown;
+
+pub use flow::OVERRUN_STALL;
+pub use message_loop::BAD_FRAME_STRIKES;
+
+/// A handle to the actor running in this process or thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Actor {
+    pub(crate) inner: Arc<ActorInner>,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("uid", &self.inner.uid)
+            .finish()
+    }
+}
+
+pub(crate) struct ActorInner {
+    pub uid: Uid,
+    pub rtv: RuntimeVars,
+    pub is_registrar: bool,
+    /// What the layers above installed (see [`Hooks`]).
+    pub hooks: Hooks,
+    pub enabled: RwLock<Vec<String>>,
+    pub accept_addrs: RwLock<Vec<Addr>>,
+    pub peers: Mutex<HashMap<u64, Arc<Peer>>>,
+    pub parent: OnceLock<Arc<Peer>>,
+    pub expecting: Mutex<HashMap<Uid, oneshot::Sender<(Channel, Aid)>>>,
+    /// The actor-wide scope: cancelling it cancels everything served here.
+    pub scope: CancelScope,
+    /// Stops the accept loops.
+    pub stop_listening: CancellationToken,
+    /// Stops the reader loops (last step of teardown).
+    pub stop_reading: CancellationToken,
+    /// RPC tasks served here.
+    pub rpc_tasks: TaskTracker,
+    /// Accept loops, handshakes and reader loops.
+    pub conn_tasks: TaskTracker,
+    next_id: AtomicU64,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Actor>> = const { RefCell::new(None) };
+}
+
+/// The actor of each tokio runtime that runs one (one per process actor,
+/// one per thread actor), so threads of that runtime other than the
+/// actor's own (`spawn_blocking`) find their actor. Entries are removed
+/// when their actor exits.
+static BY_RUNTIME: Mutex<Vec<(tokio::runtime::Id, Actor)>> = Mutex::new(Vec::new());
+
+/// Every actor of this process that may still be alive, with whether its
+/// parent abandoned it (a thread actor that ignored its cancellation).
+static LIVE: Mutex<Vec<(Uid, std::sync::Weak<ActorInner>, bool)>> = Mutex::new(Vec::new());
+
+/// The actors of this process still alive (their state not freed), except
+/// those abandoned and reported ([`crate::Error::Abandoned`]). After a
+/// root has shut down this is empty unless something leaked an actor: a
+/// thread actor still running, a task or a handle keeping it. Used by the
+/// test harness's leak check (the `/proc` checks cannot see threads).
+pub fn live_actors() -> Vec<Uid> {
+    let mut all = lock(&LIVE);
+    all.retain(|(_, w, _)| w.strong_count() > 0);
+    all.iter()
+        .filter(|(_, _, abandoned)| !abandoned)
+        .map(|(u, _, _)| u.clone())
+        .collect()
+}
+
+/// Records that the actor `uid` was abandoned (reported, not a leak).
+pub(crate) fn mark_abandoned(uid: &Uid) {
+    for (u, _, abandoned) in lock(&LIVE).iter_mut() {
+        if u == uid {
+            *abandoned = true;
+        }
+    }
+}
+
+/// The actor running on this thread, or on the tokio runtime this thread
+/// belongs to (a `spawn_blocking` thread of an actor's runtime), if any.
+/// `None` once that actor has exited, and on threads of no actor.
+pub fn current_actor() -> Option<Actor> {
+    CURRENT.with(|c| c.borrow().clone()).or_else(|| {
+        let id = tokio::runtime::Handle::try_current().ok()?.id();
+        lock(&BY_RUNTIME)
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, a)| a.clone())
+    })
+}
+
+impl Actor {
+    /// A new actor; nothing runs until it binds and serves.
+    pub(crate) fn new(
+        uid: Uid,
+        rtv: RuntimeVars,
+        is_registrar: bool,
+        enabled: Vec<String>,
+        hooks: Hooks,
+    ) -> Actor {
+        // Every listener and dialer of this process follows its vars' TLS policy.
+        crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
+        let a = Actor {
+            inner: Arc::new(ActorInner {
+                uid,
+                rtv,
+                is_registrar,
+                hooks,
+                enabled: RwLock::new(enabled),
+                accept_addrs: RwLock::new(Vec::new()),
+                peers: Mutex::new(HashMap::new()),
+                parent: OnceLock::new(),
+                expecting: Mutex::new(HashMap::new()),
+                scope: CancelScope::new(),
+                stop_listening: CancellationToken::new(),
+                stop_reading: CancellationToken::new(),
+                rpc_tasks: TaskTracker::new(),
+                conn_tasks: TaskTracker::new(),
+                next_id: AtomicU64::new(1),
+            }),
+        };
+        let mut live = lock(&LIVE);
+        live.retain(|(_, w, _)| w.strong_count() > 0);
+        live.push((a.inner.uid.clone(), Arc::downgrade(&a.inner), false));
+        drop(live);
+        a
+    }
+
+    /// Makes this the current actor of this thread and of the tokio
+    /// runtime it runs on.
+    pub(crate) fn set_current(&self) {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            let id = h.id();
+            let mut all = lock(&BY_RUNTIME);
+            all.retain(|(r, _)| *r != id);
+            all.push((id, self.clone()));
+        }
+        crate::devx::logging::set_actor_name(&self.inner.uid.name);
+    }
+
+    /// Clears the current actor of this thread and of its tokio runtime
+    /// (the actor has exited).
+    pub(crate) fn clear_current() {
+        let me = CURRENT.with(|c| c.borrow_mut().take());
+        let rt = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        lock(&BY_RUNTIME).retain(|(r, a)| {
+            Some(*r) != rt && !me.as_ref().is_some_and(|m| Arc::ptr_eq(&m.inner, &a.inner))
+        });
+    }
+
+    /// This actor's uid.
+    pub fn uid(&self) -> &Uid {
+        &self.inner.uid
+    }
+
+    /// This actor's name.
+    pub fn name(&self) -> &str {
+        &self.inner.uid.name
+    }
+
+    /// The runtime vars this actor runs with.
+    pub fn runtime_vars(&self) -> &RuntimeVars {
+        &self.inner.rtv
+    }
+
+    /// True if this actor is a registrar.
+    pub fn is_registrar(&self) -> bool {
+        self.inner.is_registrar
+    }
+
+    /// Where this actor listens.
+    pub fn accept_addrs(&self) -> Vec<Addr> {
+        self.inner
+            .accept_addrs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The namespaces callable here.
+    pub fn enabled_namespaces(&self) -> Vec<String> {
+        self.inner
+            .enabled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// How many tasks this actor is serving for its peers right now (RPC
+    /// calls, context functions, runtime `self.*` calls). For leak checks
+    /// and diagnostics.
+    pub fn served_tasks(&self) -> usize {
+        self.inner.rpc_tasks.len()
+    }
+
+    /// The `self.*` service this actor was built with, if it is a `T`.
+    pub(crate) fn service<T: SelfService>(&self) -> Option<&T> {
+        self.inner.hooks.service.as_deref()?.as_any().downcast_ref()
+    }
+
+    /// How a child thread actor of this actor runs.
+    pub(crate) fn child_entry(&self) -> ChildEntry {
+        self.inner.hooks.child_entry
+    }
+
+    /// The actor's cancel scope.
+    pub fn scope(&self) -> &CancelScope {
+        &self.inner.scope
+    }
+
+    /// Our handshake identity.
+    pub(crate) fn aid(&self) -> Aid {
+        Aid {
+            name: self.inner.uid.name.clone(),
+            uuid: self.inner.uid.uuid.clone(),
+            pid: Some(i64::from(std::process::id())),
+            is_registrar: Some(self.inner.is_registrar),
+            is_probe: false,
+        }
+    }
+
+    pub(crate) fn max_frame(&self) -> usize {
+        self.inner.rtv.max_frame_bytes
+    }
+
+    /// Asks the actor to shut down; `by` is recorded as the canceller.
+    pub fn cancel(&self, by: Option<Uid>) {
+        self.inner.scope.cancel(by);
+    }
+
+    /// Resolves once the actor has been asked to shut down.
+    pub async fn cancelled(&self) {
+        self.inner.scope.token().cancelled().await
+    }
+
+    /// True once the actor has been asked to shut down.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.scope.is_cancelled()
+    }
+
+    /// Live peers with this uid.
+    pub(crate) fn peers_named(&self, name: &str) -> Vec<Arc<Peer>> {
+        lock(&self.inner.peers)
+            .values()
+            .filter(|p| p.aid.name == name && !p.gone.is_cancelled())
+            .cloned()
+            .collect()
+    }
+}

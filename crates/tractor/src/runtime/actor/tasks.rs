@@ -1,0 +1,209 @@
+//! Served tasks: a `Start` resolved against the enabled namespaces and
+//! run in its own cancel scope; its outcome (a value, a raised error, a
+//! panic, a cancel) becomes the reply.
+
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+
+use crate::errors::pack_error;
+use crate::msg::{ErrorMsg, FuncType, Msg, Payload, Start, StartAck};
+use crate::runtime::cancel::CancelScope;
+use crate::runtime::peer::{Peer, lock};
+use crate::runtime::portal::Caller;
+use crate::runtime::rpc::{self, RpcFailure};
+
+use super::Actor;
+
+impl Actor {
+    pub(super) fn on_start(&self, peer: &Arc<Peer>, start: Start) {
+        let me = self.clone();
+        let peer = peer.clone();
+        if start.uid != peer.uid() {
+            let err = pack_error(
+                self.uid(),
+                "RuntimeError",
+                format!(
+                    "Start.uid {} does not match the connection's peer {}",
+                    start.uid,
+                    peer.uid()
+                ),
+                String::new(),
+                Some(start.cid.clone()),
+            );
+            self.send_runtime_reply(&peer, Msg::Error(err));
+            return;
+        }
+        if start.ns == "self" {
+            self.inner
+                .rpc_tasks
+                .spawn(async move { me.run_self(peer, start).await });
+            return;
+        }
+        let def = match self.resolve(&start.ns, &start.func) {
+            Ok(def) => def,
+            Err((ty, text)) => {
+                let err = pack_error(self.uid(), ty, text, String::new(), Some(start.cid));
+                self.send_runtime_reply(&peer, Msg::Error(err));
+                return;
+            }
+        };
+        let scope = CancelScope::child_of(self.inner.scope.token());
+        lock(&peer.served).insert(start.cid.clone(), scope.clone());
+        // A context's inbox must exist before its StartAck goes out: the
+        // opener may stream at once.
+        let dialog = (def.functype == FuncType::Context).then(|| {
+            let cap =
+                (!def.allow_overruns).then_some(crate::runtime::portal::DEFAULT_STREAM_BUFFER);
+            peer.open_dialog(&start.cid, cap)
+        });
+        self.inner
+            .rpc_tasks
+            .spawn(async move { me.run_rpc(peer, start, def, scope, dialog).await });
+    }
+
+    fn resolve(
+        &self,
+        ns: &str,
+        func: &str,
+    ) -> Result<&'static rpc::RpcFnDef, (&'static str, String)> {
+        let enabled = self.enabled_namespaces();
+        if !enabled.iter().any(|e| e == ns) {
+            return Err((
+                "ModuleNotExposed",
+                format!(
+                    "namespace {ns:?} is not enabled in actor '{}' (enabled: {})",
+                    self.name(),
+                    if enabled.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        enabled.join(", ")
+                    }
+                ),
+            ));
+        }
+        rpc::lookup(ns, func).ok_or_else(|| {
+            (
+                "AttributeError",
+                format!(
+                    "no function {func:?} in namespace {ns:?} of actor '{}'",
+                    self.name()
+                ),
+            )
+        })
+    }
+
+    async fn run_rpc(
+        self,
+        peer: Arc<Peer>,
+        start: Start,
+        def: &'static rpc::RpcFnDef,
+        scope: CancelScope,
+        dialog: Option<crate::runtime::peer::DialogRx>,
+    ) {
+        let cid = start.cid.clone();
+        let ack = Msg::StartAck(StartAck {
+            cid: cid.clone(),
+            functype: def.functype,
+        });
+        if peer.tx.send(&ack).await.is_err() {
+            lock(&peer.served).remove(&cid);
+            return;
+        }
+        let caller = Caller::new(
+            self.clone(),
+            peer.clone(),
+            cid.clone(),
+            scope.clone(),
+            dialog,
+        );
+        let fut = scope
+            .clone()
+            .scope(std::panic::AssertUnwindSafe((def.call)(caller, start.kwargs)).catch_unwind());
+        let outcome = self.run_cancellable(fut, &scope).await;
+        lock(&peer.served).remove(&cid);
+        peer.close_dialog(&cid);
+        let reply = match outcome {
+            Some(Ok(Ok(v))) => Msg::Return(Payload { cid, pld: v }),
+            Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),
+            Some(Err(panic)) => Msg::Error(pack_error(
+                self.uid(),
+                crate::runtime::rpc::panic_type_name(&panic_message(&panic)),
+                panic_message(&panic),
+                crate::devx::panics::take_last_backtrace(),
+                Some(cid),
+            )),
+            None => Msg::Error(self.context_cancelled(&scope, &cid, &start.func)),
+        };
+        if let Err(e) = peer.tx.send(&reply).await {
+            tracing::debug!(error = %e, "could not deliver a result; the caller is gone");
+        }
+    }
+
+    /// Polls `fut` until it finishes or the scope is cancelled. On cancel,
+    /// a scope with open nurseries keeps being polled so they can tear
+    /// their children down; `None` means the task was cancelled.
+    pub(crate) async fn run_cancellable<F: std::future::Future>(
+        &self,
+        fut: F,
+        scope: &CancelScope,
+    ) -> Option<F::Output> {
+        tokio::pin!(fut);
+        tokio::select! {
+            biased;
+            out = &mut fut => return Some(out),
+            _ = scope.token().cancelled() => {}
+        }
+        if scope.is_graceful() {
+            // Nurseries inside see the same token and wind down; their
+            // own escalation bounds how long this takes.
+            let out = fut.await;
+            // A body that still produced a value after its cancel is
+            // reported as cancelled: nobody may rely on it.
+            drop(out);
+        }
+        None
+    }
+
+    pub(crate) fn context_cancelled(&self, scope: &CancelScope, cid: &str, func: &str) -> ErrorMsg {
+        let canceller = scope
+            .canceller()
+            .or_else(|| self.inner.scope.canceller())
+            .unwrap_or_else(|| self.uid().clone());
+        let mut e = pack_error(
+            self.uid(),
+            "ContextCancelled",
+            format!(
+                "'{}'-side task {func:?} was cancelled by '{}'",
+                self.name(),
+                canceller.name
+            ),
+            String::new(),
+            Some(cid.to_owned()),
+        );
+        e.canceller = Some(canceller);
+        e
+    }
+
+    pub(crate) fn pack_failure(&self, f: RpcFailure, cid: &str) -> ErrorMsg {
+        match f {
+            RpcFailure::Raised {
+                type_name,
+                message,
+                tb,
+            } => pack_error(self.uid(), &type_name, message, tb, Some(cid.to_owned())),
+            RpcFailure::Relay(m) => crate::errors::RemoteActorError::from_msg(*m)
+                .relayed(self.uid(), Some(cid.to_owned())),
+        }
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
