@@ -4,6 +4,9 @@
 //!   `NAME`'s `py_funcs.FUNC` (default `echo_stream`), stream three items
 //!   both ways, get the result; a callee that raises mid-stream ends it
 //!   with its error printed (status 1), never a panic;
+//! * `rust_client rust-ctx NAME`: the same with the Rust service `NAME`
+//!   (`rust_service.add`, then `rust_service.rs_echo`) — across hosts over
+//!   mutual TLS in the README's "two machines" walk-through;
 //! * `rust_client spawn-python PYTHON PY_FUNCS_FILE`: start a Python tractor
 //!   actor as a child of a Rust nursery, call it, cancel it;
 //! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
@@ -44,6 +47,37 @@ async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
     stream.close().await?;
     let n: u64 = ctx.result().await?;
     println!("rust->python context ok: {n} items");
+    Ok(())
+}
+
+async fn rust_ctx_with(name: &str) -> Result<(), tractor::Error> {
+    let portal = tractor::wait_for_actor(name).await?;
+    let sum = portal
+        .run_from_ns(
+            "rust_service",
+            "add",
+            vec![("x".into(), 20.into()), ("y".into(), 22.into())],
+        )
+        .await?;
+    println!("{name} says 20 + 22 = {sum}");
+    let (ctx, first) = portal
+        .open_context_from_ns(
+            "rust_service",
+            "rs_echo",
+            vec![("greeting".into(), Value::from("hi from the client"))],
+            ContextOptions::default(),
+        )
+        .await?;
+    println!("started: {}", first.as_str().unwrap_or_default());
+    let mut stream = ctx.open_stream::<Value>();
+    for i in 0..3i64 {
+        stream.send(&Value::from(i)).await?;
+        let back = stream.recv().await?.expect("an echo");
+        println!("echoed: {back}");
+    }
+    stream.close().await?;
+    let n: u64 = ctx.result().await?;
+    println!("rust->rust context ok: {n} items");
     Ok(())
 }
 
@@ -141,10 +175,11 @@ async fn main() -> Result<(), tractor::Error> {
     {
         ["ctx", name] => ctx_with(name, "echo_stream").await,
         ["ctx", name, func] => ctx_with(name, func).await,
+        ["rust-ctx", name] => rust_ctx_with(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
-            "usage: rust_client ctx NAME [FUNC] | spawn-python PYTHON PY_FUNCS_FILE \
+            "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | spawn-python PYTHON PY_FUNCS_FILE \
              | supervise-python PYTHON PY_FUNCS_FILE"
                 .into(),
         )),

@@ -84,6 +84,7 @@ impl World {
     fn py_reg(&self) -> String {
         match &self.reg {
             Addr::Tcp(sa) => format!("tcp:{}:{}", sa.ip(), sa.port()),
+            Addr::Tls(_) => unreachable!("Python tractor has no TLS"),
             Addr::Uds(p) => format!(
                 "uds:{}:{}",
                 p.parent().unwrap().display(),

@@ -1,6 +1,8 @@
 //! One file per subcommand; this is the dispatcher.
 
 mod call;
+mod certs_init;
+mod certs_issue;
 mod ps;
 mod registrar;
 mod tree;
@@ -8,7 +10,7 @@ mod tree;
 use tractor::devx::signals::Termination;
 use tractor::ipc::Addr;
 
-use crate::args::{Cli, Command, RegistryArg};
+use crate::args::{CertsCommand, Cli, Command, RegistryArg};
 
 /// How a command failed.
 #[derive(Debug)]
@@ -35,8 +37,12 @@ pub enum Ended {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> Result<Ended, Failure> {
+    let mut rv = tractor::RuntimeVars::from_env().unwrap_or_default();
+    rv.insecure |= cli.insecure;
+    // Queries dial without an actor: they follow the same TLS policy.
+    tractor::ipc::tls::install(tractor::ipc::tls::TlsSettings::from_vars(&rv));
     match cli.command {
-        Command::Registrar { addr } => registrar::run(addr).await,
+        Command::Registrar { addr } => registrar::run(addr, rv).await,
         Command::Ps { registry, json } => {
             ps::run(&registry_addr(&registry)?, json).await?;
             Ok(Ended::Done)
@@ -52,6 +58,18 @@ pub async fn run(cli: Cli) -> Result<Ended, Failure> {
         }
         Command::Tree { registry } => {
             tree::run(&registry_addr(&registry)?).await?;
+            Ok(Ended::Done)
+        }
+        Command::Certs {
+            action: CertsCommand::Init { dir },
+        } => {
+            certs_init::run(&dir)?;
+            Ok(Ended::Done)
+        }
+        Command::Certs {
+            action: CertsCommand::Issue { names, out, dir },
+        } => {
+            certs_issue::run(&dir, &names, out.as_deref())?;
             Ok(Ended::Done)
         }
     }

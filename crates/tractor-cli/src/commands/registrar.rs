@@ -8,9 +8,10 @@ use crate::interrupt::FirstSignal;
 
 /// Serves until interrupted: a signal ends it with [`Ended::BySignal`]; a
 /// remote `self.cancel` with [`Ended::Done`].
-pub async fn run(addr: Addr) -> Result<Ended, Failure> {
+pub async fn run(addr: Addr, mut rv: RuntimeVars) -> Result<Ended, Failure> {
     let first_signal = FirstSignal::listen();
-    let mut rv = RuntimeVars::from_env().unwrap_or_default();
+    // A long-running server: its warnings (a refused TLS peer...) show.
+    tractor::devx::logging::init(&rv.loglevel);
     rv.transport = addr.proto();
     rv.registry_addrs = vec![addr.clone()];
     let root = tractor::open_root_actor(RootConfig::named("registrar").with_vars(rv)).await?;

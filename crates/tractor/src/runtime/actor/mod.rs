@@ -170,6 +170,8 @@ impl Actor {
         enabled: Vec<String>,
         hooks: Hooks,
     ) -> Actor {
+        // Every listener and dialer of this process follows its vars' TLS policy.
+        crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
         let a = Actor {
             inner: Arc::new(ActorInner {
                 uid,
