@@ -19,6 +19,12 @@ command -v runuser >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 # The two-hosts TLS tests build hosts from network namespaces (ip netns).
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+# The etcd registry: its tests run a real etcd (Debian's etcd-server), and
+# the etcd-client crate compiles etcd's protobufs with protoc, which needs
+# the well-known types (google/protobuf/*.proto) from libprotobuf-dev.
+command -v etcd >/dev/null 2>&1 || need_pkgs+=(etcd-server)
+command -v protoc >/dev/null 2>&1 || need_pkgs+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/descriptor.proto ] || need_pkgs+=(libprotobuf-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing system packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -26,9 +32,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
   # Debian starts the packaged servers; envctl and the tests run their own.
-  $SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now redis-server postgresql etcd >/dev/null 2>&1 || true
   $SUDO service redis-server stop >/dev/null 2>&1 || true
   $SUDO service postgresql stop >/dev/null 2>&1 || true
+  $SUDO service etcd stop >/dev/null 2>&1 || true
 fi
 
 if [ "${NEED_NEXTEST:-0}" = 1 ] && ! cargo nextest --version >/dev/null 2>&1; then

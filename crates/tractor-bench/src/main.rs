@@ -10,6 +10,7 @@
 //! ```
 
 mod envctl;
+mod etcd;
 mod figures;
 mod floors;
 mod peer;
@@ -374,10 +375,32 @@ async fn run(
             note: None,
         });
     }
-    skipped.insert(
-        "none".into(),
-        json!("every figure whose feature exists is measured"),
-    );
+    if plan.wants("etcd_register_visible") {
+        match etcd::register_visible(plan.n(200, 20)).await {
+            Ok((fig, floor)) => {
+                let (p50, p99) = ms(pct(fig));
+                let floor = ms(pct(floor));
+                figs.push(Figure {
+                    name: "etcd_register_visible",
+                    p50,
+                    p99,
+                    unit: "ms",
+                    floor: Some((floor.0, "raw_etcd_put_watch")),
+                    goal: Goal::AtMost(2.0),
+                    note: Some("an actor's registration until an etcd watcher sees it".into()),
+                });
+            }
+            Err(e) => {
+                skipped.insert("etcd_register_visible".into(), json!(e));
+            }
+        }
+    }
+    if skipped.is_empty() {
+        skipped.insert(
+            "none".into(),
+            json!("every figure whose feature exists is measured"),
+        );
+    }
     Ok((figs, skipped))
 }
 

@@ -37,6 +37,7 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
         "idle_actor_rss_process",
         "idle_actor_rss_thread",
         "codec_start_msg",
+        "etcd_register_visible",
     ] {
         let f = &figs[name];
         assert!(f["p50"].as_f64().is_some_and(|v| v > 0.0), "{name}: {f}");

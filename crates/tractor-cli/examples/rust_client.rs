@@ -7,6 +7,13 @@
 //! * `rust_client rust-ctx NAME`: the same with the Rust service `NAME`
 //!   (`rust_service.add`, then `rust_service.rs_echo`) — across hosts over
 //!   mutual TLS in the README's "two machines" walk-through;
+//! * `rust_client etcd-outage NAME`: with the registry on etcd, wait for the
+//!   Rust service `NAME` (a watch), call it, then on SIGUSR1 (sent once the
+//!   test has killed etcd) call it again over the open connection and show
+//!   that `find_actor` fails in bounded time with an error naming etcd;
+//! * `rust_client etcd-watch NAME`: with the registry on etcd, watch the
+//!   entries of `NAME` and print each change ("NAME registered", "NAME
+//!   gone") until killed: a watcher on one host of the two-hosts tests;
 //! * `rust_client spawn-python PYTHON PY_FUNCS_FILE`: start a Python tractor
 //!   actor as a child of a Rust nursery, call it, cancel it;
 //! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
@@ -51,6 +58,7 @@ async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
 }
 
 async fn rust_ctx_with(name: &str) -> Result<(), tractor::Error> {
+    println!("waiting for {name}");
     let portal = tractor::wait_for_actor(name).await?;
     let sum = portal
         .run_from_ns(
@@ -164,6 +172,54 @@ async fn supervise_python(python: &str, funcs: &str) -> Result<(), tractor::Erro
     Ok(())
 }
 
+async fn add(portal: &tractor::Portal) -> Result<Value, tractor::Error> {
+    portal
+        .run_from_ns(
+            "rust_service",
+            "add",
+            vec![("x".into(), Value::from(20)), ("y".into(), Value::from(22))],
+        )
+        .await
+}
+
+async fn etcd_outage(name: &str) -> Result<(), tractor::Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut go = signal(SignalKind::user_defined1())
+        .map_err(|e| tractor::Error::other(format!("SIGUSR1: {e}")))?;
+    println!("waiting for {name}");
+    let portal = tractor::wait_for_actor(name).await?;
+    println!("call before the outage: {}", add(&portal).await?);
+    println!("ready for the outage");
+    go.recv().await;
+    match add(&portal).await {
+        Ok(v) => println!("call during the outage: {v}"),
+        Err(e) => println!("call during the outage failed: {e}"),
+    }
+    match tractor::find_actor("nobody-registers-this").await {
+        Err(e) => println!("find_actor during the outage: {e}"),
+        Ok(_) => println!("find_actor during the outage: unexpected answer"),
+    }
+    Ok(())
+}
+
+async fn etcd_watch(name: &str) -> Result<(), tractor::Error> {
+    use tractor::discovery::etcd::EtcdRegistry;
+    let actor = tractor::current_actor()
+        .ok_or_else(|| tractor::Error::Config("no actor runs here".into()))?;
+    let at = actor.runtime_vars().etcd_registry.clone().ok_or_else(|| {
+        tractor::Error::Config("the registry is not etcd (set etcd_registry)".into())
+    })?;
+    let reg = EtcdRegistry::connect(&at).await?;
+    let stop = actor.scope().token().clone();
+    println!("watching {name}");
+    loop {
+        reg.wait_for(name, &stop).await?;
+        println!("{name} registered");
+        reg.wait_gone(name, &stop).await?;
+        println!("{name} gone");
+    }
+}
+
 #[tractor::main(name = "rustclient")]
 async fn main() -> Result<(), tractor::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -176,6 +232,8 @@ async fn main() -> Result<(), tractor::Error> {
         ["ctx", name] => ctx_with(name, "echo_stream").await,
         ["ctx", name, func] => ctx_with(name, func).await,
         ["rust-ctx", name] => rust_ctx_with(name).await,
+        ["etcd-outage", name] => etcd_outage(name).await,
+        ["etcd-watch", name] => etcd_watch(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
         _ => Err(tractor::Error::Config(

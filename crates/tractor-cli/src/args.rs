@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use tractor::ipc::Addr;
+use tractor::{EtcdEndpoints, RegistryAddr};
 
 /// Distributed structured concurrency: run a registrar, list actors, call
 /// their functions, show the actor tree.
@@ -21,14 +22,16 @@ pub struct Cli {
     pub insecure: bool,
 }
 
-/// The registrar to ask: `--registry MULTIADDR`, else the one in the
+/// The registry to ask: `--registry ADDR`, else the one in the
 /// `_TRACTOR_RT_VARS` envelope, else `/ip4/127.0.0.1/tcp/1616`.
 #[derive(Debug, clap::Args)]
 pub struct RegistryArg {
-    /// Registrar address (multiaddr), e.g. /ip4/127.0.0.1/tcp/1616 or
-    /// /unix/run/user/1000/tractor/registry@1616.sock.
-    #[arg(long, value_name = "MULTIADDR")]
-    pub registry: Option<Addr>,
+    /// Registry address: a registrar's multiaddr, e.g.
+    /// /ip4/127.0.0.1/tcp/1616 or
+    /// /unix/run/user/1000/tractor/registry@1616.sock, or an etcd cluster,
+    /// etcd://HOST:PORT[,HOST:PORT...].
+    #[arg(long, value_name = "ADDR")]
+    pub registry: Option<RegistryAddr>,
 }
 
 /// The subcommands.
@@ -43,8 +46,13 @@ pub enum Command {
             default_value = "/ip4/127.0.0.1/tcp/1616"
         )]
         addr: Addr,
+        /// Also keep the table in this etcd cluster
+        /// (etcd://HOST:PORT[,HOST:PORT...]): actors that register here,
+        /// Python ones too, are then found through etcd.
+        #[arg(long, value_name = "ETCD")]
+        store: Option<EtcdEndpoints>,
     },
-    /// List the actors registered with a registrar.
+    /// List the actors registered in a registry.
     Ps {
         #[command(flatten)]
         registry: RegistryArg,

@@ -12,110 +12,16 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
+use common::netns::{HOST_A, HOST_B, TwoHosts};
 use common::*;
 use nix::sys::signal::Signal;
 use tractor::RuntimeVars;
-use tractor::testing::{Program, example_path};
+use tractor::testing::example_path;
 
-const HOST_A: &str = "10.77.0.1";
-const HOST_B: &str = "10.77.0.2";
 /// The service's (and registrar's) address on host B, with TLS.
 fn service_addr() -> String {
     format!("/ip4/{HOST_B}/tcp/1616/tls")
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Two namespaces, `a` (10.77.0.1/24) and `b` (10.77.0.2/24), joined by a
-/// veth pair, loopback up in each; names unique per process and test, so
-/// concurrent runs never collide. Deleted on drop (the veth pair goes with
-/// its namespaces), even when the test fails.
-struct TwoHosts {
-    a: String,
-    b: String,
-}
-
-impl TwoHosts {
-    /// `None` (after printing why) when we are not root.
-    fn new() -> Option<TwoHosts> {
-        if !nix::unistd::geteuid().is_root() {
-            println!("skipped: needs root for ip netns");
-            eprintln!("skipped: needs root for ip netns");
-            return None;
-        }
-        static N: AtomicU32 = AtomicU32::new(0);
-        let tag = format!(
-            "{}x{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let hosts = TwoHosts {
-            a: format!("trtls-{tag}-a"),
-            b: format!("trtls-{tag}-b"),
-        };
-        // Interface names are at most 15 bytes.
-        let (va, vb) = (format!("tva{tag}"), format!("tvb{tag}"));
-        let setup = || -> Result<(), String> {
-            ip(&["netns", "add", &hosts.a])?;
-            ip(&["netns", "add", &hosts.b])?;
-            ip(&[
-                "link", "add", &va, "netns", &hosts.a, "type", "veth", "peer", "name", &vb,
-                "netns", &hosts.b,
-            ])?;
-            for (ns, dev, addr) in [(&hosts.a, &va, HOST_A), (&hosts.b, &vb, HOST_B)] {
-                ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev])?;
-                ip(&["-n", ns, "link", "set", dev, "up"])?;
-                ip(&["-n", ns, "link", "set", "lo", "up"])?;
-            }
-            Ok(())
-        };
-        if let Err(e) = setup() {
-            panic!("cannot build two hosts: {e}");
-        }
-        Some(hosts)
-    }
-
-    /// Starts `bin ARGS` inside namespace `ns` with `rv` as its envelope.
-    fn start(&self, ns: &str, bin: &Path, args: &[&str], rv: &RuntimeVars) -> Program {
-        let bin = bin.to_str().unwrap();
-        let mut all = vec!["netns", "exec", ns, bin];
-        all.extend_from_slice(args);
-        Program::start(Path::new("ip"), &all, rv).expect("ip netns exec runs")
-    }
-
-    /// Runs `bin ARGS` in `ns` to the end: (exit code, output).
-    fn run(&self, ns: &str, bin: &Path, args: &[&str], rv: &RuntimeVars) -> (i32, String) {
-        let mut p = self.start(ns, bin, args, rv);
-        let st = p.wait(LIMIT).expect("finishes");
-        (st.code().unwrap_or(-1), p.transcript.join("\n"))
-    }
-}
-
-impl Drop for TwoHosts {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            if let Err(e) = ip(&["netns", "del", ns]) {
-                eprintln!("cleanup: {e}");
-            }
-        }
-    }
 }
 
 /// A cluster CA in `root/name` and node folders for both hosts.

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::discovery::api::{register_self, unregister_self};
+use crate::discovery::etcd::EtcdAgent;
 use crate::errors::Error;
 use crate::ipc::{Addr, Channel};
 use crate::msg::{Aid, Msg, Uid};
@@ -145,7 +146,11 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
         None => vec![Addr::random(rtv.transport, &rtv.bind_dir, &uid.name)],
     };
     let enabled = spec.enable_modules.iter().map(|(k, _)| k.clone()).collect();
-    let actor = Actor::new(uid, rtv, false, enabled, Hooks::new(run_child_in_thread));
+    let mut hooks = Hooks::new(run_child_in_thread);
+    if let Some(at) = rtv.etcd_registry.clone() {
+        hooks = hooks.with_service(EtcdAgent::new(at, rtv.etcd_lease_ttl()));
+    }
+    let actor = Actor::new(uid, rtv, false, enabled, hooks);
     actor.set_current();
     // However this function ends, the actor stops being current (the
     // runtime's table would otherwise keep it alive).

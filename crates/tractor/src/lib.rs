@@ -69,6 +69,7 @@ pub use runtime::actor::{Actor, current_actor};
 pub use runtime::cancel::CancelScope;
 pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};
+pub use runtime::registry_addr::{EtcdEndpoints, RegistryAddr};
 pub use runtime::rpc::RemoteFn;
 pub use runtime::state::{RuntimeVars, SpawnMethod};
 pub use streaming::MsgStream;

@@ -4,6 +4,8 @@
 //! At start the root probes its registrar addresses (spec §6.4): if a
 //! registrar answers, the root joins it as an ordinary actor; if nothing
 //! listens, the root becomes the registrar itself, as in Python tractor.
+//! With an etcd registry (`etcd://…`) there is no election: every actor
+//! registers in etcd under its own lease.
 //! Ctrl-C (SIGINT), SIGTERM or SIGHUP cancels the root, which cancels the
 //! tree; a second one during that teardown kills the tree at once (see
 //! [`Root`]).
@@ -13,12 +15,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::discovery::api::{ProbeResult, probe, register_self, unregister_self};
+use crate::discovery::etcd::EtcdAgent;
 use crate::discovery::registry::Registry;
 use crate::errors::Error;
 use crate::ipc::Addr;
 use crate::msg::Uid;
 use crate::runtime::actor::Actor;
 use crate::runtime::hooks::Hooks;
+use crate::runtime::registry_addr::{EtcdEndpoints, RegistryAddr};
 use crate::runtime::state::RuntimeVars;
 
 /// How the root actor starts.
@@ -31,6 +35,13 @@ pub struct RootConfig {
     /// Runtime vars; `None` reads the `_TRACTOR_RT_VARS` envelope (or
     /// fresh defaults).
     pub rtv: Option<RuntimeVars>,
+    /// The registry, over the one in the runtime vars: a registrar's
+    /// multiaddr or `etcd://HOST:PORT[,HOST:PORT…]`.
+    pub registry: Option<RegistryAddr>,
+    /// When this root becomes the registrar: also keep its table in this
+    /// etcd cluster (`tractor registrar --store etcd://…`), so actors that
+    /// register with it (Python ones too) are found through etcd.
+    pub registrar_store: Option<EtcdEndpoints>,
 }
 
 impl Default for RootConfig {
@@ -39,6 +50,8 @@ impl Default for RootConfig {
             name: "root".into(),
             enable: Vec::new(),
             rtv: None,
+            registry: None,
+            registrar_store: None,
         }
     }
 }
@@ -55,6 +68,19 @@ impl RootConfig {
     /// Enables namespaces in the root.
     pub fn enable(mut self, ns: &[&str]) -> Self {
         self.enable.extend(ns.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Uses this registry (a registrar's address or `etcd://…`).
+    pub fn with_registry(mut self, reg: RegistryAddr) -> Self {
+        self.registry = Some(reg);
+        self
+    }
+
+    /// Keeps the registrar's table in etcd too (when this root is the
+    /// registrar).
+    pub fn with_registrar_store(mut self, store: EtcdEndpoints) -> Self {
+        self.registrar_store = Some(store);
         self
     }
 
@@ -117,6 +143,9 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     };
     rtv.is_root = true;
     rtv.spawn = None;
+    if let Some(reg) = cfg.registry.clone() {
+        rtv.set_registry(reg);
+    }
     let created_bind_dir = !rtv.bind_dir.exists();
     rtv.ensure_bind_dir()
         .map_err(|e| Error::Config(format!("bind-space folder: {e}")))?;
@@ -134,16 +163,27 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
             }
         }
     }
-    let is_registrar = !joined;
+    // With etcd as the registry there is no registrar to elect.
+    let etcd = rtv.etcd_registry.clone();
+    let is_registrar = !joined && etcd.is_none();
     let binds: Vec<Addr> = if is_registrar {
         absent
     } else {
         vec![Addr::random(rtv.transport, &rtv.bind_dir, &cfg.name)]
     };
-    // A registrar serves the table as its `self.*` functions.
+    // A registrar serves the table as its `self.*` functions; an actor on
+    // etcd keeps its registration alive through its agent.
     let mut hooks = Hooks::new(crate::child::run_child_in_thread);
     if is_registrar {
-        hooks = hooks.with_service(Arc::new(Registry::default()));
+        let table = match &cfg.registrar_store {
+            Some(store) => {
+                Registry::with_store(EtcdAgent::new(store.clone(), rtv.etcd_lease_ttl()))
+            }
+            None => Registry::default(),
+        };
+        hooks = hooks.with_service(Arc::new(table));
+    } else if let Some(at) = etcd {
+        hooks = hooks.with_service(EtcdAgent::new(at, rtv.etcd_lease_ttl()));
     }
     let actor = Actor::new(
         Uid::random(cfg.name.clone()),
@@ -212,6 +252,11 @@ impl Root {
         self.actor.stop_serving().await;
         if !self.actor.is_registrar() {
             unregister_self(&self.actor).await;
+        } else if let Some(store) = self.actor.service::<Registry>().and_then(Registry::store) {
+            // The table's entries in etcd go with the registrar's lease.
+            store
+                .close(crate::discovery::backend::UNREGISTER_BUDGET)
+                .await;
         }
         self.actor.close_connections().await;
         Actor::clear_current();

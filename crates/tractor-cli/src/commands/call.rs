@@ -1,13 +1,18 @@
 //! `tractor call NAME NS.FUNC --kwargs JSON`.
 
+use tractor::RegistryAddr;
 use tractor::discovery::api::{call_once_ns, my_aid, prefer_addr};
-use tractor::ipc::Addr;
 use tractor::msg::{self, Value};
 
 use super::Failure;
 use crate::json;
 
-pub async fn run(registry: &Addr, name: &str, target: &str, kwargs: &str) -> Result<(), Failure> {
+pub async fn run(
+    registry: &RegistryAddr,
+    name: &str,
+    target: &str,
+    kwargs: &str,
+) -> Result<(), Failure> {
     let (ns, func) = target.rsplit_once('.').ok_or_else(|| {
         Failure::Error(format!(
             "{target:?} is not NAMESPACE.FUNCTION (e.g. my_crate::workers.add or self.cancel)"
@@ -22,16 +27,7 @@ pub async fn run(registry: &Addr, name: &str, target: &str, kwargs: &str) -> Res
         .iter()
         .map(|(k, v)| (k.clone(), json::to_value(v)))
         .collect();
-    let found = tractor::discovery::query_registrar(
-        registry,
-        "find_actor",
-        vec![("name".into(), Value::from(name))],
-    )
-    .await?;
-    let addrs: Vec<msg::WireAddr> = match &found {
-        Value::Array(a) => a.iter().filter_map(msg::addr_from_value).collect(),
-        _ => Vec::new(),
-    };
+    let addrs: Vec<msg::WireAddr> = tractor::discovery::api::find_in(registry, name).await?;
     let addr = prefer_addr(&addrs).ok_or_else(|| {
         Failure::Error(format!(
             "no actor named {name:?} is registered at {registry}"

@@ -7,8 +7,8 @@ mod ps;
 mod registrar;
 mod tree;
 
+use tractor::RegistryAddr;
 use tractor::devx::signals::Termination;
-use tractor::ipc::Addr;
 
 use crate::args::{CertsCommand, Cli, Command, RegistryArg};
 
@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<Ended, Failure> {
     // Queries dial without an actor: they follow the same TLS policy.
     tractor::ipc::tls::install(tractor::ipc::tls::TlsSettings::from_vars(&rv));
     match cli.command {
-        Command::Registrar { addr } => registrar::run(addr, rv).await,
+        Command::Registrar { addr, store } => registrar::run(addr, store, rv).await,
         Command::Ps { registry, json } => {
             ps::run(&registry_addr(&registry)?, json).await?;
             Ok(Ended::Done)
@@ -75,16 +75,13 @@ pub async fn run(cli: Cli) -> Result<Ended, Failure> {
     }
 }
 
-/// `--registry`, else the envelope's first registrar, else the default.
-fn registry_addr(arg: &RegistryArg) -> Result<Addr, Failure> {
+/// `--registry`, else the envelope's registry, else the default.
+fn registry_addr(arg: &RegistryArg) -> Result<RegistryAddr, Failure> {
     if let Some(a) = &arg.registry {
         return Ok(a.clone());
     }
     match std::env::var(tractor::runtime::state::ENV_VAR) {
-        Ok(v) if !v.is_empty() => {
-            let rv = tractor::RuntimeVars::load_from(&v)?;
-            Ok(rv.registrars().remove(0))
-        }
-        _ => Ok("/ip4/127.0.0.1/tcp/1616".parse()?),
+        Ok(v) if !v.is_empty() => Ok(tractor::RuntimeVars::load_from(&v)?.registry()),
+        _ => Ok(RegistryAddr::Classic("/ip4/127.0.0.1/tcp/1616".parse()?)),
     }
 }

@@ -1,10 +1,10 @@
 //! `tractor ps`: who is registered, and where.
 
-use tractor::ipc::Addr;
+use tractor::RegistryAddr;
 
 use super::Failure;
 
-pub async fn run(registry: &Addr, json: bool) -> Result<(), Failure> {
+pub async fn run(registry: &RegistryAddr, json: bool) -> Result<(), Failure> {
     let mut actors = tractor::discovery::get_registry(registry).await?;
     actors.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     if json {

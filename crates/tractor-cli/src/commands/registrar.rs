@@ -1,27 +1,38 @@
 //! `tractor registrar`: a root actor that is only a registrar.
 
 use tractor::ipc::Addr;
-use tractor::{RootConfig, RuntimeVars};
+use tractor::{EtcdEndpoints, RootConfig, RuntimeVars};
 
 use super::{Ended, Failure};
 use crate::interrupt::FirstSignal;
 
 /// Serves until interrupted: a signal ends it with [`Ended::BySignal`]; a
 /// remote `self.cancel` with [`Ended::Done`].
-pub async fn run(addr: Addr, mut rv: RuntimeVars) -> Result<Ended, Failure> {
+pub async fn run(
+    addr: Addr,
+    store: Option<EtcdEndpoints>,
+    mut rv: RuntimeVars,
+) -> Result<Ended, Failure> {
     let first_signal = FirstSignal::listen();
     // A long-running server: its warnings (a refused TLS peer...) show.
     tractor::devx::logging::init(&rv.loglevel);
     rv.transport = addr.proto();
-    rv.registry_addrs = vec![addr.clone()];
-    let root = tractor::open_root_actor(RootConfig::named("registrar").with_vars(rv)).await?;
+    rv.set_registry(addr.clone().into());
+    let mut cfg = RootConfig::named("registrar").with_vars(rv);
+    if let Some(s) = &store {
+        cfg = cfg.with_registrar_store(s.clone());
+    }
+    let root = tractor::open_root_actor(cfg).await?;
     if !root.actor().is_registrar() {
         root.shutdown().await;
         return Err(Failure::Error(format!(
             "a registrar already serves {addr}; not starting another"
         )));
     }
-    println!("registrar listening on {addr}; Ctrl-C to stop");
+    match &store {
+        Some(s) => println!("registrar listening on {addr}, its table kept in {s}; Ctrl-C to stop"),
+        None => println!("registrar listening on {addr}; Ctrl-C to stop"),
+    }
     let out = root
         .run(async {
             std::future::pending::<()>().await;

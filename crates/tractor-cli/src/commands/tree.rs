@@ -18,7 +18,7 @@ struct Node {
     answered: bool,
 }
 
-pub async fn run(registry: &Addr) -> Result<(), Failure> {
+pub async fn run(registry: &tractor::RegistryAddr) -> Result<(), Failure> {
     let actors = tractor::discovery::get_registry(registry).await?;
     let (me, max) = my_aid();
     let mut nodes = Vec::new();

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use crate::discovery::registry::Registry;
+use crate::discovery::backend;
 use crate::errors::{Error, RemoteActorError};
 use crate::ipc::{Addr, Channel};
 use crate::msg::{self, ANY_PLD_SPEC, Aid, Msg, Start, StrMap, Uid, Value, WireAddr};
 use crate::runtime::actor::{Actor, current_actor};
 use crate::runtime::portal::Portal;
+use crate::runtime::registry_addr::RegistryAddr;
 
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
@@ -146,49 +147,14 @@ pub async fn probe(addr: &Addr) -> ProbeResult {
         .unwrap_or(ProbeResult::Occupied)
 }
 
-/// Registers `actor`'s accept addresses with every registrar.
+/// Registers `actor`'s accept addresses with its registry.
 pub(crate) async fn register_self(actor: &Actor) -> Result<(), Error> {
-    let uid = msg::uid_to_value(actor.uid());
-    for reg in actor.runtime_vars().registrars() {
-        for addr in actor.accept_addrs() {
-            let kwargs = vec![
-                ("uid".to_owned(), uid.clone()),
-                ("addr".to_owned(), msg::addr_to_value(&addr.to_wire())),
-            ];
-            if actor.is_registrar() && actor.accept_addrs().contains(&reg) {
-                if let Some(r) = actor.service::<Registry>() {
-                    r.register(actor.uid().clone(), addr.to_wire());
-                }
-                continue;
-            }
-            call_once(
-                &reg,
-                &actor.aid(),
-                "register_actor",
-                kwargs,
-                actor.max_frame(),
-            )
-            .await
-            .map_err(|e| {
-                Error::Discovery(format!("cannot register with the registrar at {reg}: {e}"))
-            })?;
-        }
-    }
-    Ok(())
+    backend::for_actor(actor).register(actor).await
 }
 
-/// Unregisters `actor` from every registrar (0.5 s budget each).
+/// Unregisters `actor` from its registry (bounded; errors only logged).
 pub(crate) async fn unregister_self(actor: &Actor) {
-    for reg in actor.runtime_vars().registrars() {
-        let kwargs = vec![("uid".to_owned(), msg::uid_to_value(actor.uid()))];
-        let me = actor.aid();
-        let call = call_once(&reg, &me, "unregister_actor", kwargs, actor.max_frame());
-        match tokio::time::timeout(Duration::from_millis(500), call).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::debug!(registrar = %reg, error = %e, "unregister failed"),
-            Err(_) => tracing::debug!(registrar = %reg, "unregister timed out"),
-        }
-    }
+    backend::for_actor(actor).unregister_self(actor).await
 }
 
 /// Picks one address: UDS first, then loopback TCP, then anything; the
@@ -206,7 +172,7 @@ pub fn prefer_addr(addrs: &[WireAddr]) -> Option<Addr> {
     (0..3).find_map(|t| parsed.iter().rev().find(|a| tier(a) == t).cloned())
 }
 
-fn addrs_of(v: &Value) -> Vec<WireAddr> {
+pub(crate) fn addrs_of(v: &Value) -> Vec<WireAddr> {
     match v {
         Value::Array(a) => a.iter().filter_map(msg::addr_from_value).collect(),
         _ => Vec::new(),
@@ -218,33 +184,10 @@ fn need_actor() -> Result<Actor, Error> {
         .ok_or_else(|| Error::Config("no actor runs here: open a root actor first".into()))
 }
 
-async fn lookup(actor: &Actor, func: &str, name: &str) -> Result<Vec<WireAddr>, Error> {
-    if let Some(r) = actor.service::<Registry>() {
-        return Ok(match func {
-            "find_actor" => r.find(name).unwrap_or_default(),
-            _ => r
-                .wait_for(name, actor.scope().token())
-                .await
-                .ok_or_else(|| Error::Cancelled("the registrar is shutting down".into()))?,
-        });
-    }
-    let mut last_err = None;
-    for reg in actor.runtime_vars().registrars() {
-        let kwargs = vec![("name".to_owned(), Value::from(name))];
-        match call_once(&reg, &actor.aid(), func, kwargs, actor.max_frame()).await {
-            Ok(v) => {
-                let found = addrs_of(&v);
-                if !found.is_empty() {
-                    return Ok(found);
-                }
-            }
-            Err(e) => last_err = Some(e),
-        }
-    }
-    match last_err {
-        Some(e) => Err(e),
-        None => Ok(Vec::new()),
-    }
+async fn lookup(actor: &Actor, name: &str, wait: bool) -> Result<Vec<WireAddr>, Error> {
+    backend::for_actor(actor)
+        .lookup(Some(actor), name, wait)
+        .await
 }
 
 async fn connect_to(actor: &Actor, name: &str, addrs: &[WireAddr]) -> Result<Portal, Error> {
@@ -254,47 +197,45 @@ async fn connect_to(actor: &Actor, name: &str, addrs: &[WireAddr]) -> Result<Por
     Ok(Portal::new(actor.clone(), peer))
 }
 
-/// A portal to the actor named `name`, or `None` if no registrar knows it.
+/// A portal to the actor named `name`, or `None` if the registry does not
+/// know it. With etcd, an unreachable cluster is an error naming it,
+/// within a bounded time.
 /// An existing connection is reused.
 pub async fn find_actor(name: &str) -> Result<Option<Portal>, Error> {
     let actor = need_actor()?;
     if let Some(p) = actor.peers_named(name).into_iter().next() {
         return Ok(Some(Portal::new(actor, p)));
     }
-    let addrs = lookup(&actor, "find_actor", name).await?;
+    let addrs = lookup(&actor, name, false).await?;
     if addrs.is_empty() {
         return Ok(None);
     }
     connect_to(&actor, name, &addrs).await.map(Some)
 }
 
-/// A portal to the actor named `name`, waiting until it registers.
+/// A portal to the actor named `name`, waiting until it registers (with
+/// etcd, an etcd watch).
 pub async fn wait_for_actor(name: &str) -> Result<Portal, Error> {
     let actor = need_actor()?;
     if let Some(p) = actor.peers_named(name).into_iter().next() {
         return Ok(Portal::new(actor, p));
     }
-    let addrs = lookup(&actor, "wait_for_actor", name).await?;
+    let addrs = lookup(&actor, name, true).await?;
     connect_to(&actor, name, &addrs).await
 }
 
-/// Every registered actor at the registrar `addr`, as (uid, addresses).
-pub async fn get_registry(addr: &Addr) -> Result<Vec<(Uid, Vec<Addr>)>, Error> {
-    let v = query_registrar(addr, "get_registry", Vec::new()).await?;
-    let Value::Map(m) = v else {
-        return Err(Error::Discovery(
-            "get_registry returned something that is not a map".into(),
-        ));
-    };
-    Ok(m.iter()
-        .filter_map(|(k, v)| {
-            let key = k.as_str()?;
-            let (name, uuid) = key.rsplit_once('.')?;
-            let addrs = addrs_of(v)
-                .iter()
-                .filter_map(|w| Addr::from_wire(w).ok())
-                .collect();
-            Some((Uid::new(name, uuid), addrs))
-        })
-        .collect())
+/// Every registered actor in the registry at `addr` (a registrar or an
+/// etcd cluster), as (uid, addresses).
+pub async fn get_registry(
+    addr: &(impl Clone + Into<RegistryAddr>),
+) -> Result<Vec<(Uid, Vec<Addr>)>, Error> {
+    backend::at(&addr.clone().into()).list().await
+}
+
+/// The addresses of the actor named `name` in the registry at `addr`
+/// (empty when none is registered), for a client with no actor.
+pub async fn find_in(addr: &RegistryAddr, name: &str) -> Result<Vec<WireAddr>, Error> {
+    backend::at(addr)
+        .lookup(current_actor().as_ref(), name, false)
+        .await
 }

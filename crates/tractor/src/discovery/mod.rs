@@ -1,6 +1,14 @@
-//! Discovery: the registrar and how actors find each other.
+//! Discovery: the registry and how actors find each other.
+//!
+//! The registry sits behind one trait ([`backend::RegistryBackend`]): a
+//! classic registrar ([`classic`], the actor whose table is
+//! [`registry`]) or etcd ([`etcd`]), chosen by the registry address
+//! (`/ip4/…` or `etcd://…`).
 
 pub mod api;
+pub mod backend;
+pub mod classic;
+pub mod etcd;
 pub mod registry;
 
 pub use api::{find_actor, get_registry, query_registrar, wait_for_actor};

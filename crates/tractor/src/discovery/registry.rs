@@ -3,20 +3,29 @@
 //! Served as runtime `self.*` functions with exactly Python tractor's
 //! names, keyword arguments and return shapes, so Python actors can
 //! register with a Rust registrar and look actors up in it.
+//!
+//! With a store (`tractor registrar --store etcd://…`) the table is also
+//! written to etcd, under the registrar's lease, after every change: the
+//! actors that register with it (Python ones included) are then found
+//! through etcd too, and vanish from it when the registrar dies.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::ipc::Addr;
 use crate::msg::{self, StrMap, Uid, Value, WireAddr};
 use crate::runtime::hooks::{SelfService, ServiceError, ServiceFuture};
+
+use super::etcd::EtcdAgent;
 
 /// The registrar's state: uid → addresses, in registration order.
 #[derive(Debug)]
 pub struct Registry {
     table: Mutex<Vec<(Uid, Vec<WireAddr>)>>,
     version: watch::Sender<u64>,
+    store: Option<Arc<EtcdAgent>>,
 }
 
 impl Default for Registry {
@@ -24,6 +33,7 @@ impl Default for Registry {
         Registry {
             table: Mutex::new(Vec::new()),
             version: watch::channel(0).0,
+            store: None,
         }
     }
 }
@@ -110,8 +120,34 @@ impl Registry {
         FUNCS.contains(&func)
     }
 
+    /// A table that is also kept in etcd through `store`.
+    pub fn with_store(store: Arc<EtcdAgent>) -> Self {
+        Registry {
+            store: Some(store),
+            ..Default::default()
+        }
+    }
+
+    /// The etcd agent the table is kept in, if any.
+    pub fn store(&self) -> Option<&Arc<EtcdAgent>> {
+        self.store.as_ref()
+    }
+
     fn bump(&self) {
         self.version.send_modify(|v| *v += 1);
+        if let Some(store) = &self.store {
+            let entries = self
+                .snapshot()
+                .into_iter()
+                .map(|(u, a)| {
+                    (
+                        u,
+                        a.iter().filter_map(|w| Addr::from_wire(w).ok()).collect(),
+                    )
+                })
+                .collect();
+            store.set_all(entries);
+        }
     }
 
     /// Adds `addr` for `uid`; an address owned by another uid moves.

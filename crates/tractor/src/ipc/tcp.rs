@@ -1,7 +1,14 @@
 //! TCP transport. Nagle is off: tractor's frames are small and latency
 //! matters more than packet count.
+//!
+//! Beyond loopback a peer can vanish without a word (its host dies, a
+//! partition): TCP would then wait for it for many minutes, and so would a
+//! call. Keepalive probes and `TCP_USER_TIMEOUT` make the kernel give up
+//! after [`DEAD_PEER_AFTER`], the connection fails, and its calls end with
+//! `PeerGone` instead of hanging.
 
 use std::io;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
@@ -26,8 +33,30 @@ fn tcp_addr(addr: &Addr) -> io::Result<std::net::SocketAddr> {
     }
 }
 
+/// How long a peer beyond loopback may leave data unacknowledged, or an
+/// idle connection's keepalive probes unanswered, before the connection
+/// fails.
+pub const DEAD_PEER_AFTER: Duration = Duration::from_secs(10);
+
+/// Turns on dead-peer detection for a connection beyond loopback (see the
+/// module docs); loopback connections are left as they are.
+pub(crate) fn detect_dead_peer(s: &TcpStream) -> io::Result<()> {
+    if s.peer_addr()?.ip().is_loopback() {
+        return Ok(());
+    }
+    let sock = socket2::SockRef::from(s);
+    sock.set_tcp_keepalive(
+        &socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(3))
+            .with_interval(Duration::from_secs(1))
+            .with_retries(5),
+    )?;
+    sock.set_tcp_user_timeout(Some(DEAD_PEER_AFTER))
+}
+
 fn conn(s: TcpStream) -> io::Result<Conn> {
     s.set_nodelay(true)?;
+    detect_dead_peer(&s)?;
     let peer = format!("tcp:{}", s.peer_addr()?);
     let (r, w) = s.into_split();
     Ok(Conn {

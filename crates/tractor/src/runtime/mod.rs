@@ -6,5 +6,6 @@ pub mod dialog;
 pub mod hooks;
 pub(crate) mod peer;
 pub mod portal;
+pub mod registry_addr;
 pub mod rpc;
 pub mod state;

@@ -33,6 +33,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::ipc::{Addr, DEFAULT_MAX_FRAME, Limits, Proto, TlsMode};
 use crate::msg::{self, StrMap, Uid, Value, WireAddr};
+use crate::runtime::registry_addr::{EtcdEndpoints, RegistryAddr};
+
+/// The environment variable that sets the default etcd lease TTL, in
+/// seconds ([`RuntimeVars::etcd_lease_ttl_secs`]; 10 when unset).
+pub const ETCD_TTL_ENV: &str = "TRACTOR_ETCD_TTL";
+
+/// The default etcd lease TTL: `$TRACTOR_ETCD_TTL`, else 10 seconds.
+fn default_etcd_ttl() -> u64 {
+    std::env::var(ETCD_TTL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(10)
+}
 
 /// The name of the envelope's environment variable.
 /// (Defined in `ipc::tls`, which reads the envelope's TLS keys itself.)
@@ -112,8 +126,16 @@ pub struct RuntimeVars {
     /// The per-session folder for UDS sockets:
     /// `<runtime dir>/tractor/<session id>/`.
     pub bind_dir: PathBuf,
-    /// Registrar addresses. Empty means the default for `transport`.
+    /// Registrar addresses. Empty means the default for `transport`
+    /// (unless `etcd_registry` is set: then there is no registrar).
     pub registry_addrs: Vec<Addr>,
+    /// The etcd cluster that is the registry (`etcd://HOST:PORT,…`), in
+    /// place of a registrar. Set it with [`RuntimeVars::set_registry`].
+    pub etcd_registry: Option<EtcdEndpoints>,
+    /// The TTL, in seconds, of the etcd lease an actor's registration
+    /// lives under: an actor whose host dies disappears within it.
+    /// Default: `$TRACTOR_ETCD_TTL`, else 10.
+    pub etcd_lease_ttl_secs: u64,
     /// The transport actors listen on.
     pub transport: Proto,
     /// How children are spawned.
@@ -168,6 +190,8 @@ impl Default for RuntimeVars {
             bind_dir: runtime_dir().join(&session_id),
             session_id,
             registry_addrs: Vec::new(),
+            etcd_registry: None,
+            etcd_lease_ttl_secs: default_etcd_ttl(),
             transport: Proto::Tcp,
             spawn_method: SpawnMethod::Process,
             loglevel: "warn".into(),
@@ -325,13 +349,50 @@ impl RuntimeVars {
     }
 
     /// The registrar addresses, or the transport's default in our
-    /// bind-space when none are configured.
+    /// bind-space when none are configured (none at all when the registry
+    /// is etcd).
     pub fn registrars(&self) -> Vec<Addr> {
-        if self.registry_addrs.is_empty() {
+        if self.registry_addrs.is_empty() && self.etcd_registry.is_some() {
+            Vec::new()
+        } else if self.registry_addrs.is_empty() {
             vec![Addr::default_registrar(self.transport, &self.bind_dir)]
         } else {
             self.registry_addrs.clone()
         }
+    }
+
+    /// Makes `reg` the registry: a registrar address replaces the
+    /// registrar list (and turns etcd off); an etcd address selects etcd.
+    pub fn set_registry(&mut self, reg: RegistryAddr) {
+        match reg {
+            RegistryAddr::Classic(a) => {
+                self.registry_addrs = vec![a];
+                self.etcd_registry = None;
+            }
+            RegistryAddr::Etcd(e) => {
+                self.registry_addrs.clear();
+                self.etcd_registry = Some(e);
+            }
+        }
+    }
+
+    /// The registry as one address: etcd when set, else the first
+    /// registrar.
+    pub fn registry(&self) -> RegistryAddr {
+        match &self.etcd_registry {
+            Some(e) => RegistryAddr::Etcd(e.clone()),
+            None => RegistryAddr::Classic(
+                self.registrars()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| Addr::default_registrar(self.transport, &self.bind_dir)),
+            ),
+        }
+    }
+
+    /// The etcd lease TTL as a `Duration` (at least one second).
+    pub fn etcd_lease_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.etcd_lease_ttl_secs.max(1))
     }
 
     /// The envelope for a child named by `uid`, reaching its parent at

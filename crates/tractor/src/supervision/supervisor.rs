@@ -18,7 +18,7 @@ use super::budget::{Escalation, RestartBudget, RestartRecord};
 use super::events::{Events, ExitReason, SupervisorEvent};
 use super::strategy::{ChildSpec, Restart, Strategy, SupervisorSpec};
 use crate::errors::Error;
-use crate::msg::{self, Uid, Value};
+use crate::msg::{Uid, Value};
 use crate::nursery::ActorNursery;
 use crate::runtime::actor::Actor;
 use crate::runtime::peer::lock;
@@ -31,9 +31,6 @@ const HISTORY: usize = 32;
 /// How long to wait for the old connection of a dead instance to be
 /// noticed, so calls on its portal fail with `PeerGone` at once.
 const PEER_GONE_WAIT: Duration = Duration::from_secs(1);
-
-/// How long one registrar may take to forget a dead instance.
-const UNREGISTER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The body's handle on a running supervisor. Cheap to clone; only
 /// useful inside its [`super::supervise`] scope (afterwards every call
@@ -601,31 +598,10 @@ impl Core {
     }
 }
 
-/// Removes a dead instance from every registrar (it cannot do it itself),
+/// Removes a dead instance from the registry (it cannot do it itself),
 /// so a lookup by name never finds it beside its successor.
 async fn unregister(actor: &Actor, uid: &Uid) {
-    for reg in actor.runtime_vars().registrars() {
-        if actor.is_registrar() && actor.accept_addrs().contains(&reg) {
-            if let Some(r) = actor.service::<crate::discovery::registry::Registry>() {
-                r.unregister(uid);
-            }
-            continue;
-        }
-        let kwargs = vec![("uid".to_owned(), msg::uid_to_value(uid))];
-        let me = actor.aid();
-        let call = crate::discovery::api::call_once(
-            &reg,
-            &me,
-            "unregister_actor",
-            kwargs,
-            actor.max_frame(),
-        );
-        match tokio::time::timeout(UNREGISTER_TIMEOUT, call).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(registrar = %reg, error = %e, "unregister of a dead child failed")
-            }
-            Err(_) => tracing::debug!(registrar = %reg, "unregister of a dead child timed out"),
-        }
-    }
+    crate::discovery::backend::for_actor(actor)
+        .unregister(actor, uid)
+        .await
 }

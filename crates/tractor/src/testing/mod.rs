@@ -7,11 +7,13 @@
 //!   every actor in the tree before killing it; afterwards it checks that
 //!   no descendant process, zombie or socket file is left.
 //! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
+//! * [`etcd`]: a real etcd server per test (the etcd registry's tests).
 //!
 //! The harness needs one test per process: it runs under `cargo nextest`
 //! (or libtest with `--test-threads=1`) and refuses to run otherwise
 //! ([`one_test_per_process`]).
 
+pub mod etcd;
 pub mod procs;
 mod programs;
 

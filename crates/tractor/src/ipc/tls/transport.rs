@@ -118,6 +118,7 @@ impl Tls {
             .await
             .map_err(|e| io::Error::new(e.kind(), format!("cannot connect to {addr}: {e}")))?;
         tcp.set_nodelay(true)?;
+        crate::ipc::tcp::detect_dead_peer(&tcp)?;
         let peer = format!("tls:{sa}");
         let connector = TlsConnector::from(cfg.client.clone());
         let shake = async {
@@ -174,6 +175,9 @@ async fn accept_loop(l: TcpListener, acceptor: TlsAcceptor, tx: mpsc::Sender<Con
             let peer = format!("tls:{from}");
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::warn!(%peer, error = %e, "TLS listener: cannot set TCP_NODELAY");
+            }
+            if let Err(e) = crate::ipc::tcp::detect_dead_peer(&tcp) {
+                tracing::warn!(%peer, error = %e, "TLS listener: cannot set keepalive");
             }
             let shake = async {
                 let mut s = acceptor.accept(tcp).await?;
