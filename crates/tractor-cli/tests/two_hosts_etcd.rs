@@ -42,9 +42,11 @@ fn etcd_on_a(hosts: &TwoHosts, dir: &Path) -> Etcd {
     Etcd::start_at(dir, HOST_A, 2379, 2380, &["ip", "netns", "exec", &hosts.a]).unwrap()
 }
 
-/// One host's vars: etcd as the registry, its TLS folder, a short TTL.
-fn host_vars(rv: &RuntimeVars, etcd: &Etcd, tls_dir: &Path) -> RuntimeVars {
+/// One host's vars: etcd as the registry, actors listening on the host's
+/// address, its TLS folder, a short TTL.
+fn host_vars(rv: &RuntimeVars, etcd: &Etcd, host: &str, tls_dir: &Path) -> RuntimeVars {
     let mut v = rv.clone();
+    v.listen_host = Some(host.parse().unwrap());
     v.set_registry(etcd.endpoints().into());
     v.etcd_lease_ttl_secs = TTL;
     v.tls_dir = Some(tls_dir.to_path_buf());
@@ -77,8 +79,8 @@ impl World {
         let tmp = tempfile::tempdir().unwrap();
         let (a_dir, b_dir) = cluster(tmp.path(), &rv);
         let etcd = etcd_on_a(&hosts, tmp.path());
-        let b_vars = host_vars(&rv, &etcd, &b_dir);
-        let a_vars = host_vars(&rv, &etcd, &a_dir);
+        let b_vars = host_vars(&rv, &etcd, HOST_B, &b_dir);
+        let a_vars = host_vars(&rv, &etcd, HOST_A, &a_dir);
         let mut service = hosts.start(&hosts.b, &example_path("rust_service"), &[], &b_vars);
         service.wait_for_line("rust service ready", LIMIT).unwrap();
         let mut watcher = hosts.start(

@@ -143,7 +143,7 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     }
     let binds: Vec<Addr> = match &spec.bind_addrs {
         Some(b) => b.iter().filter_map(|w| Addr::from_wire(w).ok()).collect(),
-        None => vec![Addr::random(rtv.transport, &rtv.bind_dir, &uid.name)],
+        None => vec![rtv.listen_addr(&uid.name)],
     };
     let enabled = spec.enable_modules.iter().map(|(k, _)| k.clone()).collect();
     let mut hooks = Hooks::new(run_child_in_thread);

@@ -169,7 +169,7 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     let binds: Vec<Addr> = if is_registrar {
         absent
     } else {
-        vec![Addr::random(rtv.transport, &rtv.bind_dir, &cfg.name)]
+        vec![rtv.listen_addr(&cfg.name)]
     };
     // A registrar serves the table as its `self.*` functions; an actor on
     // etcd keeps its registration alive through its agent.

@@ -129,6 +129,12 @@ pub struct RuntimeVars {
     /// Registrar addresses. Empty means the default for `transport`
     /// (unless `etcd_registry` is set: then there is no registrar).
     pub registry_addrs: Vec<Addr>,
+    /// The IP address actors listen on over TCP (the OS picks the port);
+    /// `None` is loopback. Set it to the host's address when the registry
+    /// is etcd and peers on other hosts must reach the actors (a registrar
+    /// listens on its own address anyway). Beyond loopback the listener
+    /// uses TLS (see [`crate::ipc::tls`]).
+    pub listen_host: Option<std::net::IpAddr>,
     /// The etcd cluster that is the registry (`etcd://HOST:PORT,…`), in
     /// place of a registrar. Set it with [`RuntimeVars::set_registry`].
     pub etcd_registry: Option<EtcdEndpoints>,
@@ -190,6 +196,7 @@ impl Default for RuntimeVars {
             bind_dir: runtime_dir().join(&session_id),
             session_id,
             registry_addrs: Vec::new(),
+            listen_host: None,
             etcd_registry: None,
             etcd_lease_ttl_secs: default_etcd_ttl(),
             transport: Proto::Tcp,
@@ -387,6 +394,16 @@ impl RuntimeVars {
                     .next()
                     .unwrap_or_else(|| Addr::default_registrar(self.transport, &self.bind_dir)),
             ),
+        }
+    }
+
+    /// Where an actor named `name` listens when nobody chose for it: a
+    /// free port on [`RuntimeVars::listen_host`] (TCP), else the
+    /// transport's default ([`Addr::random`]).
+    pub fn listen_addr(&self, name: &str) -> Addr {
+        match (self.transport, self.listen_host) {
+            (Proto::Tcp, Some(ip)) => Addr::Tcp(std::net::SocketAddr::new(ip, 0)),
+            _ => Addr::random(self.transport, &self.bind_dir, name),
         }
     }
 
