@@ -26,6 +26,17 @@ fn err(why: String) -> DepError {
 }
 
 fn bindir() -> Result<PathBuf, DepError> {
+    // Found once per process (a readiness poll asks for it each time); a
+    // miss is not remembered, so installing Postgres fixes a running daemon.
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(p) = FOUND.get() {
+        return Ok(p.clone());
+    }
+    let p = find_bindir()?;
+    Ok(FOUND.get_or_init(|| p).clone())
+}
+
+fn find_bindir() -> Result<PathBuf, DepError> {
     if let Ok(o) = Command::new("pg_config").arg("--bindir").output()
         && o.status.success()
     {
