@@ -23,11 +23,10 @@ fn start(w: &World, extra: &[&str]) -> std::process::Output {
     w.envctl(&args)
 }
 
-#[test]
-fn a_worker_without_a_port_starts_after_what_it_depends_on() {
-    let w = World::new();
+/// feat-a-1 with a worker that depends on its backend; started healthy.
+fn start_with_worker(w: &World) {
     let out = start(
-        &w,
+        w,
         &[
             "ENVCTL_ADDITIONAL_SERVICES=worker",
             WORKER,
@@ -35,6 +34,12 @@ fn a_worker_without_a_port_starts_after_what_it_depends_on() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_worker_without_a_port_starts_after_what_it_depends_on() {
+    let w = World::new();
+    start_with_worker(&w);
     let (_, st) = w.json(&["show-state"]);
     let worker = &st["state"]["services"]["feat-a-1 Worker"];
     assert_eq!(worker["status"], "running", "{worker}");
@@ -113,15 +118,7 @@ fn a_non_critical_failure_only_warns() {
 #[test]
 fn stop_and_restart_select_an_additional_service_by_name() {
     let w = World::new();
-    let out = start(
-        &w,
-        &[
-            "ENVCTL_ADDITIONAL_SERVICES=worker",
-            WORKER,
-            "ENVCTL_SERVICE_WORKER_DEPENDS_ON=backend",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    start_with_worker(&w);
     let pid = |st: &serde_json::Value, name: &str| {
         st["state"]["services"][name]["pid"].as_u64().unwrap() as u32
     };
