@@ -163,12 +163,28 @@ pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     let run_ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
     let mut rows = Vec::new();
     let mut bad = Vec::new();
-    for r in runs.iter().flat_map(|r| r.services.values()) {
-        if r.status == "stopped" {
-            continue;
-        }
-        let http = (r.status == "running" && r.listener_expected)
-            .then(|| procs::http_status(&r.health_url, Duration::from_secs(2)));
+    let recs: Vec<&crate::state::ServiceRecord> = runs
+        .iter()
+        .flat_map(|r| r.services.values())
+        .filter(|r| r.status != "stopped")
+        .collect();
+    // Every service is asked at once: `health` takes as long as the
+    // slowest answer, not the sum of them.
+    let answers: Vec<Option<Option<u16>>> = std::thread::scope(|s| {
+        let asks: Vec<_> = recs
+            .iter()
+            .map(|r| {
+                s.spawn(move || {
+                    (r.status == "running" && r.listener_expected)
+                        .then(|| procs::http_status(&r.health_url, Duration::from_secs(2)))
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|a| a.join().unwrap_or(Some(None)))
+            .collect()
+    });
+    for (r, http) in recs.into_iter().zip(answers) {
         let healthy = r.status == "running"
             && http.is_none_or(|s| s.is_some_and(|c| (200..400).contains(&c)));
         let status = if r.status == "running" && !healthy {
