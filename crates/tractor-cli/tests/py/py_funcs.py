@@ -21,3 +21,17 @@ async def echo_stream(ctx: tractor.Context, greeting: str):
             await stream.send(msg)
             n += 1
     return n
+
+
+async def count_to(n: int):
+    '''An async generator: yields 0..n-1 (streamed with open_stream_from).'''
+    for i in range(n):
+        yield i
+        await trio.sleep(0)
+
+
+async def count_then_fail(n: int):
+    '''An async generator that raises after n items.'''
+    for i in range(n):
+        yield i
+    raise ValueError(f'failed after {n} items')

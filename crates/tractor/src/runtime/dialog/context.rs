@@ -34,10 +34,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError, pack_error};
-use crate::msg::{ErrorMsg, Msg, Payload, StrMap, Uid, Value, payload};
+use crate::msg::{ErrorMsg, FuncType, Msg, Payload, StrMap, Uid, Value, payload};
 use crate::runtime::actor::Actor;
 use crate::runtime::cancel::CancelScope;
-use crate::runtime::dialog::call::{Call, start_msg};
+use crate::runtime::dialog::call::{Call, functype_mismatch, start_msg};
 use crate::runtime::dialog::shm::{self, ShmOffer, ShmReader, ShmWriter};
 pub use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::peer::{DialogRx, Peer, lock};
@@ -161,7 +161,7 @@ impl Drop for CtxInner {
 }
 
 /// Asks the callee to cancel the task `cid` (`self._cancel_task`).
-async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> Result<bool, Error> {
+pub(crate) async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> Result<bool, Error> {
     let kwargs = vec![("cid".to_owned(), Value::from(cid))];
     let mut c = Call::start(actor, peer, "self", "_cancel_task", kwargs).await?;
     let r = tokio::time::timeout(CANCEL_ACK_TIMEOUT, c.result()).await;
@@ -457,14 +457,13 @@ pub(crate) async fn open(
             });
         };
         match m {
-            Msg::StartAck(a) if a.functype != crate::msg::FuncType::Context => {
+            Msg::StartAck(a) if a.functype != FuncType::Context => {
                 drop(rx);
                 let _ = ctx.cancel().await;
                 lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
-                return Err(Error::Config(format!(
-                    "{ns}.{func} is not a context function (it is {})",
-                    a.functype.as_str()
-                )));
+                let call = format!("{ns}.{func}()");
+                return Err(functype_mismatch(&call, a.functype, FuncType::Context)
+                    .expect("a functype other than context"));
             }
             Msg::StartAck(_) => continue,
             Msg::Started(p) => {
