@@ -239,6 +239,12 @@ pub fn uid_value(u: &Uid) -> Value {
 impl Portal {
     /// Opens a context with a `#[tractor::context]` function and waits for
     /// its `started` value, decoded as `S`.
+    ///
+    /// The lower-level escape hatch: the returned context is tied to no
+    /// scope, so a callee error is seen only by `result()` (or the
+    /// stream), and walking away leaves the callee's cancellation to
+    /// `Drop`. Prefer [`Portal::with_context`], whose exit always settles
+    /// the callee.
     pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
         &self,
         call: F,

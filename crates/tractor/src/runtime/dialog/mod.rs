@@ -9,6 +9,7 @@
 
 pub(crate) mod call;
 pub mod context;
+pub mod scoped;
 pub mod shm;
 pub mod stream;
 pub mod stream_from;
