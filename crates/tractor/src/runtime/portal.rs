@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::actor::Actor;
 use super::cancel::CancelScope;
 use super::dialog::call::Call;
-use super::dialog::context::{self, Context, ContextOptions, RemoteContextFn};
+use super::dialog::context::{self, Context, ContextOptions, Opener, RemoteContextFn};
 use super::peer::{DialogRx, Peer};
 use super::rpc::RemoteFn;
 use crate::errors::{Error, RemoteActorError};
@@ -248,7 +248,7 @@ impl Portal {
     pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
         &self,
         call: F,
-    ) -> Result<(Context, S), Error> {
+    ) -> Result<(Context<Opener>, S), Error> {
         self.open_context_with(call, ContextOptions::default())
             .await
     }
@@ -258,7 +258,7 @@ impl Portal {
         &self,
         call: F,
         opts: ContextOptions,
-    ) -> Result<(Context, S), Error> {
+    ) -> Result<(Context<Opener>, S), Error> {
         let kwargs = payload::to_kwargs(&call)?;
         let (ctx, first) = context::open(self, F::NS, F::NAME, kwargs, opts).await?;
         match payload::from_value::<S>(first.clone()) {
@@ -281,7 +281,7 @@ impl Portal {
         func: &str,
         kwargs: StrMap,
         opts: ContextOptions,
-    ) -> Result<(Context, Value), Error> {
+    ) -> Result<(Context<Opener>, Value), Error> {
         context::open(self, ns, func, kwargs, opts).await
     }
 }

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 use crate::msg::Value;
-use crate::runtime::dialog::context::{Context, ContextOptions, RemoteContextFn};
+use crate::runtime::dialog::context::{Context, ContextOptions, Opener, RemoteContextFn};
 use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, Portal};
 
 impl Portal {
@@ -45,7 +45,7 @@ impl Portal {
     where
         F: RemoteContextFn,
         S: DeserializeOwned,
-        B: FnOnce(Context, S) -> Fut,
+        B: FnOnce(Context<Opener>, S) -> Fut,
         Fut: Future<Output = Result<R, Error>>,
     {
         self.with_context_opts(call, ContextOptions::default(), body)
@@ -62,7 +62,7 @@ impl Portal {
     where
         F: RemoteContextFn,
         S: DeserializeOwned,
-        B: FnOnce(Context, S) -> Fut,
+        B: FnOnce(Context<Opener>, S) -> Fut,
         Fut: Future<Output = Result<R, Error>>,
     {
         let (ctx, first) = self.open_context_with::<F, S>(call, opts).await?;
