@@ -17,6 +17,8 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v runuser >/dev/null 2>&1 || need_pkgs+=(util-linux)
 # The dashboard test drives `envctl dashboard` in a real terminal.
 command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
+# The two-hosts TLS tests build hosts from network namespaces (ip netns).
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing system packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -18,6 +18,13 @@ if [ -x "$PEER_SETUP" ]; then
   say "building the Python tractor peer venv (cached)"
   if PEER_PYTHON_PATH="$("$PEER_SETUP")"; then
     export TRACTOR_PEER_PYTHON="$PEER_PYTHON_PATH"
+    # Python tractor's own discovery tests run in the live interop suite
+    # (crates/tractor-cli/tests/py/run_discovery_tests.py); their test
+    # dependencies, as pinned in its pyproject's `testing` group.
+    if ! "$PEER_PYTHON_PATH" -c 'import pytest, pytest_timeout, psutil' 2>/dev/null; then
+      say "installing pytest into the Python tractor peer venv"
+      "$PEER_PYTHON_PATH" -m pip install -q 'pytest>=9.0.3' 'pytest-timeout>=2.3' 'psutil>=7.0.0' >&2
+    fi
   else
     say "warning: could not build the Python tractor peer; interop tests will fail"
   fi

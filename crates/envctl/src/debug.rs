@@ -153,8 +153,7 @@ pub fn pack(repo: &Path, cfg: &Config) -> Result<PathBuf, Failure> {
     let scrub = Scrubber::new(cfg);
     let debug = scope.join("debug");
     let session = format!("{}-{}", state::compact_now(), std::process::id());
-    let staging = debug.join(format!("staging-{session}"));
-    std::fs::create_dir_all(&staging)?;
+    std::fs::create_dir_all(&debug)?;
     let mut files: Vec<(String, String)> = Vec::new();
     let json_file = |name: &str, v: Value| {
         (
@@ -207,39 +206,57 @@ pub fn pack(repo: &Path, cfg: &Config) -> Result<PathBuf, Failure> {
     }
     let mut manifest = serde_json::Map::new();
     for (name, body) in &files {
-        let path = staging.join(name);
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
-        }
-        std::fs::write(&path, body)?;
         manifest.insert(
             name.clone(),
             json!({"sha256": hex(&Sha256::digest(body.as_bytes())), "size": body.len()}),
         );
     }
     let m = json!({"scope_id": scope::scope_id(repo), "session_id": session, "contract_version": 1, "files": manifest});
-    std::fs::write(
-        staging.join("manifest.json"),
+    files.push((
+        "manifest.json".into(),
         serde_json::to_string_pretty(&m).unwrap_or_default(),
-    )?;
+    ));
     let bundle = debug.join(format!("envctl-debug-bundle-{session}.tar.gz"));
-    let st = std::process::Command::new("tar")
-        .arg("-czf")
-        .arg(&bundle)
-        .arg("-C")
-        .arg(&staging)
-        .arg(".")
-        .status()?;
-    let _ = std::fs::remove_dir_all(&staging);
-    if !st.success() {
-        return Err(Failure::Actionable(format!(
-            "tar could not write {}",
-            bundle.display()
-        )));
-    }
+    write_bundle(&bundle, &files)
+        .map_err(|e| Failure::Actionable(format!("could not write {}: {e}", bundle.display())))?;
     state::write_atomic(&debug.join("latest_bundle"), &bundle.display().to_string())?;
     println!("{}", bundle.display());
     Ok(bundle)
+}
+
+/// Writes `files` (name, text) as a gzipped tar, atomically (a temporary
+/// file renamed into place): owner-only, since it holds logs.
+fn write_bundle(path: &Path, files: &[(String, String)]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let mtime = state::now();
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::default(),
+    ));
+    let result = (|| {
+        for (name, body) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o600);
+            h.set_mtime(mtime);
+            h.set_cksum();
+            tar.append_data(&mut h, name, body.as_bytes())?;
+        }
+        tar.into_inner()?.finish()?.sync_all()
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 /// `debug-last`: the latest bundle's path.

@@ -14,6 +14,7 @@ mod debug;
 mod inspect;
 mod lifecycle;
 mod logscan;
+mod opctx;
 mod plan;
 mod ports;
 mod procs;
@@ -76,9 +77,28 @@ struct Select {
     projects: Vec<String>,
 }
 
+impl Select {
+    /// From inside a linked worktree, with no scope flags, a command
+    /// selects that worktree only.
+    fn here(&mut self, repo: &std::path::Path, cwd: &std::path::Path, cfg: &config::Config) {
+        if self.main || self.trees || !self.projects.is_empty() || cwd == repo {
+            return;
+        }
+        let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
+        let trees = worktrees::trees(repo, &dir);
+        if let Some(p) = worktrees::containing(&trees, cwd) {
+            self.trees = true;
+            self.projects = vec![p.name.clone()];
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the apps and dependencies of the selected projects (resumes an active run).
+    #[command(
+        after_help = "Examples:\n  envctl start --trees --headless\n  envctl start --project feat-a-1          # add a worktree to what runs\n  envctl start --main ENVCTL_RESTART_POLICY=always"
+    )]
     Start {
         #[command(flatten)]
         select: Select,
@@ -96,6 +116,7 @@ enum Command {
         overrides: Vec<String>,
     },
     /// Restart what died in the active run, reusing live dependencies.
+    #[command(after_help = "Example:\n  envctl resume --headless")]
     Resume {
         #[command(flatten)]
         select: Select,
@@ -104,6 +125,7 @@ enum Command {
         headless: bool,
     },
     /// Stop the selected services and start them again (dependencies are reused).
+    #[command(after_help = "Example:\n  envctl restart --project feat-a-1 --backend")]
     Restart {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
@@ -119,6 +141,7 @@ enum Command {
         headless: bool,
     },
     /// Stop services (all, or by --project and --backend/--frontend).
+    #[command(after_help = "Example:\n  envctl stop --project feat-a-1 --frontend")]
     Stop {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
@@ -131,10 +154,14 @@ enum Command {
         frontend: bool,
     },
     /// Stop every service and dependency of the repository; keep data.
+    #[command(after_help = "Example:\n  envctl stop-all")]
     StopAll,
     /// Stop-all, then kill every process left that envctl started for this
     /// repository (it carries the scope's ownership marker or is recorded);
     /// names each one.
+    #[command(
+        after_help = "Examples:\n  envctl blast-all --remove-volumes\n  envctl blast-all --ecosystem --force"
+    )]
     BlastAll {
         /// Also delete the dependency data of every run.
         #[arg(long)]
@@ -148,17 +175,22 @@ enum Command {
         ecosystem: bool,
     },
     /// Show the saved state, reconciled with what runs now.
+    #[command(after_help = "Example:\n  envctl show-state --json | jq .state.services")]
     ShowState,
     /// Show the effective configuration and where each value came from.
+    #[command(after_help = "Example:\n  envctl show-config --json")]
     ShowConfig,
     /// List the worktree projects and their ports.
+    #[command(after_help = "Example:\n  envctl list-trees --json")]
     ListTrees,
     /// List the projects and services a start would run.
+    #[command(after_help = "Example:\n  envctl list-targets --trees --json")]
     ListTargets {
         #[command(flatten)]
         select: Select,
     },
     /// Explain what a start would do (ports, commands, dependencies) without doing it.
+    #[command(after_help = "Example:\n  envctl explain-startup --trees")]
     ExplainStartup {
         #[command(flatten)]
         select: Select,
@@ -167,11 +199,13 @@ enum Command {
         isolated_deps: bool,
     },
     /// Check that a start can succeed (config, commands, tools); exit 1 if not.
+    #[command(after_help = "Example:\n  envctl preflight --trees")]
     Preflight {
         #[command(flatten)]
         select: Select,
     },
     /// Empty the service logs of the latest run.
+    #[command(after_help = "Example:\n  envctl clear-logs")]
     ClearLogs,
     /// A live view of every service and dependency (keys: r restart, s stop, S start, l logs, / filter, q quit).
     #[command(
@@ -183,8 +217,12 @@ enum Command {
         headless: bool,
     },
     /// Check every service (process, listener, HTTP health); exit 1 if any is not healthy.
+    #[command(after_help = "Example:\n  envctl health --json")]
     Health,
     /// Show the last lines of service logs (`-f`: follow them live).
+    #[command(
+        after_help = "Examples:\n  envctl logs --project feat-a-1 --logs-tail 20\n  envctl logs -f --service backend"
+    )]
     Logs {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
@@ -200,20 +238,39 @@ enum Command {
         follow: bool,
     },
     /// The resident supervisor of this repository: `status`, `stop`.
+    #[command(after_help = "Examples:\n  envctl daemon status --json\n  envctl daemon stop")]
     Daemon {
         #[command(subcommand)]
         action: DaemonAction,
     },
+    /// Copy stdin to a log file, rotating it at a size cap (what every
+    /// launched service writes to; see `procs::relay`).
+    #[command(name = "__log-relay", hide = true)]
+    LogRelay {
+        /// Rotate before the file would pass this size.
+        #[arg(long)]
+        max_bytes: u64,
+        /// Rotated files kept (`log.1` … `log.N`).
+        #[arg(long)]
+        keep: u32,
+        /// The log file.
+        log: PathBuf,
+    },
     /// List failed services and error lines in logs; exit 1 if any.
+    #[command(after_help = "Example:\n  envctl errors")]
     Errors,
     /// Show the URLs of running projects; exit 1 if a requested one is not running.
+    #[command(after_help = "Example:\n  envctl endpoints --project feat-a-1 --json")]
     Endpoints {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
     },
     /// Change the managed block of .envctl (`config --help` lists every key).
-    #[command(after_long_help = config::keys::help_text())]
+    #[command(
+        after_help = "Example:\n  envctl config --set ENVCTL_RESTART_POLICY=on-failure --set FRONTEND_RESTART=always",
+        after_long_help = config::keys::help_text()
+    )]
     Config {
         /// KEY=VALUE to set (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -223,12 +280,16 @@ enum Command {
         stdin_json: bool,
     },
     /// Check locks, runtime truth and tools.
+    #[command(after_help = "Example:\n  envctl doctor --json")]
     Doctor,
     /// Pack a redacted diagnostics bundle (state, events, logs, locks) and print its path.
+    #[command(after_help = "Example:\n  envctl debug-pack")]
     DebugPack,
     /// Print the path of the latest diagnostics bundle.
+    #[command(after_help = "Example:\n  envctl debug-last")]
     DebugLast,
     /// Print a short diagnosis: doctor, then errors.
+    #[command(after_help = "Example:\n  envctl debug-report")]
     DebugReport,
     /// Print a running worktree's projected environment (DATABASE_URL, REDIS_URL, DB_*, service URLs).
     #[command(
@@ -262,7 +323,7 @@ enum Command {
         )]
         cmd: Vec<String>,
     },
-    /// Create the worktree trees/<feature>/<iter> on branch <feature>-<iter>.
+    /// Create the worktree `trees/<feature>/<iter>` on branch `<feature>-<iter>`.
     #[command(
         long_flag = "setup-worktree",
         after_help = "Example:\n  envctl setup-worktree checkout 1 && envctl start --project checkout-1"
@@ -273,7 +334,7 @@ enum Command {
         /// The iteration (`1`, `2`, …).
         iter: String,
     },
-    /// Create worktrees trees/<feature>/1 … <count>.
+    /// Create worktrees `trees/<feature>/1` … `<count>`.
     #[command(
         long_flag = "setup-worktrees",
         after_help = "Example:\n  envctl setup-worktrees spike 3"
@@ -378,7 +439,8 @@ impl Command {
             | Command::SetupWorktree { .. }
             | Command::SetupWorktrees { .. }
             | Command::DeleteWorktree { .. }
-            | Command::Completions { .. } => false,
+            | Command::Completions { .. }
+            | Command::LogRelay { .. } => false,
             Command::Migrate { .. } | Command::Test { .. } => true,
         }
     }
@@ -462,59 +524,42 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 )));
             }
             let mut select = select;
-            // From inside a linked worktree, with no scope flags, a start
-            // selects that worktree only.
-            if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
-                let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
-                let trees = worktrees::trees(&repo, &dir);
-                if let Some(p) = worktrees::containing(&trees, &cwd) {
-                    select.trees = true;
-                    select.projects = vec![p.name.clone()];
-                }
-            }
-            let opts = lifecycle::StartOpts {
+            select.here(&repo, &cwd, &cfg);
+            let op = daemon::ops::Op::Start {
                 main: select.main,
                 trees: select.trees,
                 projects: select.projects,
                 isolated: isolated_deps,
                 no_resume,
-                ..Default::default()
+                resume_only: false,
             };
-            lifecycle::start(&repo, &cfg, &opts, false)?;
-            supervise(&repo)
+            through_daemon(&repo, op, cfg.overrides())
         }
         Command::Resume { select, .. } => {
-            let opts = lifecycle::StartOpts {
+            let op = daemon::ops::Op::Start {
                 main: select.main,
                 trees: select.trees,
                 projects: select.projects,
-                ..Default::default()
+                isolated: false,
+                no_resume: false,
+                resume_only: true,
             };
-            lifecycle::start(&repo, &cfg, &opts, true)?;
-            supervise(&repo)
+            through_daemon(&repo, op, BTreeMap::new())
         }
         Command::Restart {
             projects,
             backend,
             frontend,
             ..
-        } => {
-            lifecycle::stop(
-                &repo,
-                &lifecycle::StopOpts {
-                    projects: projects.clone(),
-                    backend,
-                    frontend,
-                },
-            )?;
-            let opts = lifecycle::StartOpts {
+        } => through_daemon(
+            &repo,
+            daemon::ops::Op::Restart {
                 projects,
-                refresh: true,
-                ..Default::default()
-            };
-            lifecycle::start(&repo, &cfg, &opts, true)?;
-            supervise(&repo)
-        }
+                backend,
+                frontend,
+            },
+            BTreeMap::new(),
+        ),
         Command::ListTargets { select } => inspect::list_targets(
             &repo,
             &cwd,
@@ -551,31 +596,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
             projects,
             backend,
             frontend,
-        } => {
-            lifecycle::stop(
-                &repo,
-                &lifecycle::StopOpts {
-                    projects,
-                    backend,
-                    frontend,
-                },
-            )?;
-            daemon::client::notify(&scope::scope_dir(&repo)?);
-            Ok(())
-        }
+        } => stop_through_daemon(
+            &repo,
+            daemon::ops::Op::Stop {
+                projects,
+                backend,
+                frontend,
+            },
+        ),
         Command::StopAll => {
-            lifecycle::stop_all(&repo)?;
+            stop_through_daemon(&repo, daemon::ops::Op::StopAll)?;
             // Nothing is left to supervise.
             daemon::client::stop(&scope::scope_dir(&repo)?);
             Ok(())
         }
+        // Handled in `main` before anything else.
+        Command::LogRelay { .. } => Ok(()),
         Command::Daemon { action } => match action {
             DaemonAction::Run => daemon::server::run(&repo),
             DaemonAction::Status => daemon_status(&repo, json),
             DaemonAction::Stop => {
                 let scope = scope::scope_dir(&repo)?;
                 let was = daemon::client::alive(&scope);
-                lifecycle::stop_all(&repo)?;
+                stop_through_daemon(&repo, daemon::ops::Op::StopAll)?;
                 daemon::client::stop(&scope);
                 println!(
                     "{}",
@@ -658,9 +701,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             actions::worktree::setup_many(&repo, &cfg, &feature, count)
         }
         Command::DeleteWorktree { name, yes, force } => {
-            actions::worktree::delete(&repo, &cfg, &name, yes, force)?;
-            daemon::client::notify(&scope::scope_dir(&repo)?);
-            Ok(())
+            actions::worktree::delete(&repo, &cfg, &name, yes, force)
         }
         Command::Migrate { projects, all } => {
             actions::migrate::migrate(&repo, &cwd, &cfg, &projects, all)
@@ -671,14 +712,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             jobs,
         } => {
             let mut select = select;
-            let dir = cfg.get("TREES_DIR_NAME").unwrap_or_else(|| "trees".into());
-            if !select.main && !select.trees && select.projects.is_empty() && cwd != repo {
-                let trees = worktrees::trees(&repo, &dir);
-                if let Some(p) = worktrees::containing(&trees, &cwd) {
-                    select.trees = true;
-                    select.projects = vec![p.name.clone()];
-                }
-            }
+            select.here(&repo, &cwd, &cfg);
             let mode = plan::mode(&cfg, select.main, select.trees);
             let projects = plan::projects(&cfg, &repo, mode, &select.projects);
             if let Some(missing) = select
@@ -709,14 +743,60 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// After a lifecycle command: the daemon runs and knows the new record.
-fn supervise(repo: &std::path::Path) -> Result<(), Failure> {
+/// A command that changes what runs: served by the daemon, which is
+/// started when none runs (the only writer of state, and the parent of
+/// what it launches).
+fn through_daemon(
+    repo: &std::path::Path,
+    op: daemon::ops::Op,
+    overrides: BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    use daemon::client::{self, Unserved};
     let scope = scope::scope_dir(repo)?;
-    if daemon::client::alive(&scope) && daemon::client::notify(&scope) {
-        Ok(())
-    } else {
-        daemon::client::ensure_running(repo)
+    let mut why = String::new();
+    // Twice: a daemon that was exiting (idle) when we called is waited
+    // for, and a new one serves the command.
+    for _ in 0..2 {
+        client::ensure_running(repo)?;
+        match client::serve(
+            &scope,
+            daemon::ops::Request::here(op.clone(), overrides.clone()),
+        ) {
+            Ok(o) => return o.into(),
+            Err(Unserved::Failed(f)) => return Err(f),
+            Err(Unserved::Unreachable(w)) => {
+                why = w;
+                if let Some(f) = daemon::read_file(&scope) {
+                    procs::exited_within(f.ident.pid, std::time::Duration::from_secs(10));
+                }
+            }
+        }
     }
+    Err(Failure::Actionable(format!(
+        "the envctl daemon does not answer: {why} (see {})",
+        daemon::dir(&scope).join("daemon.log").display()
+    )))
+}
+
+/// `stop`, `stop-all`: served by the daemon when one runs; otherwise (none
+/// runs, or it does not answer) done here from the recorded state, so a
+/// teardown never depends on a working daemon or config.
+fn stop_through_daemon(repo: &std::path::Path, op: daemon::ops::Op) -> Result<(), Failure> {
+    use daemon::client::{self, Unserved};
+    let scope = scope::scope_dir(repo)?;
+    if client::alive(&scope) {
+        match client::serve(
+            &scope,
+            daemon::ops::Request::here(op.clone(), BTreeMap::new()),
+        ) {
+            Ok(o) => return o.into(),
+            Err(Unserved::Failed(f)) => return Err(f),
+            Err(Unserved::Unreachable(why)) => ui::warn(&format!(
+                "the envctl daemon does not answer ({why}); working from the recorded state here"
+            )),
+        }
+    }
+    daemon::ops::execute(repo, &op, BTreeMap::new())
 }
 
 /// `daemon status`.
@@ -758,6 +838,20 @@ fn sigpipe(action: nix::sys::signal::SigHandler) {
 fn main() -> ExitCode {
     sigpipe(nix::sys::signal::SigHandler::SigDfl);
     let cli = Cli::parse();
+    if let Command::LogRelay {
+        max_bytes,
+        keep,
+        log,
+    } = &cli.command
+    {
+        return match procs::relay::run(log, *max_bytes, *keep) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("envctl: log relay for {}: {e}", log.display());
+                ExitCode::from(1)
+            }
+        };
+    }
     if !cli.command.only_reads() {
         sigpipe(nix::sys::signal::SigHandler::SigIgn);
     }
@@ -788,7 +882,7 @@ fn main() -> ExitCode {
         }
         Err(Failure::Interrupted) => {
             eprintln!(
-                "envctl: interrupted; what started so far is recorded: `envctl resume` to finish, `envctl stop-all` to undo"
+                "envctl: interrupted; what this command launched was stopped (nothing half-started is left running)"
             );
             ExitCode::from(2)
         }

@@ -61,6 +61,21 @@ fn logs_and_errors_show_what_the_services_say() {
         .as_u64()
         .unwrap();
     let _ = http_get(&format!("http://127.0.0.1:{port}/error"));
+    // The service writes through a pipe to its log relay: the line reaches
+    // the file a moment after the answer (the file is the only event).
+    let log = std::path::PathBuf::from(
+        st["state"]["services"]["feat-a-1 Backend"]["log_path"]
+            .as_str()
+            .unwrap(),
+    );
+    let logged = |what: &str| {
+        wait_for(std::time::Duration::from_secs(30), || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains(what)
+        })
+    };
+    assert!(logged("ERROR something went wrong"));
     let out = w.envctl(&["logs", "--project", "feat-a-1", "--logs-tail", "5"]);
     assert_eq!(out.status.code(), Some(0));
     let t = text(&out);
@@ -71,6 +86,7 @@ fn logs_and_errors_show_what_the_services_say() {
     );
     assert!(!t.contains("feat-b-1"), "only the project asked for: {t}");
     let _ = http_get(&format!("http://127.0.0.1:{port}/traceback"));
+    assert!(logged("ValueError: bad DATABASE_URL"));
     let out = w.envctl(&["errors"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
@@ -330,5 +346,41 @@ fn help_lists_every_command_with_one_line_each() {
                 .any(|l| l.trim_start().starts_with(&format!("{c} "))),
             "{c} missing from:\n{t}"
         );
+    }
+}
+
+#[test]
+fn every_command_has_an_example_in_its_help_and_completions_generate() {
+    let w = World::new();
+    let out = w.envctl(&["--help"]);
+    let t = text(&out);
+    // The command list: the indented words between "Commands:" and "Options:".
+    let list = t
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap();
+    let commands: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|c| c.trim_end_matches(','))
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 30, "{commands:?}");
+    for c in commands {
+        let out = w.envctl(&[c, "-h"]);
+        let h = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{c} -h: {h}");
+        assert!(
+            h.contains("Example"),
+            "`envctl {c} -h` shows no example:\n{h}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = w.envctl(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(text(&out).contains("delete-worktree"), "{shell}");
     }
 }

@@ -11,15 +11,21 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A tmux server of our own (its own socket), killed on drop.
+/// A tmux server of our own (its own socket), killed on drop. The pane's
+/// output is copied (`pipe-pane`) into a FIFO that a thread reads: every
+/// chunk the dashboard draws is an event the test waits on.
 struct Tmux {
     socket: String,
+    drawn: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+    _fifo_dir: tempfile::TempDir,
 }
 
 impl Tmux {
     fn new() -> Tmux {
         Tmux {
             socket: format!("envctl-dash-{}", std::process::id()),
+            drawn: None,
+            _fifo_dir: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -38,25 +44,77 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Copies the pane's output into a FIFO and starts reading it.
+    fn watch_output(&mut self) {
+        let fifo = self._fifo_dir.path().join("pane");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            // Opening blocks until tmux's `cat` opens the other end.
+            let Ok(mut f) = std::fs::File::open(&path) else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = f.read(&mut buf) {
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    return;
+                }
+            }
+        });
+        let cmd = format!("cat > {}", fifo.display());
+        self.run(&["pipe-pane", "-t", "dash", "-o", &cmd]);
+        self.drawn = Some(rx);
+    }
+
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "dash"])
     }
 
-    /// Waits for the screen to satisfy `ok` (30 s). A terminal's contents
-    /// change without an event we could wait on, so this looks every
-    /// 100 ms, bounded; the dashboard redraws within a second of a change.
+    /// Waits (30 s) for the screen to satisfy `ok`, looking again each
+    /// time the dashboard draws (it redraws at least every second: the
+    /// uptime column moves).
     fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let drawn = self.drawn.as_ref().expect("watch_output first");
         loop {
             let s = self.screen();
             if ok(&s) {
                 return s;
             }
+            let left = deadline.saturating_duration_since(Instant::now());
             assert!(
-                start.elapsed() < Duration::from_secs(30),
+                drawn.recv_timeout(left).is_ok(),
                 "screen never showed {what}:\n{s}"
             );
-            std::thread::sleep(Duration::from_millis(100));
+            // Take every chunk already drawn before looking again.
+            while drawn.try_recv().is_ok() {}
+        }
+    }
+}
+
+impl Tmux {
+    /// Waits (20 s) until the pane's output contains `seq` (the bytes as
+    /// tmux read and parsed them from the pane).
+    fn wait_output(&self, seq: &[u8]) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let drawn = self.drawn.as_ref().expect("watch_output first");
+        let mut seen: Vec<u8> = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match drawn.recv_timeout(left) {
+                Ok(chunk) => {
+                    seen.extend(chunk);
+                    if seen.windows(seq.len()).any(|w| w == seq) {
+                        return true;
+                    }
+                    // Keep only what a sequence split across chunks needs.
+                    let keep = seen.len().saturating_sub(seq.len());
+                    seen.drain(..keep);
+                }
+                Err(_) => return false,
+            }
         }
     }
 }
@@ -98,7 +156,9 @@ fn live_table_restarts_and_detaches() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    let t = Tmux::new();
+    let mut t = Tmux::new();
+    // The pane runs a shell that writes the dashboard's exit status here.
+    let status = w.tmp.path().join("dashboard.status");
     let exe = env!("CARGO_BIN_EXE_envctl");
     let rt = format!("RUN_SH_RUNTIME_DIR={}", w.runtime.display());
     let repo = w.repo.display().to_string();
@@ -115,10 +175,15 @@ fn live_table_restarts_and_detaches() {
         &rt,
         "-c",
         &repo,
-        exe,
-        "dashboard",
+        &format!("{exe} dashboard; echo $? > {}", status.display()),
     ]);
     t.run(&["set-option", "-t", "dash", "remain-on-exit", "on"]);
+    t.watch_output();
+    let pane_pid: u32 = t
+        .run(&["display", "-p", "-t", "dash", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
 
     // Every service and both shared dependencies, running.
     let s = t.wait("six running rows", |s| {
@@ -159,26 +224,24 @@ fn live_table_restarts_and_detaches() {
         cells(s, "feat-b-1", "backend").is_some_and(|(st, p, _)| st == "running" && p != before)
     });
 
-    // `q` detaches: the terminal is restored, everything still runs.
+    // `q` detaches: the terminal is restored (the alternate screen is
+    // left), the dashboard exits 0, everything still runs.
     t.run(&["send-keys", "-t", "dash", "q"]);
-    let start = Instant::now();
-    loop {
-        let st = t.run(&[
-            "display",
-            "-p",
-            "-t",
-            "dash",
-            "#{pane_dead} #{alternate_on} #{pane_dead_status}",
-        ]);
-        if st.trim() == "1 0 0" {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "dashboard did not leave cleanly: {st}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        t.wait_output(b"\x1b[?1049l"),
+        "the dashboard never left the alternate screen"
+    );
+    assert!(
+        wait_exit(pane_pid, Duration::from_secs(20)),
+        "the dashboard did not leave on q"
+    );
+    let st = t.run(&["display", "-p", "-t", "dash", "#{alternate_on}"]);
+    assert_eq!(st.trim(), "0", "terminal restored");
+    assert_eq!(
+        std::fs::read_to_string(&status).unwrap().trim(),
+        "0",
+        "exit 0"
+    );
     let out = w.envctl(&["health"]);
     assert_eq!(
         out.status.code(),

@@ -55,3 +55,40 @@ fn a_killed_dependency_is_reported_and_resumed() {
     }
     teardown(&w);
 }
+
+fn databases(port: u64) -> Vec<String> {
+    let out = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args(["-d", "postgres", "-tAc", "SELECT datname FROM pg_database"])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_worktree_gets_its_database_on_the_shared_server_once() {
+    let w = World::new();
+    // Both worktrees' databases are created at once (one psql session).
+    let out = w.envctl(&["start", "--trees", "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, st) = w.json(&["show-state"]);
+    let port = dep(&st, "postgres")["port"].as_u64().unwrap();
+    let dbs = databases(port);
+    for db in ["feat_a_1", "feat_b_1"] {
+        assert!(dbs.iter().any(|d| d == db), "{db} in {dbs:?}");
+    }
+    // A fresh start on the same server finds them and creates nothing twice.
+    let out = w.envctl(&["start", "--trees", "--headless", "--no-resume"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let again = databases(port);
+    assert_eq!(again.len(), dbs.len(), "{again:?}");
+    teardown(&w);
+}

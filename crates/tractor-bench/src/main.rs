@@ -94,6 +94,33 @@ async fn session<T>(
     out
 }
 
+/// [`session`] over TCP with mutual TLS forced on loopback
+/// (`TlsMode::Always`), with a fresh CA and a node certificate for
+/// 127.0.0.1 that the spawned peers inherit through the envelope.
+async fn session_tls<T>(
+    body: impl AsyncFnOnce() -> Result<T, tractor::Error>,
+) -> Result<T, tractor::Error> {
+    use tractor::ipc::tls::certs;
+    let mut rv: RuntimeVars = tractor::testing::session_vars_for(Proto::Tcp);
+    let ca = std::env::temp_dir().join(format!("tractor-bench-tls-{}", rv.session_id));
+    let made = certs::init_ca(&ca)
+        .and_then(|_| certs::issue_node(&ca, &["127.0.0.1".into()], None))
+        .map_err(|e| tractor::Error::Config(format!("bench certificates: {e}")));
+    let out = match made {
+        Ok(node) => {
+            rv.tls = tractor::ipc::TlsMode::Always;
+            rv.tls_dir = Some(node);
+            let bind_dir = rv.bind_dir.clone();
+            let out = tractor::run_root(RootConfig::named("bench").with_vars(rv), || body()).await;
+            let _ = std::fs::remove_dir_all(bind_dir);
+            out
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_dir_all(&ca);
+    out
+}
+
 async fn run(
     plan: &Plan,
 ) -> Result<(Vec<Figure>, serde_json::Map<String, serde_json::Value>), tractor::Error> {
@@ -121,7 +148,8 @@ async fn run(
             note: None,
         });
     }
-    if plan.wants("rpc_rtt_tcp") {
+    // rpc_rtt_tcp_tls is held to the plain TCP figure of this same run.
+    if plan.wants("rpc_rtt_tcp") || plan.wants("rpc_rtt_tcp_tls") {
         let (p50, p99) =
             pct(session(Proto::Tcp, async || figures::rpc_rtt(rtt_iters).await).await?);
         figs.push(Figure {
@@ -133,6 +161,19 @@ async fn run(
             goal: Goal::AtMost(1.5),
             note: None,
         });
+        if plan.wants("rpc_rtt_tcp_tls") {
+            let (tls50, tls99) =
+                pct(session_tls(async || figures::rpc_rtt(rtt_iters).await).await?);
+            figs.push(Figure {
+                name: "rpc_rtt_tcp_tls",
+                p50: tls50,
+                p99: tls99,
+                unit: "us",
+                floor: Some((p50, "rpc_rtt_tcp")),
+                goal: Goal::AtMost(1.3),
+                note: Some("mutual TLS forced on loopback (TlsMode::Always)".into()),
+            });
+        }
     }
     if plan.wants("ctx_open_result") {
         let (p50, p99) = pct(session(Proto::Uds, async || {

@@ -25,6 +25,7 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
     for name in [
         "rpc_rtt_uds",
         "rpc_rtt_tcp",
+        "rpc_rtt_tcp_tls",
         "ctx_open_result",
         "stream_echo",
         "stream_throughput_64b",
@@ -47,6 +48,8 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
         }
     }
     assert!(table.contains("rpc_rtt_uds"), "the table goes to stderr");
+    // TLS is held to the plain TCP figure of the same run.
+    assert_eq!(figs["rpc_rtt_tcp_tls"]["floor"], figs["rpc_rtt_tcp"]["p50"]);
 }
 
 #[test]

@@ -1,7 +1,16 @@
 //! The Rust side of the interop tests that a Rust program starts:
 //!
-//! * `rust_client ctx NAME`: open a context with the Python actor `NAME`'s
-//!   `py_funcs.echo_stream`, stream three items both ways, get the result;
+//! * `rust_client ctx NAME [FUNC]`: open a context with the Python actor
+//!   `NAME`'s `py_funcs.FUNC` (default `echo_stream`), stream three items
+//!   both ways, get the result; a callee that raises mid-stream ends it
+//!   with its error printed (status 1), never a panic;
+//! * `rust_client stream NAME`: stream the Python actor `NAME`'s async
+//!   generators with `open_stream_from` (typed and by name), read one that
+//!   raises, cancel a long one, and call them the wrong way to print the
+//!   `FuncType` errors;
+//! * `rust_client rust-ctx NAME`: the same with the Rust service `NAME`
+//!   (`rust_service.add`, then `rust_service.rs_echo`) — across hosts over
+//!   mutual TLS in the README's "two machines" walk-through;
 //! * `rust_client spawn-python PYTHON PY_FUNCS_FILE`: start a Python tractor
 //!   actor as a child of a Rust nursery, call it, cancel it;
 //! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
@@ -14,13 +23,52 @@ use tractor::ContextOptions;
 use tractor::msg::Value;
 use tractor::spawn::PythonBackend;
 
-async fn ctx_with(name: &str) -> Result<(), tractor::Error> {
+async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
     let portal = tractor::wait_for_actor(name).await?;
     let (ctx, first) = portal
         .open_context_from_ns(
             "py_funcs",
-            "echo_stream",
+            func,
             vec![("greeting".into(), Value::from("hi from rust"))],
+            ContextOptions::default(),
+        )
+        .await?;
+    println!("started: {}", first.as_str().unwrap_or_default());
+    let mut stream = ctx.open_stream::<Value>();
+    for i in 0..3i64 {
+        stream.send(&Value::from(i)).await?;
+        let Some(back) = stream.recv().await? else {
+            // The callee ended the stream early: its outcome says why.
+            return match ctx.result::<Value>().await {
+                Err(e) => Err(e),
+                Ok(v) => Err(tractor::Error::Config(format!(
+                    "the stream ended after {i} echoes with result {v}"
+                ))),
+            };
+        };
+        println!("echoed: {back}");
+    }
+    stream.close().await?;
+    let n: u64 = ctx.result().await?;
+    println!("rust->python context ok: {n} items");
+    Ok(())
+}
+
+async fn rust_ctx_with(name: &str) -> Result<(), tractor::Error> {
+    let portal = tractor::wait_for_actor(name).await?;
+    let sum = portal
+        .run_from_ns(
+            "rust_service",
+            "add",
+            vec![("x".into(), 20.into()), ("y".into(), 22.into())],
+        )
+        .await?;
+    println!("{name} says 20 + 22 = {sum}");
+    let (ctx, first) = portal
+        .open_context_from_ns(
+            "rust_service",
+            "rs_echo",
+            vec![("greeting".into(), Value::from("hi from the client"))],
             ContextOptions::default(),
         )
         .await?;
@@ -33,7 +81,7 @@ async fn ctx_with(name: &str) -> Result<(), tractor::Error> {
     }
     stream.close().await?;
     let n: u64 = ctx.result().await?;
-    println!("rust->python context ok: {n} items");
+    println!("rust->rust context ok: {n} items");
     Ok(())
 }
 
@@ -189,12 +237,15 @@ async fn main() -> Result<(), tractor::Error> {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["ctx", name] => ctx_with(name).await,
+        ["ctx", name] => ctx_with(name, "echo_stream").await,
+        ["ctx", name, func] => ctx_with(name, func).await,
+        ["rust-ctx", name] => rust_ctx_with(name).await,
         ["stream", name] => stream_from(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
-            "usage: rust_client ctx NAME | stream NAME | spawn-python PYTHON PY_FUNCS_FILE \
+            "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME \
+             | spawn-python PYTHON PY_FUNCS_FILE \
              | supervise-python PYTHON PY_FUNCS_FILE"
                 .into(),
         )),

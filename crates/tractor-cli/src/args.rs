@@ -1,6 +1,8 @@
 //! Every command and flag, defined once: clap derives the parser, `--help`
 //! and the usage errors from these definitions.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 use tractor::ipc::Addr;
 
@@ -12,6 +14,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Allow plain, unauthenticated TCP beyond loopback when no TLS folder
+    /// (TRACTOR_TLS_DIR) is set. Anyone who reaches the port can then call
+    /// every enabled function.
+    #[arg(long, global = true)]
+    pub insecure: bool,
 }
 
 /// The registrar to ask: `--registry MULTIADDR`, else the one in the
@@ -62,5 +69,39 @@ pub enum Command {
     Tree {
         #[command(flatten)]
         registry: RegistryArg,
+    },
+    /// Make the cluster CA and node certificates for mutual TLS between
+    /// hosts.
+    Certs {
+        /// Which step.
+        #[command(subcommand)]
+        action: CertsCommand,
+    },
+}
+
+/// `tractor certs ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Create a cluster CA (CA_DIR/ca.pem, CA_DIR/ca.key); refuses to
+    /// replace an existing one.
+    Init {
+        /// The CA folder (created if missing). Keep ca.key on this machine.
+        #[arg(value_name = "CA_DIR")]
+        dir: PathBuf,
+    },
+    /// Issue a node certificate signed by the CA in CA_DIR, written as a
+    /// TLS folder (ca.pem, node.pem, node.key) to copy to the host and
+    /// point TRACTOR_TLS_DIR at.
+    Issue {
+        /// The host's IP address or DNS name, as peers dial it (repeat for
+        /// more; the first names the output folder).
+        #[arg(long = "name", value_name = "HOST", required = true)]
+        names: Vec<String>,
+        /// Where to write the TLS folder (default: CA_DIR/HOST).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The CA folder made by `tractor certs init`.
+        #[arg(value_name = "CA_DIR")]
+        dir: PathBuf,
     },
 }

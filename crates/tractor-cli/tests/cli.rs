@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
+
 use common::*;
 use nix::sys::signal::Signal;
 use tractor::testing::{Program, example_path};
@@ -110,7 +112,82 @@ fn a_standalone_registrar_refuses_a_second_one_and_stops_on_ctrl_c() {
         "{out}"
     );
     first.signal(Signal::SIGINT);
-    assert_eq!(first.wait(LIMIT).unwrap().code(), Some(0));
-    assert!(first.transcript.join("\n").contains("registrar stopped"));
+    // Ended by the signal after a clean stop (a shell shows 130), as
+    // Python's daemon does (Python tractor's `test_abort_on_sigint`).
+    let st = first.wait(LIMIT).unwrap();
+    let out = first.transcript.join("\n");
+    assert_eq!((st.code(), st.signal()), (None, Some(2)), "{out}");
+    assert!(out.contains("registrar stopped"), "{out}");
+    assert!(out.contains("KeyboardInterrupt"), "{out}");
+    assert_clean(&rv);
+}
+
+#[test]
+fn a_registrar_stopped_by_sigterm_ends_by_sigterm() {
+    let (rv, reg) = session();
+    let mut p = registrar(&rv, &reg);
+    p.signal(Signal::SIGTERM);
+    let st = p.wait(LIMIT).unwrap();
+    let out = p.transcript.join("\n");
+    // A shell shows 143.
+    assert_eq!((st.code(), st.signal()), (None, Some(15)), "{out}");
+    assert!(out.contains("registrar stopped"), "{out}");
+    assert_clean(&rv);
+}
+
+#[test]
+fn a_registrar_cancelled_remotely_exits_0() {
+    let (rv, reg) = session();
+    let mut p = registrar(&rv, &reg);
+    let (code, out) = tractor(
+        &[
+            "call",
+            "registrar",
+            "self.cancel",
+            "--registry",
+            &reg.to_string(),
+        ],
+        &rv,
+    );
+    assert_eq!((code, out.trim()), (0, "true"));
+    let st = p.wait(LIMIT).unwrap();
+    assert_eq!(st.code(), Some(0), "{}", p.transcript.join("\n"));
+    assert_clean(&rv);
+}
+
+#[test]
+fn the_runtimes_own_functions_refuse_unknown_keywords_by_name() {
+    let (rv, reg) = session();
+    let reg_s = reg.to_string();
+    let mut p = registrar(&rv, &reg);
+    for (func, kwargs, want) in [
+        (
+            "self.find_actor",
+            r#"{"nmae": "x"}"#,
+            "TypeError from actor 'registrar': find_actor() got an unexpected keyword argument 'nmae'",
+        ),
+        (
+            "self._actor_info",
+            r#"{"verbose": true}"#,
+            "TypeError from actor 'registrar': _actor_info() got an unexpected keyword argument 'verbose'",
+        ),
+    ] {
+        let (code, out) = tractor(
+            &[
+                "call",
+                "registrar",
+                func,
+                "--kwargs",
+                kwargs,
+                "--registry",
+                &reg_s,
+            ],
+            &rv,
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains(want), "{out}");
+    }
+    p.signal(Signal::SIGINT);
+    p.wait(LIMIT).unwrap();
     assert_clean(&rv);
 }

@@ -197,6 +197,10 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
         fields.push(quote!(pub #id: #ty));
         idents.push(id.clone());
     }
+    let param_names: Vec<String> = idents
+        .iter()
+        .map(|i| syn::ext::IdentExt::unraw(i).to_string())
+        .collect();
     let out_ty = output_type(&func.sig.output);
     let lower = if returns_result(&func.sig.output) {
         quote!(::tractor::__private::result_value(out))
@@ -265,7 +269,11 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
         > {
             let _ = &caller;
             ::std::boxed::Box::pin(async move {
-                let args: #name = ::tractor::__private::args_from_kwargs(#name_str, kwargs)?;
+                let args: #name = ::tractor::__private::args_from_kwargs(
+                    #name_str,
+                    &[#(#param_names),*],
+                    kwargs,
+                )?;
                 let #name { #(#idents),* } = args;
                 #make_ctx
                 let out = #name(#caller_arg #(#idents),*).await;

@@ -99,7 +99,9 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
         crate::devx::proctitle::set(&uid.name);
     }
     crate::devx::logging::set_actor_name(&uid.name);
-    let mut chan = Channel::connect(&info.parent_addr, rtv.max_frame_bytes).await?;
+    // The envelope's TLS policy applies from the first dial (to the parent).
+    crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
+    let mut chan = Channel::connect(&info.parent_addr, rtv.wire_limits()).await?;
     let me = Aid {
         name: uid.name.clone(),
         uuid: uid.uuid.clone(),

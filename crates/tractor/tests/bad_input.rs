@@ -142,8 +142,11 @@ async fn every_golden_invalid_frame_is_a_clear_error_and_the_listener_keeps_serv
             "bad message from PEER: invalid message: 1 trailing byte(s) after the message",
         ),
         (
+            // Named by its type (read from the frame's first bytes); the
+            // frame would be discarded and the connection kept, but this
+            // peer then hangs up mid-frame (checked below).
             "oversized_length",
-            "bad frame from PEER: frame of 4294967295 bytes exceeds the 1048576-byte limit (refused before reading it)",
+            "bad message from PEER: invalid `Stop` message: a message of 4294967295 bytes exceeds the 1048576-byte frame limit (RuntimeVars::max_frame_bytes); it was discarded unread",
         ),
         (
             "zero_length",
@@ -177,6 +180,13 @@ async fn every_golden_invalid_frame_is_a_clear_error_and_the_listener_keeps_serv
                 tail.starts_with(rest.trim_start_matches(": ")),
                 "{name}: {got}"
             );
+            if *name == "oversized_length" {
+                let then = next_error(&mut errors).await;
+                assert!(
+                    then.ends_with("peer hung up mid-frame: got 61 of 4294967299 bytes"),
+                    "{then}"
+                );
+            }
             still_serving(&bound).await;
         }
         server.abort();
@@ -210,6 +220,32 @@ async fn a_bad_message_inside_a_good_frame_leaves_the_connection_usable() {
         }
         chan.send(&stop()).await.unwrap();
         assert_eq!(chan.recv().await.unwrap(), Some(stop()));
+        server.abort();
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_incoming_frame_is_reported_with_its_cid_and_the_connection_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    for addr in addrs(dir.path()) {
+        let (bound, mut errors, server) = echo_server(&addr, 1024).await;
+        // A client with a bigger limit sends what the server refuses.
+        let mut chan = Channel::connect(&bound, 1 << 20).await.unwrap();
+        let big = Msg::Yield(tractor::msg::Payload {
+            cid: "big-one".into(),
+            pld: tractor::msg::Value::Binary(vec![0u8; 100_000]),
+        });
+        chan.send(&big).await.unwrap();
+        let e = next_error(&mut errors).await;
+        assert!(e.starts_with("bad message from "), "{e}");
+        assert!(
+            e.contains("invalid `Yield` message: a message of 100")
+                && e.contains("bytes exceeds the 1024-byte frame limit"),
+            "{e}"
+        );
+        chan.send(&stop()).await.unwrap();
+        let back = tokio::time::timeout(LIMIT, chan.recv()).await.unwrap();
+        assert_eq!(back.unwrap(), Some(stop()), "same connection, still served");
         server.abort();
     }
 }

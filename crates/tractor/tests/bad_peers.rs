@@ -115,13 +115,7 @@ async fn a_peer_is_dropped_after_the_strike_limit_of_bad_messages_in_a_row()
 /// Waits (up to `LIMIT`) until the root serves `n` tasks.
 async fn served_tasks_become(n: usize) {
     let actor = tractor::current_actor().expect("in the root");
-    let reached = tokio::time::timeout(LIMIT, async {
-        // The count has no change notification; look again each tick.
-        while actor.served_tasks() != n {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    let reached = tokio::time::timeout(LIMIT, actor.served_tasks_at_most(n)).await;
     assert!(
         reached.is_ok(),
         "served tasks stayed at {} (expected {n})",

@@ -104,7 +104,7 @@ pub enum ConfigError {
 /// The config file of `repo`: `ENVCTL_CONFIG_FILE` if set, else
 /// `<repo>/.envctl`.
 pub fn file_of(repo: &Path) -> PathBuf {
-    std::env::var_os("ENVCTL_CONFIG_FILE")
+    crate::opctx::var("ENVCTL_CONFIG_FILE")
         .filter(|f| !f.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.join(".envctl"))
@@ -164,10 +164,8 @@ impl Config {
         for (k, v) in &cfg.cli {
             cfg.check(Origin::Cli, k, v, true, &services)?;
         }
-        for (k, v) in std::env::vars_os() {
-            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
-                continue;
-            };
+        for (k, v) in crate::opctx::vars() {
+            let (k, v) = (k.as_str(), v.as_str());
             if let Lookup::Known(d) = keys::lookup(k, &services)
                 && !d.env_only
             {
@@ -193,6 +191,12 @@ impl Config {
             cli: BTreeMap::new(),
             problem: Some(problem),
         }
+    }
+
+    /// The CLI's `KEY=VALUE` overrides (handed to the daemon with a
+    /// command it serves).
+    pub fn overrides(&self) -> BTreeMap<String, String> {
+        self.cli.clone()
     }
 
     /// Why the file was left out (see [`Config::without_file`]).
@@ -288,7 +292,7 @@ impl Config {
             }
         }
         for n in &names {
-            if let Ok(v) = std::env::var(n) {
+            if let Some(v) = crate::opctx::var(n) {
                 return Some((v, "env"));
             }
         }

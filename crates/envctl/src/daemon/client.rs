@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use tractor::msg::Value;
 
+use super::ops::{Outcome, Request, run_command};
 use super::rpc::{DaemonStatus, follow_logs, status};
 use super::{READY_FD_VAR, addr, dir, read_file};
+use crate::opctx::Progress;
 use crate::procs::{self, OWNER_VAR};
 use crate::{Failure, scope};
 
@@ -60,20 +62,6 @@ pub fn status_of(scope: &Path) -> Result<Option<DaemonStatus>, Failure> {
             .map(Some)
             .map_err(|e| Failure::Actionable(format!("a daemon status we cannot read: {e}"))),
         None => Ok(None),
-    }
-}
-
-/// Tells a running daemon that the record changed; false if none
-/// answered (it may be exiting: the caller starts a new one).
-pub fn notify(scope: &Path) -> bool {
-    match call(scope, "reload") {
-        Ok(Some(_)) => true,
-        Ok(None) => false,
-        Err(Failure::Actionable(m)) => {
-            crate::ui::warn(&m);
-            false
-        }
-        Err(_) => false,
     }
 }
 
@@ -152,6 +140,108 @@ pub fn ensure_running(repo: &Path) -> Result<(), Failure> {
     )))
 }
 
+/// Why a command could not be served.
+#[derive(Debug)]
+pub enum Unserved {
+    /// No daemon answered before the command began: nothing was done, the
+    /// caller may start one or do the work itself.
+    Unreachable(String),
+    /// The command began in the daemon and then the link failed.
+    Failed(Failure),
+}
+
+fn session_vars(scope: &Path) -> tractor::RuntimeVars {
+    let mut rv = tractor::RuntimeVars::for_session();
+    rv.transport = tractor::ipc::Proto::Uds;
+    rv.bind_dir = dir(scope).join("tractor");
+    rv.registry_addrs = vec![addr(scope)];
+    rv.loglevel = "error".into();
+    rv
+}
+
+/// Shows one progress line the daemon sent.
+fn show(p: Progress) {
+    match p {
+        Progress::Step(m) => crate::ui::step(&m),
+        Progress::Warn(m) => crate::ui::warn(&m),
+        Progress::Say(m) => crate::ui::say(&m),
+        Progress::Done => crate::ui::done(),
+    }
+}
+
+/// Has the daemon of `scope` run `req`: its progress lines are shown here
+/// as they come, and its outcome is returned. Ctrl-C (SIGINT, SIGTERM,
+/// SIGHUP) cancels the command in the daemon, which undoes what it
+/// launched; then this returns [`Outcome::Interrupted`].
+pub fn serve(scope: &Path, req: Request) -> Result<Outcome, Unserved> {
+    if !alive(scope) {
+        return Err(Unserved::Unreachable("no daemon runs".into()));
+    }
+    let rt = runtime().map_err(Unserved::Failed)?;
+    let began = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let began2 = began.clone();
+    let out = rt.block_on(tractor::run_root(
+        tractor::RootConfig::named(format!("envctl-cli-{}", std::process::id()))
+            .with_vars(session_vars(scope)),
+        || async move {
+            // A signal cancels the root's scope; stay polled so that the
+            // daemon's undo is waited for (see `Root::run`).
+            let scope = tractor::CancelScope::current().unwrap_or_default();
+            let _graceful = scope.graceful_guard();
+            let portal = tractor::find_actor("envctl-daemon").await?.ok_or_else(|| {
+                tractor::Error::Discovery("the envctl daemon is not registered".into())
+            })?;
+            let (ctx, ()): (_, ()) = portal.open_context(run_command {
+                    request: super::ops::wire(&req),
+                }).await?;
+            began2.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut stream = ctx.open_stream::<String>();
+            let mut cancelled = false;
+            loop {
+                tokio::select! {
+                    p = stream.recv() => match p {
+                        Ok(Some(p)) => match serde_json::from_str::<Progress>(&p) {
+                            Ok(p) => show(p),
+                            Err(e) => tracing::debug!(error = %e, "a progress line we cannot read"),
+                        },
+                        Ok(None) => break,
+                        Err(e) if cancelled => {
+                            tracing::debug!(error = %e, "stream ended by the cancel");
+                            break;
+                        }
+                        Err(e) => return Err(e),
+                    },
+                    _ = scope.token().cancelled(), if !cancelled => {
+                        cancelled = true;
+                        crate::ui::step("interrupted: the daemon undoes what this command launched");
+                        ctx.cancel().await?;
+                    }
+                }
+            }
+            match ctx.result::<String>().await {
+                Ok(o) if !cancelled => serde_json::from_str::<Outcome>(&o).map_err(|e| {
+                    tractor::Error::Config(format!("an outcome we cannot read: {e}"))
+                }),
+                // Cancelled: whatever it says, the command did not finish.
+                Ok(_) => Ok(Outcome::Interrupted),
+                Err(_) if cancelled => Ok(Outcome::Interrupted),
+                Err(e) => Err(e),
+            }
+        },
+    ));
+    match out {
+        Ok(o) => Ok(o),
+        Err(tractor::Error::Cancelled(_)) => Ok(Outcome::Interrupted),
+        Err(e) if !began.load(std::sync::atomic::Ordering::SeqCst) => {
+            Err(Unserved::Unreachable(e.to_string()))
+        }
+        Err(e) => Err(Unserved::Failed(Failure::Actionable(format!(
+            "the envctl daemon failed during the command: {e} (see {})",
+            dir(scope).join("daemon.log").display()
+        )))),
+    }
+}
+
 /// `logs -f`: streams the daemon's log lines to stdout until Ctrl-C.
 pub fn follow(scope: &Path, project: &str, service: &str, tail: usize) -> Result<(), Failure> {
     if !alive(scope) {
@@ -181,11 +271,7 @@ pub fn follow_with(
     mut on_line: impl FnMut(String) -> bool,
 ) -> Result<(), Failure> {
     let rt = runtime()?;
-    let mut rv = tractor::RuntimeVars::for_session();
-    rv.transport = tractor::ipc::Proto::Uds;
-    rv.bind_dir = dir(scope).join("tractor");
-    rv.registry_addrs = vec![addr(scope)];
-    rv.loglevel = "error".into();
+    let rv = session_vars(scope);
     let out = rt.block_on(tractor::run_root(
         tractor::RootConfig::named(format!("envctl-logs-{}", std::process::id())).with_vars(rv),
         || async move {

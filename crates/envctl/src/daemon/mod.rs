@@ -4,10 +4,12 @@
 //! policy, and answers the CLI over a UDS in the scope's runtime folder.
 
 pub mod client;
+pub mod ops;
 mod policy;
 pub mod rpc;
 pub mod server;
 mod supervisor;
+mod tail;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,30 +26,27 @@ pub fn addr(scope: &Path) -> tractor::ipc::Addr {
     tractor::ipc::Addr::Uds(dir(scope).join("daemon.sock"))
 }
 
-/// Default size at which a service log is rotated (`ENVCTL_LOG_MAX_BYTES`).
-pub const LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
-
-/// Rotates every log of the active runs that outgrew the cap: copied to
-/// `<log>.1`, then truncated in place (the service appends with
-/// `O_APPEND`, so it goes on writing at the new end).
+/// Rotates the Postgres logs of the active runs that outgrew the cap
+/// (`ENVCTL_LOG_MAX_BYTES`): copied to `<log>.1`, then truncated in place.
+/// `pg_ctl -l` gives the server the file itself (appending with
+/// `O_APPEND`, so it goes on writing at the new end); everything launched
+/// by envctl writes through its log relay instead, which rotates by
+/// rename ([`procs::relay`]).
 pub fn rotate(repo: &Path, scope: &Path) {
     let cap = crate::config::Config::load(repo, Default::default())
         .ok()
         .and_then(|c| c.get("ENVCTL_LOG_MAX_BYTES"))
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(LOG_MAX_BYTES);
+        .unwrap_or(procs::relay::DEFAULT_MAX_BYTES);
     for run in crate::lifecycle::active_runs(scope) {
-        for rec in run.services.values() {
-            let p = &rec.log_path;
-            if std::fs::metadata(p).is_ok_and(|m| m.len() > cap) {
-                let mut old = p.as_os_str().to_owned();
-                old.push(".1");
-                if std::fs::copy(p, &old).is_ok()
-                    && let Ok(f) = std::fs::OpenOptions::new().write(true).open(p)
-                {
-                    let _ = f.set_len(0);
-                    tracing::info!(log = %p.display(), "rotated");
-                }
+        for d in run.dependencies.iter().filter(|d| d.id == "postgres") {
+            let p = d.log_path();
+            if std::fs::metadata(&p).is_ok_and(|m| m.len() > cap)
+                && std::fs::copy(&p, procs::relay::rotated(&p, 1)).is_ok()
+                && let Ok(f) = std::fs::OpenOptions::new().write(true).open(&p)
+            {
+                let _ = f.set_len(0);
+                tracing::info!(log = %p.display(), "rotated");
             }
         }
     }

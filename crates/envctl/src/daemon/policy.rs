@@ -4,8 +4,9 @@
 //! overrides `BACKEND_RESTART`, `FRONTEND_RESTART`, `POSTGRES_RESTART`,
 //! `REDIS_RESTART`, `ENVCTL_SERVICE_<S>_RESTART`.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use tractor::supervision::{Backoff, RestartBudget};
 
 use crate::config::Config;
 
@@ -71,10 +72,31 @@ pub const MAX_RESTARTS: usize = 5;
 /// The crash-loop window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-/// The restart history of one service.
-#[derive(Debug, Default)]
+/// The backoff: 250 ms before the second restart within the window,
+/// doubling, at most 8 s (the first restart is immediate).
+const BACKOFF: Backoff = Backoff {
+    initial: Duration::from_millis(250),
+    max: Duration::from_secs(8),
+    factor: 2.0,
+};
+
+/// The restart history of one service: tractor's restart budget (OTP's
+/// intensity window) and backoff. A service is an OS process, not a
+/// tractor actor, so the rest of tractor's supervision (a supervisor
+/// actor owning child actors, strategies over siblings, escalation to a
+/// parent actor) does not apply: each service is restarted on its own and
+/// a crash loop is recorded, not escalated.
+#[derive(Debug)]
 pub struct History {
-    times: VecDeque<Instant>,
+    budget: RestartBudget,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            budget: RestartBudget::new(MAX_RESTARTS as u32, WINDOW),
+        }
+    }
 }
 
 /// What to do about one exit.
@@ -90,24 +112,13 @@ impl History {
     /// Records a restart attempt now and decides: the first restart is
     /// immediate, then 250 ms, 500 ms, … up to 8 s.
     pub fn next(&mut self, now: Instant) -> Decision {
-        while self
-            .times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > WINDOW)
-        {
-            self.times.pop_front();
+        if !self.budget.take(now) {
+            return Decision::CrashLoop(self.budget.used() as usize);
         }
-        if self.times.len() >= MAX_RESTARTS {
-            return Decision::CrashLoop(self.times.len());
-        }
-        let n = self.times.len() as u32;
-        self.times.push_back(now);
-        if n == 0 {
-            Decision::Restart(Duration::ZERO)
-        } else {
-            Decision::Restart(
-                Duration::from_millis(250 * (1 << (n - 1).min(5))).min(Duration::from_secs(8)),
-            )
+        match self.budget.used() {
+            // This one is the first in the window.
+            1 => Decision::Restart(Duration::ZERO),
+            n => Decision::Restart(BACKOFF.delay(n - 1)),
         }
     }
 }

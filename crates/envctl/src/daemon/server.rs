@@ -10,7 +10,8 @@ use std::time::Duration;
 use tractor::ipc::Proto;
 use tractor::{RootConfig, RuntimeVars};
 
-use super::rpc::{SUPERVISOR, follow_logs, reload, shutdown, status};
+use super::ops::run_command;
+use super::rpc::{SUPERVISOR, follow_logs, shutdown, status};
 use super::supervisor::Supervisor;
 use super::{DaemonFile, READY_FD_VAR, addr, dir, rotate};
 use crate::procs;
@@ -47,7 +48,7 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
         rv.registry_addrs = vec![addr(&scope)];
         let root = tractor::open_root_actor(
             RootConfig::named("envctl-daemon")
-                .enable(&[status::NS, reload::NS, shutdown::NS, follow_logs::NS])
+                .enable(&[status::NS, shutdown::NS, follow_logs::NS, run_command::NS])
                 .with_vars(rv),
         )
         .await
@@ -89,7 +90,10 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
                     let s = sup.clone();
                     let active = tokio::task::spawn_blocking(move || {
                         rotate(&s.repo, &s.scope);
-                        s.scope.exists() && !crate::lifecycle::active_runs(&s.scope).is_empty()
+                        procs::children::sweep();
+                        s.is_busy()
+                            || s.scope.exists()
+                                && !crate::lifecycle::active_runs(&s.scope).is_empty()
                     })
                     .await
                     .unwrap_or(true);
@@ -102,6 +106,19 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
                 }
             })
         };
+        // The in-memory tail: new log lines are read a few times a second
+        // (the relays write the files; a file gives no event we can wait
+        // on without inotify).
+        let feeder = {
+            let sup = sup.clone();
+            tokio::spawn(async move {
+                loop {
+                    let s = sup.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.feed_logs()).await;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            })
+        };
         let out = root
             .run(async {
                 sup.shutdown.cancelled().await;
@@ -110,6 +127,7 @@ pub fn run(repo: &Path) -> Result<(), Failure> {
             .await;
         sup.shutdown.cancel();
         rotation.abort();
+        feeder.abort();
         // Only our own file: a daemon that lost the race must not remove
         // the winner's.
         if super::read_file(&scope).is_some_and(|f| f.ident == me) {

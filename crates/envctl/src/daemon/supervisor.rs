@@ -81,6 +81,9 @@ pub struct Supervisor {
     watched: Mutex<HashMap<String, Watch>>,
     history: Mutex<HashMap<String, History>>,
     restarts: AtomicU64,
+    busy: Arc<AtomicU64>,
+    /// The in-memory tail of every supervised log.
+    pub tails: super::tail::Tails,
     /// Cancelled to stop the daemon.
     pub shutdown: CancellationToken,
 }
@@ -91,6 +94,16 @@ impl std::fmt::Debug for Supervisor {
             .field("scope", &self.scope)
             .field("watched", &self.watched_count())
             .finish()
+    }
+}
+
+/// A CLI command in progress (see [`Supervisor::busy`]).
+#[derive(Debug)]
+pub struct Busy(Arc<AtomicU64>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -143,19 +156,6 @@ async fn exited(ident: Ident) {
     let _ = afd.readable().await;
 }
 
-/// Reaps `pid` if it is our child; its exit code (`None` for a signal or
-/// a process we did not start).
-fn reap(pid: u32) -> Option<i32> {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    match waitpid(
-        nix::unistd::Pid::from_raw(pid as i32),
-        Some(WaitPidFlag::WNOHANG),
-    ) {
-        Ok(WaitStatus::Exited(_, code)) => Some(code),
-        _ => None,
-    }
-}
-
 impl Supervisor {
     /// A supervisor for `repo`'s scope.
     pub fn new(repo: &Path, scope: &Path) -> Arc<Self> {
@@ -166,6 +166,8 @@ impl Supervisor {
             watched: Mutex::new(HashMap::new()),
             history: Mutex::new(HashMap::new()),
             restarts: AtomicU64::new(0),
+            busy: Arc::new(AtomicU64::new(0)),
+            tails: super::tail::Tails::default(),
             shutdown: CancellationToken::new(),
         })
     }
@@ -173,6 +175,27 @@ impl Supervisor {
     /// How many processes are watched.
     pub fn watched_count(&self) -> usize {
         lock(&self.watched).len()
+    }
+
+    /// Marks a CLI command in progress until the guard is dropped: the
+    /// daemon does not call itself idle while it serves one.
+    pub fn busy(&self) -> Busy {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(self.busy.clone())
+    }
+
+    /// True while a CLI command is served.
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) > 0
+    }
+
+    /// Reads what is new in every log of the active runs into the tail.
+    pub fn feed_logs(&self) {
+        let logs: Vec<(String, PathBuf)> = active_runs(&self.scope)
+            .iter()
+            .flat_map(|r| crate::inspect::log_files(r, &[], None))
+            .collect();
+        self.tails.feed(&logs);
     }
 
     /// Restarts done since the daemon started.
@@ -229,7 +252,7 @@ impl Supervisor {
         let sup = self.clone();
         tokio::spawn(async move {
             exited(ident).await;
-            let status = reap(ident.pid);
+            let status = procs::children::reap(ident.pid);
             sup.on_exit(target, ident, status).await;
         })
         .abort_handle()
@@ -396,6 +419,7 @@ impl Supervisor {
             return Ok(None);
         }
         let cfg = config(&self.repo);
+        super::ops::set_log_cap(&cfg);
         match target {
             Target::Service { name, .. } => {
                 let Some(mut rec) = run.services.get(name).cloned() else {

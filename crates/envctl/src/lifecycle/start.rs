@@ -81,8 +81,7 @@ fn external_env(cfg: &Config, mode: Mode) -> Vec<(String, String)> {
 /// How many upcoming starts of `svc` must pretend a bind conflict
 /// (`ENVCTL_TEST_CONFLICT_<SVC>`, a fault hook for tests).
 fn injected_conflicts(svc: &str) -> u32 {
-    std::env::var(format!("ENVCTL_TEST_CONFLICT_{}", svc.to_uppercase()))
-        .ok()
+    crate::opctx::var(&format!("ENVCTL_TEST_CONFLICT_{}", svc.to_uppercase()))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
@@ -400,6 +399,16 @@ impl BringUp<'_> {
         launched: &mut Launched,
     ) -> Result<Vec<String>, Failure> {
         let scope = self.scope;
+        if !self.isolated {
+            // Every project's database on the shared server, at once.
+            let names: Vec<String> = projects.iter().map(|p| p.name.clone()).collect();
+            for d in &self.deps {
+                if let Some(inst) = shared.get(d.id()) {
+                    d.prepare_shared(inst, &names)
+                        .map_err(|e| Failure::Actionable(e.to_string()))?;
+                }
+            }
+        }
         let mut preps = Vec::new();
         for p in projects {
             preps.push(self.prepare(run, p, shared, launched)?);
@@ -813,8 +822,9 @@ pub fn start(
     })();
     crate::ui::done();
     if procs::interrupted() {
-        // Everything launched is recorded; `resume` finishes, `stop-all` undoes.
-        set_active(&scope, &mut run, true);
+        // Nothing half-started stays running or recorded as running: what
+        // this start launched is stopped, and the run never became active.
+        undo(&scope, &mut run, &launched);
         save_run(&scope, &run)?;
         return Err(Failure::Interrupted);
     }
@@ -952,6 +962,13 @@ fn resume(
             run.services.insert(name, rec);
             save_run(scope, run)?;
         }
+    }
+    if procs::interrupted() {
+        // A project that was joining is not left half-started.
+        undo(scope, run, &launched);
+        save_run(scope, run)?;
+        crate::ui::done();
+        return Err(Failure::Interrupted);
     }
     run.metadata.insert("command".into(), json!("resume"));
     save_run(scope, run)?;

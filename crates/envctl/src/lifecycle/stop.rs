@@ -169,6 +169,12 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
         runs.push(latest);
     }
     if runs.is_empty() {
+        // A start whose daemon was killed before it recorded anything
+        // may have left port locks: nothing of the scope runs, so none
+        // is held.
+        for (port, _, _) in ports::inventory(scope) {
+            ports::release(scope, port);
+        }
         crate::ui::say("nothing is running");
         return Ok(());
     }

@@ -12,10 +12,12 @@
 //! Listener truth comes from `/proc/net/tcp{,6}` and each process's socket
 //! inodes ([`table`]), not `lsof`.
 
+pub mod children;
 mod http;
 mod launch;
 mod listeners;
 mod owner;
+pub mod relay;
 mod stop;
 pub mod table;
 mod wait;

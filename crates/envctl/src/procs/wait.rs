@@ -9,16 +9,19 @@ use std::time::{Duration, Instant};
 /// Set by Ctrl-C: waits give up at once.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// True once Ctrl-C was pressed.
+/// True once Ctrl-C was pressed (or the CLI a command is served for was).
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    INTERRUPTED.load(Ordering::SeqCst) || crate::opctx::cancelled()
 }
 
-/// Waits up to `limit` for `cond`, checking every 50 ms (and giving up on
-/// Ctrl-C). For conditions nothing notifies us of (a port starts
-/// listening, an HTTP probe answers).
+/// Waits up to `limit` for `cond` (giving up on Ctrl-C). For conditions
+/// nothing notifies us of (a port starts listening, an HTTP probe
+/// answers): looks at once, then after 5 ms, 10 ms, 20 ms, … at most every
+/// 50 ms — a quick service is seen ready within a few ms, a slow one costs
+/// no more looks than before.
 pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
+    let mut pause = Duration::from_millis(5);
     loop {
         if cond() {
             return true;
@@ -26,7 +29,8 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if start.elapsed() >= limit || interrupted() {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

@@ -79,6 +79,12 @@ pub trait Dependency: Send + Sync {
     fn ready(&self, inst: &Instance) -> bool;
     /// Stops it; data is kept.
     fn stop(&self, inst: &Instance);
+    /// Prepares the namespaces of several projects on a shared server at
+    /// once, before [`Dependency::project_env`] is asked for each (one
+    /// round trip instead of one per project). Nothing to do by default.
+    fn prepare_shared(&self, _inst: &Instance, _projects: &[String]) -> Result<(), DepError> {
+        Ok(())
+    }
     /// Prepares the per-project namespace on a shared server (a database,
     /// a Redis DB index) and returns the environment it projects.
     fn project_env(

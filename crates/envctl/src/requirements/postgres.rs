@@ -264,6 +264,18 @@ impl Dependency for Postgres {
         procs::stop_owned(&inst.ident, inst.marker(), Duration::from_secs(3));
     }
 
+    fn prepare_shared(&self, inst: &Instance, projects: &[String]) -> Result<(), DepError> {
+        let names: Vec<String> = projects
+            .iter()
+            .map(|p| db_name(p))
+            .filter(|n| !created(inst, n))
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        create_databases(inst, &names)
+    }
+
     fn project_env(
         &self,
         inst: &Instance,
@@ -272,38 +284,9 @@ impl Dependency for Postgres {
         shared: bool,
     ) -> Result<Vec<(String, String)>, DepError> {
         let db = if shared {
-            let name: String = project
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let bin = bindir()?;
-            let create = run(
-                &bin.join("psql"),
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &inst.port.to_string(),
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                    "-v",
-                    "ON_ERROR_STOP=0",
-                    "-c",
-                    &format!("CREATE DATABASE {name}"),
-                ],
-            );
-            if let Err(e) = create
-                && !e.why.contains("already exists")
-            {
-                return Err(e);
+            let name = db_name(project);
+            if !created(inst, &name) {
+                create_databases(inst, std::slice::from_ref(&name))?;
             }
             name
         } else {
@@ -322,4 +305,93 @@ impl Dependency for Postgres {
             ("ASYNC_DATABASE_URL".into(), url("postgresql+asyncpg")),
         ])
     }
+}
+
+/// A project's database name on the shared server: lower-case letters,
+/// digits and `_`.
+fn db_name(project: &str) -> String {
+    project
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Databases this process created or found, per server process (a server
+/// started again, say on fresh data, is asked anew).
+static CREATED: std::sync::Mutex<Vec<(procs::Ident, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn created(inst: &Instance, name: &str) -> bool {
+    CREATED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|(i, n)| *i == inst.ident && n == name)
+}
+
+/// Creates the databases `names` that do not exist yet, in one `psql`
+/// session (`\gexec` runs each generated `CREATE DATABASE`). `psql`
+/// connects over TCP with trust authentication, so it runs as whoever we
+/// are (no `runuser`, which costs a PAM session per call).
+fn create_databases(inst: &Instance, names: &[String]) -> Result<(), DepError> {
+    use std::io::Write;
+    let bin = bindir()?;
+    let list = names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let script = format!(
+        "SELECT format('CREATE DATABASE %I', d) FROM unnest(ARRAY[{list}]) AS d \
+         WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d) \\gexec\n"
+    );
+    let psql = bin.join("psql");
+    let mut child = Command::new(&psql)
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &inst.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "-",
+        ])
+        .env_remove("_TRACTOR_RT_VARS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| err(format!("cannot run {}: {e}", psql.display())))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| err(format!("{}: {e}", psql.display())))?;
+    if !out.status.success() {
+        return Err(err(format!(
+            "creating the databases {} on port {} failed: {}{}",
+            names.join(", "),
+            inst.port,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    CREATED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(names.iter().map(|n| (inst.ident, n.clone())));
+    Ok(())
 }

@@ -168,15 +168,16 @@ pub fn reap_children() {
     }
 }
 
-/// Waits until `pid`, killed by the test, is dead. Services outlive the
-/// envctl command that started them and are re-parented to this test (a
-/// subreaper), so their death is an event we can wait on: `waitpid`.
+/// Waits until `pid`, killed by the test, has exited (its pidfd turns
+/// readable: an event, whoever its parent is — the daemon launches the
+/// services now), then reaps it if it happens to be our child.
 pub fn wait_dead(pid: u32) -> bool {
-    use nix::sys::wait::{WaitStatus, waitpid};
-    matches!(
-        waitpid(nix::unistd::Pid::from_raw(pid as i32), None),
-        Ok(WaitStatus::Signaled(..) | WaitStatus::Exited(..)) | Err(nix::errno::Errno::ECHILD)
-    )
+    let gone = wait_exit(pid, Duration::from_secs(30));
+    let _ = nix::sys::wait::waitpid(
+        nix::unistd::Pid::from_raw(pid as i32),
+        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+    );
+    gone
 }
 
 /// Pids of live processes whose cwd or environment mentions `root`.
@@ -211,18 +212,22 @@ pub fn processes_of(root: &Path) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// Waits (up to 10 s) until nothing of `root` runs; returns what is left.
+/// Waits (up to 30 s) until nothing of `root` runs; returns what is left.
+/// Each process found is waited on through its pidfd (an event, whoever
+/// its parent is); the table is read again only after one has exited, to
+/// catch a child it forked meanwhile.
 pub fn wait_clean(root: &Path) -> Vec<(u32, String)> {
-    let start = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         reap_children();
         let left = processes_of(root);
-        if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
+        let now = Instant::now();
+        if left.is_empty() || now >= deadline {
             return left;
         }
-        // No event tells us that a process we are not the parent of has
-        // gone; this polls /proc, bounded, only after a blast killed it.
-        std::thread::sleep(Duration::from_millis(50));
+        for (pid, _) in &left {
+            wait_exit(*pid, deadline.saturating_duration_since(Instant::now()));
+        }
     }
 }
 

@@ -54,7 +54,9 @@ pub async fn run(registry: &Addr, name: &str, target: &str, kwargs: &str) -> Res
                 "{e} (tractor call runs plain async functions and streams async generators)"
             )));
         }
-        Err(tractor::Error::Remote(e)) if !e.traceback().is_empty() => {
+        // A one-line traceback is the `Type: message` line the error
+        // already shows.
+        Err(tractor::Error::Remote(e)) if e.traceback().trim_end().contains('\n') => {
             return Err(Failure::Error(format!(
                 "{e}\n\nremote traceback:\n{}",
                 e.traceback().trim_end()

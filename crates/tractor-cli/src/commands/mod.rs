@@ -1,13 +1,16 @@
 //! One file per subcommand; this is the dispatcher.
 
 mod call;
+mod certs_init;
+mod certs_issue;
 mod ps;
 mod registrar;
 mod tree;
 
+use tractor::devx::signals::Termination;
 use tractor::ipc::Addr;
 
-use crate::args::{Cli, Command, RegistryArg};
+use crate::args::{CertsCommand, Cli, Command, RegistryArg};
 
 /// How a command failed.
 #[derive(Debug)]
@@ -22,18 +25,53 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// How a command that did not fail ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It finished its work.
+    Done,
+    /// A termination signal stopped it (after a clean shutdown); the
+    /// process should end by that signal (see `crate::interrupt`).
+    BySignal(Termination),
+}
+
 /// Runs one parsed command.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+pub async fn run(cli: Cli) -> Result<Ended, Failure> {
+    let mut rv = tractor::RuntimeVars::from_env().unwrap_or_default();
+    rv.insecure |= cli.insecure;
+    // Queries dial without an actor: they follow the same TLS policy.
+    tractor::ipc::tls::install(tractor::ipc::tls::TlsSettings::from_vars(&rv));
     match cli.command {
-        Command::Registrar { addr } => registrar::run(addr).await,
-        Command::Ps { registry, json } => ps::run(&registry_addr(&registry)?, json).await,
+        Command::Registrar { addr } => registrar::run(addr, rv).await,
+        Command::Ps { registry, json } => {
+            ps::run(&registry_addr(&registry)?, json).await?;
+            Ok(Ended::Done)
+        }
         Command::Call {
             name,
             target,
             kwargs,
             registry,
-        } => call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await,
-        Command::Tree { registry } => tree::run(&registry_addr(&registry)?).await,
+        } => {
+            call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await?;
+            Ok(Ended::Done)
+        }
+        Command::Tree { registry } => {
+            tree::run(&registry_addr(&registry)?).await?;
+            Ok(Ended::Done)
+        }
+        Command::Certs {
+            action: CertsCommand::Init { dir },
+        } => {
+            certs_init::run(&dir)?;
+            Ok(Ended::Done)
+        }
+        Command::Certs {
+            action: CertsCommand::Issue { names, out, dir },
+        } => {
+            certs_issue::run(&dir, &names, out.as_deref())?;
+            Ok(Ended::Done)
+        }
     }
 }
 

@@ -3,10 +3,15 @@
 use tractor::ipc::Addr;
 use tractor::{RootConfig, RuntimeVars};
 
-use super::Failure;
+use super::{Ended, Failure};
+use crate::interrupt::FirstSignal;
 
-pub async fn run(addr: Addr) -> Result<(), Failure> {
-    let mut rv = RuntimeVars::from_env().unwrap_or_default();
+/// Serves until interrupted: a signal ends it with [`Ended::BySignal`]; a
+/// remote `self.cancel` with [`Ended::Done`].
+pub async fn run(addr: Addr, mut rv: RuntimeVars) -> Result<Ended, Failure> {
+    let first_signal = FirstSignal::listen();
+    // A long-running server: its warnings (a refused TLS peer...) show.
+    tractor::devx::logging::init(&rv.loglevel);
     rv.transport = addr.proto();
     rv.registry_addrs = vec![addr.clone()];
     let root = tractor::open_root_actor(RootConfig::named("registrar").with_vars(rv)).await?;
@@ -23,13 +28,21 @@ pub async fn run(addr: Addr) -> Result<(), Failure> {
             Ok::<(), tractor::Error>(())
         })
         .await;
+    let canceller = root.actor().scope().canceller();
     root.shutdown().await;
     match out {
         Err(tractor::Error::Cancelled(_)) => {
             println!("registrar stopped");
-            Ok(())
+            // The root cancels itself with no canceller only on a signal;
+            // a remote `self.cancel` names the peer.
+            if canceller.is_none()
+                && let Some(sig) = first_signal.wait().await
+            {
+                return Ok(Ended::BySignal(sig));
+            }
+            Ok(Ended::Done)
         }
         Err(e) => Err(e.into()),
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(Ended::Done),
     }
 }

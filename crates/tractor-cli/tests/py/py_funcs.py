@@ -35,3 +35,14 @@ async def count_then_fail(n: int):
     for i in range(n):
         yield i
     raise ValueError(f'failed after {n} items')
+
+
+@tractor.context
+async def echo_then_raise(ctx: tractor.Context, greeting: str):
+    '''Callee end that fails mid-stream: echoes the first item, then
+    raises.'''
+    await ctx.started(greeting)
+    async with ctx.open_stream() as stream:
+        async for msg in stream:
+            await stream.send(msg)
+            raise ValueError(f'python gave up after {msg!r}')

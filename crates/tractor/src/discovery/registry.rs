@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::msg::{self, StrMap, Uid, Value, WireAddr};
-use crate::runtime::hooks::{SelfService, ServiceFuture};
+use crate::runtime::hooks::{SelfService, ServiceError, ServiceFuture};
 
 /// The registrar's state: uid → addresses, in registration order.
 #[derive(Debug)]
@@ -36,6 +36,45 @@ const FUNCS: [&str; 6] = [
     "get_registry",
     "delete_addr",
 ];
+
+/// Each function's parameters, as Python's `Registrar` declares them.
+fn params(func: &str) -> &'static [&'static str] {
+    match func {
+        "register_actor" => &["uid", "addr"],
+        "unregister_actor" => &["uid"],
+        "find_actor" | "wait_for_actor" => &["name"],
+        "delete_addr" => &["addr"],
+        _ => &[],
+    }
+}
+
+/// Why a registrar call failed, with the Python exception type a Python
+/// registrar raises for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Keyword arguments the function does not take, or a missing one.
+    #[error("{0}")]
+    Arguments(String),
+    /// An argument of the wrong shape, or the registrar is stopping.
+    #[error("{0}")]
+    Value(String),
+}
+
+impl RegistryError {
+    /// The Python exception type name (`TypeError` / `ValueError`).
+    pub fn python_type(&self) -> &'static str {
+        match self {
+            RegistryError::Arguments(_) => "TypeError",
+            RegistryError::Value(_) => "ValueError",
+        }
+    }
+}
+
+impl From<String> for RegistryError {
+    fn from(s: String) -> Self {
+        RegistryError::Value(s)
+    }
+}
 
 fn arg<'a>(kwargs: &'a StrMap, name: &str) -> Result<&'a Value, String> {
     kwargs
@@ -145,7 +184,17 @@ impl Registry {
         func: &str,
         kwargs: &StrMap,
         stop: &CancellationToken,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, RegistryError> {
+        crate::runtime::rpc::check_kwargs(func, params(func), kwargs)
+            .map_err(RegistryError::Arguments)?;
+        if let Some(missing) = params(func)
+            .iter()
+            .find(|p| !kwargs.iter().any(|(k, _)| k == *p))
+        {
+            return Err(RegistryError::Arguments(format!(
+                "{func}() missing required keyword argument '{missing}'"
+            )));
+        }
         match func {
             "register_actor" => {
                 self.register(uid_arg(kwargs)?, addr_arg(kwargs)?);
@@ -161,7 +210,9 @@ impl Registry {
                 .unwrap_or(Value::Nil)),
             "wait_for_actor" => match self.wait_for(&name_arg(kwargs)?, stop).await {
                 Some(a) => Ok(addrs_value(&a)),
-                None => Err("the registrar is shutting down".into()),
+                None => Err(RegistryError::Value(
+                    "the registrar is shutting down".into(),
+                )),
             },
             "get_registry" => Ok(Value::Map(
                 self.snapshot()
@@ -184,7 +235,9 @@ impl Registry {
                 self.bump();
                 Ok(owner.map(|u| msg::uid_to_value(&u)).unwrap_or(Value::Nil))
             }
-            other => Err(format!("the registrar has no function {other:?}")),
+            other => Err(RegistryError::Value(format!(
+                "the registrar has no function {other:?}"
+            ))),
         }
     }
 }
@@ -202,7 +255,14 @@ impl SelfService for Registry {
         kwargs: &'a StrMap,
         stop: &'a CancellationToken,
     ) -> ServiceFuture<'a> {
-        Box::pin(Registry::call(self, func, kwargs, stop))
+        Box::pin(async move {
+            Registry::call(self, func, kwargs, stop)
+                .await
+                .map_err(|e| ServiceError {
+                    python_type: e.python_type(),
+                    message: e.to_string(),
+                })
+        })
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -219,6 +279,38 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
         }
+    }
+
+    #[tokio::test]
+    async fn unknown_and_missing_keywords_are_type_errors() {
+        let r = Registry::default();
+        let stop = CancellationToken::new();
+        let kw = |ks: &[&str]| -> StrMap {
+            ks.iter()
+                .map(|k| ((*k).to_owned(), Value::from("x")))
+                .collect()
+        };
+        let e = r
+            .call("find_actor", &kw(&["name", "nmae"]), &stop)
+            .await
+            .unwrap_err();
+        assert_eq!(e.python_type(), "TypeError");
+        assert_eq!(
+            e.to_string(),
+            "find_actor() got an unexpected keyword argument 'nmae'"
+        );
+        let e = r.call("find_actor", &kw(&[]), &stop).await.unwrap_err();
+        assert_eq!(
+            (e.python_type(), e.to_string().as_str()),
+            (
+                "TypeError",
+                "find_actor() missing required keyword argument 'name'"
+            )
+        );
+        assert_eq!(
+            r.call("find_actor", &kw(&["name"]), &stop).await,
+            Ok(Value::Nil)
+        );
     }
 
     #[test]

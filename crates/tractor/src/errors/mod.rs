@@ -386,8 +386,7 @@ impl fmt::Display for RemoteActorError {
             write!(f, " [relayed via {}]", path.join(" -> "))?;
         }
         if self.message().is_empty() && !m.tb_str.is_empty() {
-            let last = m.tb_str.trim_end().lines().last().unwrap_or("");
-            write!(f, "{last}")?;
+            write!(f, "{}", tb_summary(&m.tb_str, &m.src_type_str))?;
         }
         Ok(())
     }
@@ -474,14 +473,43 @@ pub fn pack_error(
         src_type_str: type_name.to_owned(),
         boxed_type_str: type_name.to_owned(),
         relay_path: vec![me.clone()],
+        tb_str: python_tb(type_name, &message, tb),
         message: Some(message),
-        tb_str: tb,
         canceller: None,
         sender: None,
         cid,
         bad_msg: None,
         bad_msg_as_dict: None,
     }
+}
+
+/// The `tb_str` of an error we raise: Python shows a remote error by its
+/// traceback text alone (it ignores the `message` field), so the text ends
+/// as a Python traceback does, with `TypeName: message` (added unless the
+/// traceback already ends so).
+fn python_tb(type_name: &str, message: &str, tb: String) -> String {
+    let last = format!("{type_name}: {message}");
+    let tb = tb.trim_end();
+    if tb.is_empty() {
+        last
+    } else if tb.ends_with(&last) {
+        tb.to_owned()
+    } else {
+        format!("{tb}\n{last}")
+    }
+}
+
+/// The line of a traceback that says what went wrong: the last one
+/// starting with the error's type name (`ValueError: ...`), else the last
+/// line. (Python appends notes such as "( ^^^ this exc was collapsed from
+/// a group ^^^ )" after it.)
+fn tb_summary<'a>(tb: &'a str, type_name: &str) -> &'a str {
+    let prefix = format!("{type_name}:");
+    tb.lines()
+        .rev()
+        .find(|l| l.starts_with(&prefix))
+        .or_else(|| tb.trim_end().lines().last())
+        .unwrap_or("")
 }
 
 /// Packs a [`Error`] for the wire: a remote error is relayed (its origin
@@ -545,6 +573,39 @@ mod tests {
             String::new(),
             None,
         ))
+    }
+
+    #[test]
+    fn our_traceback_text_ends_like_pythons_so_python_shows_the_message() {
+        let m = pack_error(
+            &Uid::new("a", "1"),
+            "TypeError",
+            "add() got an unexpected keyword argument 'z'".into(),
+            String::new(),
+            None,
+        );
+        assert_eq!(
+            m.tb_str,
+            "TypeError: add() got an unexpected keyword argument 'z'"
+        );
+        let m = pack_error(
+            &Uid::new("a", "1"),
+            "OverflowError",
+            "attempt to add with overflow".into(),
+            "   0: backtrace\n".into(),
+            None,
+        );
+        assert_eq!(
+            m.tb_str,
+            "   0: backtrace\nOverflowError: attempt to add with overflow"
+        );
+    }
+
+    #[test]
+    fn a_python_traceback_is_summed_up_by_its_error_line() {
+        let tb = "Traceback (most recent call last):\n  File \"x.py\"\nValueError: gave up\n\n( ^^^ this exc was collapsed from a group ^^^ )\n";
+        assert_eq!(tb_summary(tb, "ValueError"), "ValueError: gave up");
+        assert_eq!(tb_summary("just text", "ValueError"), "just text");
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! between, and it round-trips through both `FromStr`/`Display` and
 //! [`WireAddr`].
 //!
+//! `/tls` after a TCP address (`/ip4/10.0.0.1/tcp/1616/tls`) asks for
+//! mutual TLS on it ([`Addr::Tls`], see [`super::tls`]). The wire has no
+//! such flag (Python tractor has no TLS): a TLS address goes out as its
+//! plain host and port, and a peer that reads it back dials TCP, which the
+//! TLS policy wraps in TLS beyond loopback anyway.
+//!
 //! TCP forms are parsed by the `multiaddr` crate. The `unix` protocol is a
 //! *path* protocol in the multiaddr table (it takes the whole rest of the
 //! string, as py-multiaddr and Python tractor read it), which the crate
@@ -62,8 +68,12 @@ impl FromStr for Proto {
 /// An address an actor listens on or dials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Addr {
-    /// A TCP socket address (an IP literal and a port).
+    /// A TCP socket address (an IP literal and a port); TLS or not is the
+    /// policy's call ([`super::tls::wants_tls`]).
     Tcp(SocketAddr),
+    /// A TCP socket address with mutual TLS whatever the policy (`/tls`).
+    /// Rust-only: Python tractor has no TLS.
+    Tls(SocketAddr),
     /// A Unix-domain socket path.
     Uds(PathBuf),
 }
@@ -77,7 +87,7 @@ impl Addr {
     /// The transport this address belongs to.
     pub fn proto(&self) -> Proto {
         match self {
-            Addr::Tcp(_) => Proto::Tcp,
+            Addr::Tcp(_) | Addr::Tls(_) => Proto::Tcp,
             Addr::Uds(_) => Proto::Uds,
         }
     }
@@ -105,10 +115,11 @@ impl Addr {
         Addr::Uds(bind_dir.join(uds_sockname(name, bind_dir, tag)))
     }
 
-    /// The unwrapped form for the wire.
+    /// The unwrapped form for the wire (a TLS address as its plain host
+    /// and port: the wire has no TLS flag).
     pub fn to_wire(&self) -> WireAddr {
         match self {
-            Addr::Tcp(sa) => WireAddr::Tcp {
+            Addr::Tcp(sa) | Addr::Tls(sa) => WireAddr::Tcp {
                 host: sa.ip().to_string(),
                 port: sa.port(),
             },
@@ -143,7 +154,7 @@ impl Addr {
     /// True for loopback TCP and for every UDS address.
     pub fn is_local(&self) -> bool {
         match self {
-            Addr::Tcp(sa) => sa.ip().is_loopback(),
+            Addr::Tcp(sa) | Addr::Tls(sa) => sa.ip().is_loopback(),
             Addr::Uds(_) => true,
         }
     }
@@ -170,6 +181,7 @@ impl fmt::Display for Addr {
         match self {
             Addr::Tcp(SocketAddr::V4(a)) => write!(f, "/ip4/{}/tcp/{}", a.ip(), a.port()),
             Addr::Tcp(SocketAddr::V6(a)) => write!(f, "/ip6/{}/tcp/{}", a.ip(), a.port()),
+            Addr::Tls(sa) => write!(f, "{}/tls", Addr::Tcp(*sa)),
             Addr::Uds(p) => {
                 let s = p.to_string_lossy();
                 write!(f, "/unix/{}", s.trim_start_matches('/'))
@@ -190,7 +202,7 @@ impl FromStr for Addr {
         }
         let ma: Multiaddr = s.parse().map_err(|e| {
             AddrParseError(format!(
-                "{s:?} is not a multiaddr ({e}); expected /ip4/HOST/tcp/PORT, /ip6/HOST/tcp/PORT or /unix/PATH"
+                "{s:?} is not a multiaddr ({e}); expected /ip4/HOST/tcp/PORT[/tls], /ip6/HOST/tcp/PORT[/tls] or /unix/PATH"
             ))
         })?;
         let protos: Vec<Protocol<'_>> = ma.iter().collect();
@@ -201,8 +213,14 @@ impl FromStr for Addr {
             [Protocol::Ip6(ip), Protocol::Tcp(port)] => {
                 Ok(Addr::Tcp(SocketAddr::new(IpAddr::V6(*ip), *port)))
             }
+            [Protocol::Ip4(ip), Protocol::Tcp(port), Protocol::Tls] => {
+                Ok(Addr::Tls(SocketAddr::new(IpAddr::V4(*ip), *port)))
+            }
+            [Protocol::Ip6(ip), Protocol::Tcp(port), Protocol::Tls] => {
+                Ok(Addr::Tls(SocketAddr::new(IpAddr::V6(*ip), *port)))
+            }
             _ => Err(AddrParseError(format!(
-                "{s:?}: unsupported protocol combination; expected /ip4/HOST/tcp/PORT, /ip6/HOST/tcp/PORT or /unix/PATH"
+                "{s:?}: unsupported protocol combination; expected /ip4/HOST/tcp/PORT[/tls], /ip6/HOST/tcp/PORT[/tls] or /unix/PATH"
             ))),
         }
     }
@@ -236,6 +254,23 @@ mod tests {
             assert_eq!(a.to_string(), s);
             assert_eq!(Addr::from_wire(&a.to_wire()).unwrap(), a);
         }
+    }
+
+    #[test]
+    fn tls_multiaddrs_round_trip_and_go_out_as_plain_tcp() {
+        for (s, plain) in [
+            ("/ip4/10.0.0.1/tcp/1616/tls", "/ip4/10.0.0.1/tcp/1616"),
+            ("/ip6/::1/tcp/80/tls", "/ip6/::1/tcp/80"),
+        ] {
+            let a: Addr = s.parse().unwrap();
+            assert!(matches!(a, Addr::Tls(_)), "{a:?}");
+            assert_eq!(a.to_string(), s);
+            assert_eq!(a.proto(), Proto::Tcp);
+            // Python reads the wire: no TLS flag there.
+            assert_eq!(Addr::from_wire(&a.to_wire()).unwrap().to_string(), plain);
+        }
+        let e = "/ip4/10.0.0.1/tls/tcp/1".parse::<Addr>().unwrap_err();
+        assert!(e.to_string().contains("/ip4/HOST/tcp/PORT[/tls]"), "{e}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 
 use super::addr::Addr;
-use super::frame::{FrameCodec, FrameError, PREFIX_LEN, write_frame_into};
+use super::frame::{FrameCodec, FrameError, Limits, PREFIX_LEN, write_frame_into};
 use super::transport::{BoxRead, BoxWrite, Conn, connect};
 use crate::msg::{Aid, DecodeError, Msg};
 
@@ -353,22 +353,30 @@ pub struct Channel {
 impl Channel {
     /// Wraps a connected stream. Starts the connection's writer task, so it
     /// must be called inside a tokio runtime (the one that will use it).
-    pub fn new(conn: Conn, max_frame: usize) -> Channel {
+    ///
+    /// `limits` is a [`Limits`], or just the frame limit in bytes (with the
+    /// default nesting limit).
+    pub fn new(conn: Conn, limits: impl Into<Limits>) -> Channel {
+        let limits = limits.into();
         let Conn { read, write, peer } = conn;
         Channel {
-            tx: ChanSender::start(write.0, peer.clone(), max_frame),
+            tx: ChanSender::start(write.0, peer.clone(), limits.max_frame),
             rx: ChanReceiver {
-                framed: FramedRead::with_capacity(read.0, FrameCodec::new(max_frame), 8 * 1024),
+                framed: FramedRead::with_capacity(
+                    read.0,
+                    FrameCodec::with_limits(limits),
+                    8 * 1024,
+                ),
                 peer,
                 dead: false,
             },
         }
     }
 
-    /// Dials `addr`.
-    pub async fn connect(addr: &Addr, max_frame: usize) -> Result<Channel, ChanError> {
+    /// Dials `addr` (`limits` as for [`Channel::new`]).
+    pub async fn connect(addr: &Addr, limits: impl Into<Limits>) -> Result<Channel, ChanError> {
         let conn = connect(addr).await.map_err(ChanError::Connect)?;
-        Ok(Channel::new(conn, max_frame))
+        Ok(Channel::new(conn, limits))
     }
 
     /// Sends a message.

@@ -1,34 +1,70 @@
 //! Length-prefixed framing: a little-endian `u32` length, then that many
 //! bytes of msgpack (spec §1.2).
 //!
-//! The length is checked against [`FrameCodec::max_frame`] *before* any
-//! buffer is grown for it, so a hostile or broken peer announcing 4 GiB
-//! costs us four bytes of reading, not four gigabytes of memory.
+//! The length is checked against [`Limits::max_frame`] *before* any buffer
+//! is grown for it, so a hostile or broken peer announcing 4 GiB costs us
+//! four bytes of reading, not four gigabytes of memory. An oversized frame
+//! is not a reason to drop the connection: the prefix says exactly where
+//! the next frame starts, so the codec reads the frame's first bytes (to
+//! learn its `msg_type` and `cid`), discards the rest as it arrives without
+//! keeping it, and once all of it is gone (the sender has finished
+//! writing it) reports it as one bad message. The runtime then tells
+//! the sender (a `MsgTypeError` naming the size and the limit) and the
+//! connection stays usable, as for any other message that does not fit.
 
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::Decoder;
 
-use crate::msg::{self, DecodeError, Msg};
+use crate::msg::{self, DecodeError, DecodeErrorKind, MAX_NESTING, Msg};
 
 /// Bytes in the length prefix.
 pub const PREFIX_LEN: usize = 4;
 
-/// The default largest frame we accept or send: 32 MiB. Python sets no
-/// limit; ours is configurable through `RuntimeVars::max_frame_bytes`.
-pub const DEFAULT_MAX_FRAME: usize = 32 * 1024 * 1024;
+/// The default largest frame we accept or send: 64 MiB. Python sets no
+/// limit (a `u32` length allows 4 GiB); ours bounds the memory one peer
+/// can make us buffer, and is configurable through
+/// `RuntimeVars::max_frame_bytes`.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024 * 1024;
+
+/// How much of an oversized frame is read to find its `msg_type` and `cid`
+/// (they come first in every message).
+const OVERSIZED_HEAD: usize = 256;
+
+/// What a connection accepts from its peer; both come from
+/// [`RuntimeVars`](crate::RuntimeVars) (`max_frame_bytes`,
+/// `max_nesting_depth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame payload, in bytes.
+    pub max_frame: usize,
+    /// Deepest nesting of lists and maps in a payload value.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_depth: MAX_NESTING,
+        }
+    }
+}
+
+impl From<usize> for Limits {
+    /// A frame limit with the default nesting limit.
+    fn from(max_frame: usize) -> Self {
+        Limits {
+            max_frame,
+            max_depth: MAX_NESTING,
+        }
+    }
+}
 
 /// Framing failures. Each one ends the connection: after it the byte
-/// stream can no longer be trusted to be at a frame boundary.
+/// stream can no longer be trusted to be at a frame boundary. (A frame
+/// over the size limit is not one of them; see the module docs.)
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    /// The length prefix is over the configured maximum.
-    #[error("frame of {len} bytes exceeds the {max}-byte limit (refused before reading it)")]
-    TooLarge {
-        /// The announced length.
-        len: u64,
-        /// The limit.
-        max: usize,
-    },
     /// The peer closed the connection in the middle of a frame.
     #[error("peer hung up mid-frame: got {read} of {expected} bytes")]
     UncleanEof {
@@ -46,28 +82,78 @@ pub enum FrameError {
 /// A `tokio_util` codec for tractor frames.
 ///
 /// Each decoded item is itself a `Result`: a frame whose *contents* are bad
-/// is reported and skipped while the stream stays in sync, because the
-/// prefix said exactly where the next frame starts.
-#[derive(Clone, Copy, Debug)]
+/// (or that is over the size limit) is reported and skipped while the
+/// stream stays in sync, because the prefix said exactly where the next
+/// frame starts.
+#[derive(Clone, Debug)]
 pub struct FrameCodec {
-    max_frame: usize,
+    limits: Limits,
+    /// Bytes of an oversized frame still to discard...
+    discarding: usize,
+    /// ...of this many (its announced length).
+    discarding_of: usize,
+    /// The report of that frame, given once it is all discarded: only then
+    /// has its sender finished writing it, so an answer cannot cut a
+    /// sender's write short (a Python sender cancels its send when the
+    /// dialog fails).
+    refused: Option<DecodeError>,
 }
 
 impl FrameCodec {
-    /// A codec refusing frames longer than `max_frame` bytes.
+    /// A codec refusing frames longer than `max_frame` bytes (and payloads
+    /// nested deeper than the default limit).
     pub fn new(max_frame: usize) -> Self {
-        FrameCodec { max_frame }
+        FrameCodec::with_limits(max_frame.into())
+    }
+
+    /// A codec with both limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        FrameCodec {
+            limits,
+            discarding: 0,
+            discarding_of: 0,
+            refused: None,
+        }
     }
 
     /// The largest payload accepted.
     pub fn max_frame(&self) -> usize {
-        self.max_frame
+        self.limits.max_frame
+    }
+
+    /// The report of the oversized frame at the start of `src` (announcing
+    /// `len` bytes), naming its `msg_type` and `cid` when the bytes that
+    /// arrived hold them; starts discarding the frame.
+    fn refuse_oversized(&mut self, src: &mut BytesMut, len: usize) -> DecodeError {
+        let head = len.min(OVERSIZED_HEAD).min(src.len() - PREFIX_LEN);
+        let (msg_type, cid) = msg::header_fields(&src[PREFIX_LEN..PREFIX_LEN + head]);
+        src.advance(PREFIX_LEN);
+        self.discarding = len;
+        self.discarding_of = len;
+        self.discard(src);
+        DecodeError {
+            kind: DecodeErrorKind::FrameTooLarge {
+                len: len as u64,
+                max: self.limits.max_frame,
+            },
+            msg_type,
+            cid,
+        }
+    }
+
+    /// Drops what arrived of the oversized frame being discarded; true
+    /// once it is all gone.
+    fn discard(&mut self, src: &mut BytesMut) -> bool {
+        let n = self.discarding.min(src.len());
+        src.advance(n);
+        self.discarding -= n;
+        self.discarding == 0
     }
 }
 
 impl Default for FrameCodec {
     fn default() -> Self {
-        FrameCodec::new(DEFAULT_MAX_FRAME)
+        FrameCodec::with_limits(Limits::default())
     }
 }
 
@@ -76,15 +162,26 @@ impl Decoder for FrameCodec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        if !self.discard(src) {
+            return Ok(None);
+        }
+        if let Some(e) = self.refused.take() {
+            return Ok(Some(Err(e)));
+        }
         if src.len() < PREFIX_LEN {
             return Ok(None);
         }
         let len = u32::from_le_bytes([src[0], src[1], src[2], src[3]]) as usize;
-        if len > self.max_frame {
-            return Err(FrameError::TooLarge {
-                len: len as u64,
-                max: self.max_frame,
-            });
+        if len > self.limits.max_frame {
+            if src.len() < PREFIX_LEN + len.min(OVERSIZED_HEAD) {
+                return Ok(None);
+            }
+            let e = self.refuse_oversized(src, len);
+            if self.discarding == 0 {
+                return Ok(Some(Err(e)));
+            }
+            self.refused = Some(e);
+            return Ok(None);
         }
         let total = PREFIX_LEN + len;
         if src.len() < total {
@@ -93,10 +190,30 @@ impl Decoder for FrameCodec {
         }
         src.advance(PREFIX_LEN);
         let payload = src.split_to(len);
-        Ok(Some(msg::decode(&payload)))
+        Ok(Some(msg::decode_with_depth(
+            &payload,
+            self.limits.max_depth,
+        )))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        if self.discarding > 0 && !self.discard(src) {
+            // Said before the hang-up is.
+            if let Some(e) = self.refused.take() {
+                return Ok(Some(Err(e)));
+            }
+            return Err(FrameError::UncleanEof {
+                read: PREFIX_LEN + self.discarding_of - self.discarding,
+                expected: PREFIX_LEN + self.discarding_of,
+            });
+        }
+        if src.len() >= PREFIX_LEN {
+            let len = u32::from_le_bytes([src[0], src[1], src[2], src[3]]) as usize;
+            if len > self.limits.max_frame {
+                // Said before the hang-up is.
+                return Ok(Some(Err(self.refuse_oversized(src, len))));
+            }
+        }
         match self.decode(src)? {
             Some(item) => Ok(Some(item)),
             None if src.is_empty() => Ok(None),
@@ -154,16 +271,63 @@ mod tests {
         let mut codec = FrameCodec::new(1024);
         let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 0x82][..]);
         let cap = buf.capacity();
-        let e = codec.decode(&mut buf).unwrap_err();
-        assert!(matches!(
-            e,
-            FrameError::TooLarge {
+        // Waits for the frame's head (to name its cid) without growing the
+        // buffer for the announced 4 GiB.
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert_eq!(buf.capacity(), cap, "no buffer growth for a refused frame");
+        // At EOF it is reported as what it is, then the hang-up.
+        let e = codec.decode_eof(&mut buf).unwrap().unwrap().unwrap_err();
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::FrameTooLarge {
                 len: 0xffff_ffff,
                 max: 1024
             }
-        ));
-        assert_eq!(buf.capacity(), cap, "no buffer growth for a refused frame");
-        assert!(e.to_string().contains("exceeds the 1024-byte limit"));
+        );
+        assert!(
+            e.to_string().contains("exceeds the 1024-byte frame limit"),
+            "{e}"
+        );
+        let e = codec.decode_eof(&mut buf).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "peer hung up mid-frame: got 5 of 4294967299 bytes"
+        );
+    }
+
+    #[test]
+    fn an_oversized_frame_is_named_by_its_cid_discarded_and_the_next_one_decoded() {
+        let big = Msg::Yield(crate::msg::Payload {
+            cid: "the-cid".into(),
+            pld: crate::msg::Value::Binary(vec![7u8; 5000]),
+        });
+        let mut bytes = Vec::new();
+        write_frame_into(&big, &mut bytes);
+        write_frame_into(&stop(), &mut bytes);
+        let mut codec = FrameCodec::new(1024);
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        // Fed in small pieces, as a socket delivers it.
+        for chunk in bytes.chunks(100) {
+            buf.extend_from_slice(chunk);
+            while let Some(item) = codec.decode(&mut buf).unwrap() {
+                got.push(item);
+            }
+            assert!(buf.len() <= 400, "the oversized frame is not kept");
+        }
+        assert_eq!(got.len(), 2, "{got:?}");
+        let e = got[0].clone().unwrap_err();
+        assert_eq!(e.cid.as_deref(), Some("the-cid"));
+        assert_eq!(e.msg_type.as_deref(), Some("Yield"));
+        assert!(e.is_type_error());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid `Yield` message: a message of {} bytes exceeds the 1024-byte frame limit (RuntimeVars::max_frame_bytes); it was discarded unread",
+                msg::encode(&big).len()
+            )
+        );
+        assert_eq!(got[1].clone().unwrap(), stop());
     }
 
     #[test]

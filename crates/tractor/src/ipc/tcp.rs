@@ -15,6 +15,10 @@ pub struct Tcp;
 fn tcp_addr(addr: &Addr) -> io::Result<std::net::SocketAddr> {
     match addr {
         Addr::Tcp(sa) => Ok(*sa),
+        Addr::Tls(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{addr} asks for TLS; plain TCP cannot serve it"),
+        )),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{other} is not a TCP address"),

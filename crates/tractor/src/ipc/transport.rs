@@ -2,8 +2,9 @@
 //! dispatch on an [`Addr`]'s kind.
 //!
 //! A transport only moves bytes; framing and messages live above it, so
-//! TCP and UDS share every line of code except `bind`, `accept` and
-//! `connect`.
+//! TCP, TLS and UDS share every line of code except `bind`, `accept` and
+//! `connect`. Whether a TCP address gets TLS is the TLS policy's call
+//! ([`tls::wants_tls`]), made here for listeners and dialers alike.
 
 use std::future::Future;
 use std::io;
@@ -12,6 +13,7 @@ use std::pin::Pin;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::addr::{Addr, Proto};
+use super::tls::{self, Side};
 use super::{tcp, uds};
 
 /// The read half of a connection, transport erased.
@@ -66,16 +68,26 @@ pub enum Listener {
     Tcp(<tcp::Tcp as Transport>::Listener, Addr),
     /// UDS; the socket file is removed when this is dropped.
     Uds(<uds::Uds as Transport>::Listener, Addr),
+    /// TCP with mutual TLS.
+    Tls(<tls::Tls as Transport>::Listener, Addr),
 }
 
 impl Listener {
-    /// Binds `addr` with the transport its form names.
+    /// Binds `addr` with the transport its form names (TCP with TLS where
+    /// the TLS policy says so; a non-loopback address without TLS is
+    /// refused unless the policy is `insecure`).
     pub async fn bind(addr: &Addr) -> io::Result<Listener> {
         Ok(match addr.proto() {
-            Proto::Tcp => {
-                let (l, a) = tcp::Tcp::bind(addr).await?;
-                Listener::Tcp(l, a)
-            }
+            Proto::Tcp => match tls::wants_tls(addr, Side::Listen)? {
+                Some(cfg) => {
+                    let (l, a) = tls::Tls::bind_with(addr, cfg).await?;
+                    Listener::Tls(l, a)
+                }
+                None => {
+                    let (l, a) = tcp::Tcp::bind(addr).await?;
+                    Listener::Tcp(l, a)
+                }
+            },
             Proto::Uds => {
                 let (l, a) = uds::Uds::bind(addr).await?;
                 Listener::Uds(l, a)
@@ -86,7 +98,7 @@ impl Listener {
     /// The address bound (with the real port for TCP).
     pub fn local_addr(&self) -> &Addr {
         match self {
-            Listener::Tcp(_, a) | Listener::Uds(_, a) => a,
+            Listener::Tcp(_, a) | Listener::Uds(_, a) | Listener::Tls(_, a) => a,
         }
     }
 
@@ -95,14 +107,19 @@ impl Listener {
         match self {
             Listener::Tcp(l, _) => tcp::Tcp::accept(l).await,
             Listener::Uds(l, _) => uds::Uds::accept(l).await,
+            Listener::Tls(l, _) => tls::Tls::accept(l).await,
         }
     }
 }
 
-/// Dials `addr` with the transport its form names.
+/// Dials `addr` with the transport its form names (TCP with TLS where the
+/// TLS policy says so).
 pub async fn connect(addr: &Addr) -> io::Result<Conn> {
     match addr.proto() {
-        Proto::Tcp => tcp::Tcp::connect(addr).await,
+        Proto::Tcp => match tls::wants_tls(addr, Side::Dial)? {
+            Some(cfg) => tls::Tls::connect_with(addr, cfg).await,
+            None => tcp::Tcp::connect(addr).await,
+        },
         Proto::Uds => uds::Uds::connect(addr).await,
     }
 }

@@ -14,9 +14,16 @@ use rmpv::Value;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::types::*;
 
-/// How deeply nested a payload may be before it is refused. Deep enough for
-/// any real payload, shallow enough that decoding never exhausts a stack.
+/// How deeply a payload value may nest lists and maps by default
+/// (`RuntimeVars::max_nesting_depth`): deep enough for any real payload,
+/// shallow enough that decoding never exhausts a stack. A list holding a
+/// list is two levels; the message's own map does not count.
 pub const MAX_NESTING: usize = 128;
+
+/// The largest nesting limit a setting may ask for: decoding a value
+/// recurses once per level, and this many levels stay far inside a
+/// thread's stack.
+pub const MAX_NESTING_CEILING: usize = 1024;
 
 // ---------------------------------------------------------------- encoding
 
@@ -261,20 +268,38 @@ pub fn uid_to_value(u: &Uid) -> Value {
 
 // ---------------------------------------------------------------- decoding
 
-/// Decodes one message from exactly `bytes` (one frame's payload).
+/// Decodes one message from exactly `bytes` (one frame's payload), with
+/// the default nesting limit [`MAX_NESTING`].
 pub fn decode(bytes: &[u8]) -> Result<Msg, DecodeError> {
+    decode_with_depth(bytes, MAX_NESTING)
+}
+
+/// Decodes one message from exactly `bytes`, refusing payload values
+/// nested deeper than `max_depth` levels (capped at
+/// [`MAX_NESTING_CEILING`]). A message refused for its depth still names
+/// its `msg_type` and `cid` when they precede the deep value (as they do
+/// in every message Python or we encode), so the sender can be told.
+pub fn decode_with_depth(bytes: &[u8], max_depth: usize) -> Result<Msg, DecodeError> {
+    let max_depth = max_depth.clamp(1, MAX_NESTING_CEILING);
     if bytes.is_empty() {
         return Err(DecodeError::new(DecodeErrorKind::Empty));
     }
     // Valid messages take the fast path; it validates what it reads and
     // gives up on anything odd, and the slow path then says precisely
     // what is wrong.
-    if let Some(m) = super::fast::decode(bytes) {
+    if let Some(m) = super::fast::decode(bytes, max_depth) {
         return Ok(m);
     }
-    well_formed(bytes)?;
+    if let Err(mut e) = well_formed(bytes, max_depth) {
+        if let DecodeErrorKind::TooDeep { .. } = e.kind {
+            (e.msg_type, e.cid) = header_fields_within(bytes, max_depth);
+        }
+        return Err(e);
+    }
     let mut rd = bytes;
-    let v = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_NESTING)
+    // `well_formed` enforced the limit exactly; rmpv counts two steps per
+    // list or map (and one per leaf), so its own bound must be looser.
+    let v = rmpv::decode::read_value_with_max_depth(&mut rd, 2 * (max_depth + 1) + 4)
         .map_err(|e| DecodeError::new(DecodeErrorKind::Msgpack(e.to_string())))?;
     if !rd.is_empty() {
         return Err(DecodeError::new(DecodeErrorKind::TrailingBytes {
@@ -287,8 +312,9 @@ pub fn decode(bytes: &[u8]) -> Result<Msg, DecodeError> {
 /// Checks that `bytes` is exactly one well-formed msgpack object, without
 /// allocating: every length is checked against the bytes that remain (so a
 /// hostile length costs nothing), the never-used marker `0xc1` is refused
-/// (the value decoder would read it as nil), and nesting is bounded.
-pub(super) fn skip_one(b: &mut &[u8]) -> Result<(), DecodeError> {
+/// (the value decoder would read it as nil), and nesting is bounded by
+/// `max_depth` levels of lists and maps.
+pub(super) fn skip_one(b: &mut &[u8], max_depth: usize) -> Result<(), DecodeError> {
     let bad = |why: String| DecodeError::new(DecodeErrorKind::Msgpack(why));
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if b.len() < n {
@@ -346,13 +372,17 @@ pub(super) fn skip_one(b: &mut &[u8]) -> Result<(), DecodeError> {
             return Err(truncated());
         }
         *b = &b[skip as usize..];
+        // A list or map (empty ones too) opens level `stack.len()`.
+        let container = matches!(m, 0x80..=0x9f | 0xdc..=0xdf);
+        if container && stack.len() > max_depth {
+            return Err(DecodeError::new(DecodeErrorKind::TooDeep {
+                limit: max_depth,
+            }));
+        }
         if items > 0 {
             // Every item takes at least one byte.
             if items > b.len() as u64 {
                 return Err(truncated());
-            }
-            if stack.len() >= MAX_NESTING {
-                return Err(bad(format!("nested deeper than {MAX_NESTING} levels")));
             }
             stack.push(items);
         }
@@ -360,14 +390,49 @@ pub(super) fn skip_one(b: &mut &[u8]) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn well_formed(mut b: &[u8]) -> Result<(), DecodeError> {
-    skip_one(&mut b)?;
+fn well_formed(mut b: &[u8], max_depth: usize) -> Result<(), DecodeError> {
+    // One more level for the message's own map.
+    skip_one(&mut b, max_depth + 1).map_err(|e| match e.kind {
+        DecodeErrorKind::TooDeep { .. } => {
+            DecodeError::new(DecodeErrorKind::TooDeep { limit: max_depth })
+        }
+        _ => e,
+    })?;
     if !b.is_empty() {
         return Err(DecodeError::new(DecodeErrorKind::TrailingBytes {
             extra: b.len(),
         }));
     }
     Ok(())
+}
+
+/// The `msg_type` and `cid` of a message that cannot be decoded whole (too
+/// deep, or only its first bytes read because it is too large): the
+/// top-level keys are read in order until a value cannot be skipped.
+pub fn header_fields(b: &[u8]) -> (Option<String>, Option<String>) {
+    header_fields_within(b, MAX_NESTING_CEILING)
+}
+
+fn header_fields_within(mut b: &[u8], max_depth: usize) -> (Option<String>, Option<String>) {
+    let (mut msg_type, mut cid) = (None, None);
+    let Ok(n) = rmp::decode::read_map_len(&mut b) else {
+        return (msg_type, cid);
+    };
+    for _ in 0..n {
+        let Some(key) = super::fast::read_str(&mut b) else {
+            break;
+        };
+        let mut val = b;
+        match key {
+            "msg_type" => msg_type = super::fast::read_str(&mut val).map(str::to_owned),
+            "cid" => cid = super::fast::read_str(&mut val).map(str::to_owned),
+            _ => {}
+        }
+        if skip_one(&mut b, max_depth).is_err() {
+            break;
+        }
+    }
+    (msg_type, cid)
 }
 
 /// Converts an already-decoded msgpack value into a [`Msg`].

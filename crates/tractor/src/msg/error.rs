@@ -33,6 +33,8 @@ impl DecodeError {
             DecodeErrorKind::MissingField(_)
                 | DecodeErrorKind::FieldType { .. }
                 | DecodeErrorKind::BadValue { .. }
+                | DecodeErrorKind::TooDeep { .. }
+                | DecodeErrorKind::FrameTooLarge { .. }
         )
     }
 }
@@ -93,6 +95,25 @@ pub enum DecodeErrorKind {
         expected: &'static str,
         /// What it was.
         found: &'static str,
+    },
+    /// A value nests lists/maps deeper than the limit.
+    #[error(
+        "a value is nested deeper than the {limit}-level limit (RuntimeVars::max_nesting_depth)"
+    )]
+    TooDeep {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The frame is over the size limit; it was discarded unread (after
+    /// its first bytes, read for its `msg_type` and `cid`).
+    #[error(
+        "a message of {len} bytes exceeds the {max}-byte frame limit (RuntimeVars::max_frame_bytes); it was discarded unread"
+    )]
+    FrameTooLarge {
+        /// The announced length.
+        len: u64,
+        /// The limit.
+        max: usize,
     },
     /// A field's value is of the right kind but not allowed.
     #[error("field `{field}`: {reason}")]

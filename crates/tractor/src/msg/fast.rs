@@ -89,7 +89,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
+pub(super) fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
     let len = d::read_str_len(b).ok()? as usize;
     if b.len() < len {
         return None;
@@ -117,7 +117,7 @@ fn payload(f: &Fields<'_>) -> Option<Payload> {
 
 /// Decodes one message that fills `bytes` exactly, or `None` to ask for
 /// the slow path.
-pub(super) fn decode(bytes: &[u8]) -> Option<Msg> {
+pub(super) fn decode(bytes: &[u8], max_depth: usize) -> Option<Msg> {
     let mut rd = bytes;
     let n = d::read_map_len(&mut rd).ok()? as usize;
     if n > MAX_FIELDS {
@@ -131,7 +131,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<Msg> {
     for i in 0..n {
         f.keys[i] = read_str(&mut rd)?;
         let start = rd;
-        skip_one(&mut rd).ok()?;
+        skip_one(&mut rd, max_depth).ok()?;
         f.vals[i] = &start[..start.len() - rd.len()];
     }
     if !rd.is_empty() {

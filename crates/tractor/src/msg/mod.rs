@@ -19,8 +19,8 @@ pub mod payload;
 mod types;
 
 pub use codec::{
-    MAX_NESTING, addr_from_value, addr_to_value, decode, encode, encode_into, kind, msg_from_value,
-    uid_from_value, uid_to_value,
+    MAX_NESTING, MAX_NESTING_CEILING, addr_from_value, addr_to_value, decode, decode_with_depth,
+    encode, encode_into, header_fields, kind, msg_from_value, uid_from_value, uid_to_value,
 };
 pub use error::{DecodeError, DecodeErrorKind};
 pub use types::*;

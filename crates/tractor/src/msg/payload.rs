@@ -115,6 +115,29 @@ mod tests {
         );
     }
 
+    /// The Python ↔ Rust value table of docs/interop.md.
+    #[test]
+    fn python_values_into_rust_types_as_documented() {
+        // ints: within range they fit; past it they do not.
+        assert_eq!(from_value::<i64>(Value::from(-5)).unwrap(), -5);
+        assert_eq!(from_value::<u64>(Value::from(u64::MAX)).unwrap(), u64::MAX);
+        let e = from_value::<i64>(Value::from(1u64 << 63)).unwrap_err();
+        assert!(e.to_string().contains("invalid value: integer"), "{e}");
+        assert!(from_value::<u8>(Value::from(300)).is_err());
+        // A float is never truncated into an int; an int widens to f64.
+        assert!(from_value::<i64>(Value::from(1.0)).is_err());
+        assert_eq!(from_value::<f64>(Value::from(3)).unwrap(), 3.0);
+        // bool is not an int.
+        assert!(from_value::<i64>(Value::from(true)).is_err());
+        // bytes: not a plain Vec<u8> (that is a list of ints); a byte
+        // buffer type (serde_bytes) or Value.
+        let bin = Value::Binary(vec![1, 2]);
+        assert!(from_value::<Vec<u8>>(bin.clone()).is_err());
+        assert_eq!(from_value::<Value>(bin.clone()).unwrap(), bin);
+        // None is Option::None.
+        assert_eq!(from_value::<Option<i64>>(Value::Nil).unwrap(), None);
+    }
+
     #[test]
     fn a_mismatch_says_what_was_expected() {
         let e = from_value::<Point>(Value::from("nope")).unwrap_err();

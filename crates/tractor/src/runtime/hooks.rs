@@ -20,7 +20,17 @@ use crate::msg::{StrMap, Value};
 use crate::runtime::state::RuntimeVars;
 
 /// A future borrowed from its service.
-pub type ServiceFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, String>> + Send + 'a>>;
+pub type ServiceFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ServiceError>> + Send + 'a>>;
+
+/// Why a `self.*` service call failed: the reply's error, with the Python
+/// exception type a Python actor raises for the same failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// `TypeError`, `ValueError`, …
+    pub python_type: &'static str,
+    /// The message.
+    pub message: String,
+}
 
 /// Runtime `self.*` functions served by a layer above the runtime (the
 /// registrar's table is one). The actor answers `self.<func>` with
@@ -31,7 +41,7 @@ pub trait SelfService: Send + Sync + 'static {
 
     /// Serves one call; `stop` fires when the call is cancelled (its
     /// caller's connection ended, `_cancel_task`, or the actor shuts
-    /// down). An `Err` is the reply's error text.
+    /// down). An `Err` is the reply's error.
     fn call<'a>(
         &'a self,
         func: &'a str,

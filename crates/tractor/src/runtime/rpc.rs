@@ -82,14 +82,98 @@ pub trait RemoteFn: Serialize + Send {
     type Output: DeserializeOwned + Send;
 }
 
-/// Decodes keyword arguments for a generated wrapper.
+/// Decodes keyword arguments for a generated wrapper: `params` are the
+/// function's parameter names; any other keyword is refused (see
+/// [`check_kwargs`]).
 #[doc(hidden)]
-pub fn args_from_kwargs<T: DeserializeOwned>(func: &str, kwargs: StrMap) -> Result<T, RpcFailure> {
-    payload::from_kwargs(kwargs).map_err(|e| RpcFailure::Raised {
+pub fn args_from_kwargs<T: DeserializeOwned>(
+    func: &str,
+    params: &[&str],
+    kwargs: StrMap,
+) -> Result<T, RpcFailure> {
+    let type_error = |message: String| RpcFailure::Raised {
         type_name: "TypeError".into(),
-        message: format!("bad arguments for {func}(): {e}"),
+        message,
         tb: String::new(),
+    };
+    check_kwargs(func, params, &kwargs).map_err(type_error)?;
+    payload::from_kwargs(kwargs).map_err(|e| {
+        let text = e.to_string();
+        if is_integer_range_error(&text) {
+            // Python's ints are unbounded; ours are not.
+            RpcFailure::Raised {
+                type_name: "OverflowError".into(),
+                message: format!(
+                    "bad arguments for {func}(): an integer does not fit the parameter's Rust type: {text}"
+                ),
+                tb: String::new(),
+            }
+        } else {
+            type_error(format!("bad arguments for {func}(): {e}"))
+        }
     })
+}
+
+/// Checks the keyword arguments of the runtime's own `self.*` functions
+/// (`cancel`, `_cancel_task(cid)`, `_actor_info`; the registrar's are
+/// checked by its table), as Python's `Actor` methods would.
+pub fn check_self_kwargs(func: &str, kwargs: &StrMap) -> Result<(), String> {
+    let params: &[&str] = match func {
+        "cancel" | "_actor_info" => &[],
+        "_cancel_task" => &["cid"],
+        _ => return Ok(()),
+    };
+    check_kwargs(func, params, kwargs)
+}
+
+/// True for serde's "this integer does not fit that integer type" (e.g.
+/// `invalid value: integer `9223372036854775808`, expected i64`).
+fn is_integer_range_error(text: &str) -> bool {
+    text.contains("invalid value: integer `")
+        && ["expected i", "expected u"]
+            .iter()
+            .any(|t| text.contains(t))
+}
+
+/// The exception type name a panic in a served function is reported
+/// under: `OverflowError` for Rust's integer-overflow checks (debug
+/// builds: "attempt to add with overflow", ...; Python's ints never
+/// overflow, so this is the closest Python name), `ZeroDivisionError` for
+/// an integer division by zero, `Panic` for everything else.
+pub fn panic_type_name(message: &str) -> &'static str {
+    if message.starts_with("attempt to ") && message.ends_with(" with overflow") {
+        "OverflowError"
+    } else if message == "attempt to divide by zero"
+        || message == "attempt to calculate the remainder with a divisor of zero"
+    {
+        "ZeroDivisionError"
+    } else {
+        "Panic"
+    }
+}
+
+/// Refuses keyword arguments a function does not take, as Python does:
+/// `add(x=1, y=2, z=3)` is `TypeError: add() got an unexpected keyword
+/// argument 'z'` (every unknown one is named, in the order sent), instead
+/// of a misspelled argument passing unnoticed. Shared by the typed
+/// `#[tractor::rpc]` wrappers and the runtime's own `self.*` functions.
+pub fn check_kwargs(func: &str, params: &[&str], kwargs: &StrMap) -> Result<(), String> {
+    let unknown: Vec<String> = kwargs
+        .iter()
+        .filter(|(k, _)| !params.contains(&k.as_str()))
+        .map(|(k, _)| format!("'{k}'"))
+        .collect();
+    match unknown.len() {
+        0 => Ok(()),
+        1 => Err(format!(
+            "{func}() got an unexpected keyword argument {}",
+            unknown[0]
+        )),
+        _ => Err(format!(
+            "{func}() got unexpected keyword arguments {}",
+            unknown.join(", ")
+        )),
+    }
 }
 
 /// Lowers a plain return value.
@@ -150,4 +234,96 @@ pub fn failure_from_error(err: Error) -> RpcFailure {
 #[doc(hidden)]
 pub fn current_scope() -> Option<CancelScope> {
     CancelScope::current()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(names: &[&str]) -> StrMap {
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), Value::from(1)))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_keywords_are_named_like_python_names_them() {
+        assert_eq!(check_kwargs("add", &["x", "y"], &kw(&["x", "y"])), Ok(()));
+        assert_eq!(
+            check_kwargs("add", &["x", "y"], &kw(&["x", "y", "z"])).unwrap_err(),
+            "add() got an unexpected keyword argument 'z'"
+        );
+        assert_eq!(
+            check_kwargs("add", &["x", "y"], &kw(&["w", "x", "z"])).unwrap_err(),
+            "add() got unexpected keyword arguments 'w', 'z'"
+        );
+    }
+
+    #[test]
+    fn the_runtimes_own_functions_refuse_unknown_keywords() {
+        assert_eq!(check_self_kwargs("cancel", &kw(&[])), Ok(()));
+        assert_eq!(
+            check_self_kwargs("cancel", &kw(&["now"])).unwrap_err(),
+            "cancel() got an unexpected keyword argument 'now'"
+        );
+        assert_eq!(check_self_kwargs("_cancel_task", &kw(&["cid"])), Ok(()));
+        assert!(check_self_kwargs("_cancel_task", &kw(&["cid", "x"])).is_err());
+        assert_eq!(check_self_kwargs("find_actor", &kw(&["anything"])), Ok(()));
+    }
+
+    #[test]
+    fn overflow_panics_are_named_like_python_names_them() {
+        assert_eq!(
+            panic_type_name("attempt to add with overflow"),
+            "OverflowError"
+        );
+        assert_eq!(
+            panic_type_name("attempt to multiply with overflow"),
+            "OverflowError"
+        );
+        assert_eq!(
+            panic_type_name("attempt to divide by zero"),
+            "ZeroDivisionError"
+        );
+        assert_eq!(panic_type_name("index out of bounds"), "Panic");
+    }
+
+    #[test]
+    fn an_integer_too_big_for_its_parameter_is_an_overflow_error() {
+        let kw = vec![("x".to_owned(), Value::from(u64::MAX))];
+        let Err(RpcFailure::Raised {
+            type_name, message, ..
+        }) = args_from_kwargs::<Add>("add", &["x"], kw)
+        else {
+            panic!("u64::MAX fit an i64");
+        };
+        assert_eq!(type_name, "OverflowError", "{message}");
+        assert!(message.contains("18446744073709551615"), "{message}");
+        // A wrong kind is still a TypeError.
+        let kw = vec![("x".to_owned(), Value::from(1.5))];
+        let Err(RpcFailure::Raised { type_name, .. }) = args_from_kwargs::<Add>("add", &["x"], kw)
+        else {
+            panic!("a float fit an i64");
+        };
+        assert_eq!(type_name, "TypeError");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Add {
+        #[allow(dead_code)]
+        x: i64,
+    }
+
+    #[test]
+    fn a_typed_wrapper_refuses_an_unknown_keyword_as_a_type_error() {
+        let Err(RpcFailure::Raised {
+            type_name, message, ..
+        }) = args_from_kwargs::<Add>("add", &["x"], kw(&["x", "z"]))
+        else {
+            panic!("an unknown keyword was accepted");
+        };
+        assert_eq!(type_name, "TypeError");
+        assert_eq!(message, "add() got an unexpected keyword argument 'z'");
+    }
 }

@@ -31,11 +31,23 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ipc::{Addr, DEFAULT_MAX_FRAME, Proto};
+use crate::ipc::{Addr, DEFAULT_MAX_FRAME, Limits, Proto, TlsMode};
 use crate::msg::{self, StrMap, Uid, Value, WireAddr};
 
 /// The name of the envelope's environment variable.
-pub const ENV_VAR: &str = "_TRACTOR_RT_VARS";
+/// (Defined in `ipc::tls`, which reads the envelope's TLS keys itself.)
+pub const ENV_VAR: &str = crate::ipc::tls::ENVELOPE_VAR;
+
+impl crate::ipc::tls::TlsSettings {
+    /// The settings in `rv`; the folder falls back to `$TRACTOR_TLS_DIR`.
+    pub fn from_vars(rv: &RuntimeVars) -> Self {
+        Self {
+            dir: rv.tls_dir.clone().or_else(crate::ipc::tls::dir_from_env),
+            mode: rv.tls,
+            insecure: rv.insecure,
+        }
+    }
+}
 
 /// How actors are started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,8 +122,16 @@ pub struct RuntimeVars {
     pub loglevel: String,
     /// Debug mode (more diagnostics; mirrors Python's `_debug_mode`).
     pub debug_mode: bool,
-    /// Largest frame accepted or sent, in bytes.
+    /// Largest frame accepted or sent, in bytes (default 64 MiB; Python
+    /// has no limit). A bigger frame from a peer is discarded unread and
+    /// its sender gets a `MsgTypeError` naming the size and this limit;
+    /// the connection stays usable.
     pub max_frame_bytes: usize,
+    /// Deepest nesting of lists and maps accepted in a payload value
+    /// (default 128, at most 1024). A deeper message is refused with a
+    /// `MsgTypeError` to its sender naming this limit; the dialog and the
+    /// connection stay usable. (Python's msgspec has no such limit.)
+    pub max_nesting_depth: usize,
     /// Seconds a child gets to acknowledge and finish a cancel before it
     /// is sent SIGTERM (and then SIGKILL after the same again).
     pub cancel_grace_secs: f64,
@@ -128,6 +148,14 @@ pub struct RuntimeVars {
     /// Where spawned children write stdout/stderr (`<dir>/<name>.log`);
     /// `None` means they inherit ours.
     pub child_log_dir: Option<PathBuf>,
+    /// The TLS folder (`ca.pem`, `node.pem`, `node.key`) for TCP beyond
+    /// loopback; defaults to `$TRACTOR_TLS_DIR`. See [`crate::ipc::tls`].
+    pub tls_dir: Option<PathBuf>,
+    /// When TCP uses TLS: beyond loopback (`auto`), `always`, or `off`.
+    pub tls: TlsMode,
+    /// Allows plain, unauthenticated TCP beyond loopback (no TLS folder,
+    /// or `tls` off). The CLI's `--insecure`.
+    pub insecure: bool,
     /// Keys we received and do not know, kept and passed on.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -145,12 +173,16 @@ impl Default for RuntimeVars {
             loglevel: "warn".into(),
             debug_mode: false,
             max_frame_bytes: DEFAULT_MAX_FRAME,
+            max_nesting_depth: msg::MAX_NESTING,
             cancel_grace_secs: 2.0,
             is_root: true,
             root_addrs: Vec::new(),
             spawn: None,
             child_args: Vec::new(),
             child_log_dir: None,
+            tls_dir: crate::ipc::tls::dir_from_env(),
+            tls: TlsMode::Auto,
+            insecure: false,
             extra: Default::default(),
         }
     }
@@ -315,6 +347,14 @@ impl RuntimeVars {
         rv
     }
 
+    /// What this actor's connections accept from their peers.
+    pub fn wire_limits(&self) -> Limits {
+        Limits {
+            max_frame: self.max_frame_bytes,
+            max_depth: self.max_nesting_depth,
+        }
+    }
+
     /// The grace period as a `Duration`.
     pub fn cancel_grace(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.cancel_grace_secs.max(0.0))
@@ -449,6 +489,28 @@ mod tests {
             "{v}"
         );
         assert_eq!(RuntimeVars::load_from(&v).unwrap(), rv);
+    }
+
+    #[test]
+    fn tls_settings_travel_in_the_envelope_and_over_the_wire() {
+        let mut rv = RuntimeVars::for_session();
+        rv.tls_dir = Some("/etc/tractor/tls".into());
+        rv.tls = TlsMode::Always;
+        rv.insecure = true;
+        let (_, v) = rv.dump();
+        assert!(v.contains("\"tls_dir\":\"/etc/tractor/tls\""), "{v}");
+        assert!(v.contains("\"tls\":\"always\""), "{v}");
+        assert_eq!(RuntimeVars::load_from(&v).unwrap(), rv);
+        // Python keeps `_rs_` keys it does not know; a Rust child reads them.
+        let wire = rv.to_wire();
+        assert!(wire.iter().any(|(k, _)| k == "_rs_tls_dir"));
+        let mut child = RuntimeVars::default();
+        child.merge_wire(&wire);
+        assert_eq!(child.tls_dir, rv.tls_dir);
+        assert_eq!(child.tls, TlsMode::Always);
+        assert!(child.insecure);
+        let e = RuntimeVars::load_from("{\"tls\": \"sometimes\"}").unwrap_err();
+        assert!(e.to_string().contains("_TRACTOR_RT_VARS"), "{e}");
     }
 
     #[test]

@@ -47,16 +47,19 @@ impl Backoff {
     }
 }
 
-/// The sliding window of recent restarts.
+/// The sliding window of recent restarts: at most `intensity` within
+/// `period`. Public for supervisors of things that are not actors (envctl
+/// restarts OS processes with the same rule).
 #[derive(Debug)]
-pub(crate) struct RestartBudget {
+pub struct RestartBudget {
     intensity: u32,
     period: Duration,
     recent: VecDeque<Instant>,
 }
 
 impl RestartBudget {
-    pub(crate) fn new(intensity: u32, period: Duration) -> Self {
+    /// At most `intensity` restarts within `period`.
+    pub fn new(intensity: u32, period: Duration) -> Self {
         RestartBudget {
             intensity,
             period,
@@ -66,7 +69,7 @@ impl RestartBudget {
 
     /// Takes one restart from the budget at `now`; false when the budget
     /// is spent (the restart must not happen: escalate).
-    pub(crate) fn take(&mut self, now: Instant) -> bool {
+    pub fn take(&mut self, now: Instant) -> bool {
         while let Some(t) = self.recent.front() {
             if now.duration_since(*t) > self.period {
                 self.recent.pop_front();
@@ -79,6 +82,11 @@ impl RestartBudget {
         }
         self.recent.push_back(now);
         true
+    }
+
+    /// How many restarts the window holds (as of the last [`Self::take`]).
+    pub fn used(&self) -> u32 {
+        u32::try_from(self.recent.len()).unwrap_or(u32::MAX)
     }
 }
 

@@ -35,7 +35,7 @@ mod supervisor;
 
 use std::future::Future;
 
-pub use budget::{Backoff, Escalation, RestartRecord};
+pub use budget::{Backoff, Escalation, RestartBudget, RestartRecord};
 pub use events::{ExitReason, SupervisorEvent};
 pub use strategy::{ChildSpec, Restart, Strategy, SupervisorSpec};
 pub use supervisor::Supervisor;

@@ -89,26 +89,18 @@ fn libtest_name(path: &str) -> &str {
 /// [`crate::runtime::actor::live_actors`]): the check the `/proc` one
 /// cannot make for thread actors. `None` when none is; else a report.
 pub fn live_actors_report(limit: Duration) -> Option<String> {
-    let start = std::time::Instant::now();
-    loop {
-        let live = crate::runtime::actor::live_actors();
-        if live.is_empty() {
-            return None;
-        }
-        if start.elapsed() >= limit {
-            let mut r = String::new();
-            for u in live {
-                r.push_str(&format!(
-                    "  actor {:?} ({}) still alive in this process\n",
-                    u.name, u.uuid
-                ));
-            }
-            return Some(r);
-        }
-        // A finishing thread actor frees its state when its thread and
-        // runtime end; there is no event to wait on, so look again.
-        std::thread::sleep(Duration::from_millis(20));
+    let live = crate::runtime::actor::wait_live_actors_gone(limit);
+    if live.is_empty() {
+        return None;
     }
+    let mut r = String::new();
+    for u in live {
+        r.push_str(&format!(
+            "  actor {:?} ({}) still alive in this process\n",
+            u.name, u.uuid
+        ));
+    }
+    Some(r)
 }
 
 /// `Ok` when this test process runs one test at a time, as

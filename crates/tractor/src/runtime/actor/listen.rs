@@ -47,7 +47,7 @@ impl Actor {
             };
             match conn {
                 Ok(conn) => {
-                    let chan = Channel::new(conn, self.max_frame());
+                    let chan = Channel::new(conn, self.inner.rtv.wire_limits());
                     let me = self.clone();
                     self.inner
                         .conn_tasks
@@ -125,7 +125,7 @@ impl Actor {
 
     /// Dials `addr`, does the handshake and serves the connection.
     pub(crate) async fn dial(&self, addr: &Addr) -> Result<Arc<Peer>, Error> {
-        let mut chan = Channel::connect(addr, self.max_frame()).await?;
+        let mut chan = Channel::connect(addr, self.inner.rtv.wire_limits()).await?;
         let aid = chan.handshake(&self.aid(), HANDSHAKE_TIMEOUT).await?;
         Ok(self.spawn_peer(aid, chan))
     }

@@ -12,7 +12,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -68,6 +69,9 @@ pub(crate) struct ActorInner {
     pub stop_reading: CancellationToken,
     /// RPC tasks served here.
     pub rpc_tasks: TaskTracker,
+    /// Fired each time a served task has ended (after `rpc_tasks` counts
+    /// it gone), so a caller can wait for the count to drop.
+    pub served_ended: tokio::sync::Notify,
     /// Accept loops, handshakes and reader loops.
     pub conn_tasks: TaskTracker,
     next_id: AtomicU64,
@@ -93,12 +97,46 @@ static LIVE: Mutex<Vec<(Uid, std::sync::Weak<ActorInner>, bool)>> = Mutex::new(V
 /// thread actor still running, a task or a handle keeping it. Used by the
 /// test harness's leak check (the `/proc` checks cannot see threads).
 pub fn live_actors() -> Vec<Uid> {
-    let mut all = lock(&LIVE);
+    still_live(&mut lock(&LIVE))
+}
+
+fn still_live(all: &mut Vec<(Uid, std::sync::Weak<ActorInner>, bool)>) -> Vec<Uid> {
     all.retain(|(_, w, _)| w.strong_count() > 0);
     all.iter()
         .filter(|(_, _, abandoned)| !abandoned)
         .map(|(u, _, _)| u.clone())
         .collect()
+}
+
+/// Signalled (under [`LIVE`]'s lock) each time an actor's state is freed.
+static FREED: Condvar = Condvar::new();
+
+impl Drop for ActorInner {
+    fn drop(&mut self) {
+        // Taking the lock orders this with a waiter's check: it is either
+        // before the check (which then sees the actor gone) or while the
+        // waiter waits (which this wakes).
+        let _live = lock(&LIVE);
+        FREED.notify_all();
+    }
+}
+
+/// Waits (up to `limit`) until [`live_actors`] is empty, woken each time
+/// an actor's state is freed; returns what is still alive.
+pub fn wait_live_actors_gone(limit: Duration) -> Vec<Uid> {
+    let deadline = Instant::now() + limit;
+    let mut all = lock(&LIVE);
+    loop {
+        let live = still_live(&mut all);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if live.is_empty() || left.is_zero() {
+            return live;
+        }
+        all = match FREED.wait_timeout(all, left) {
+            Ok((g, _)) => g,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+    }
 }
 
 /// Records that the actor `uid` was abandoned (reported, not a leak).
@@ -132,6 +170,8 @@ impl Actor {
         enabled: Vec<String>,
         hooks: Hooks,
     ) -> Actor {
+        // Every listener and dialer of this process follows its vars' TLS policy.
+        crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
         let a = Actor {
             inner: Arc::new(ActorInner {
                 uid,
@@ -147,6 +187,7 @@ impl Actor {
                 stop_listening: CancellationToken::new(),
                 stop_reading: CancellationToken::new(),
                 rpc_tasks: TaskTracker::new(),
+                served_ended: tokio::sync::Notify::new(),
                 conn_tasks: TaskTracker::new(),
                 next_id: AtomicU64::new(1),
             }),
@@ -224,6 +265,37 @@ impl Actor {
     /// and diagnostics.
     pub fn served_tasks(&self) -> usize {
         self.inner.rpc_tasks.len()
+    }
+
+    /// Waits until this actor serves at most `n` tasks (woken as each
+    /// served task ends, no polling).
+    pub async fn served_tasks_at_most(&self, n: usize) {
+        loop {
+            let ended = self.inner.served_ended.notified();
+            tokio::pin!(ended);
+            // Registered before the check, so an end in between wakes us.
+            ended.as_mut().enable();
+            if self.served_tasks() <= n {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// Spawns a task served for a peer: counted by `rpc_tasks` (teardown
+    /// waits for it) and announced on `served_ended` once it has ended.
+    pub(super) fn spawn_served(
+        &self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let tracked = self.inner.rpc_tasks.track_future(task);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            // The tracker's token goes with `tracked` here, before the
+            // notification.
+            tracked.await;
+            inner.served_ended.notify_waiters();
+        });
     }
 
     /// The `self.*` service this actor was built with, if it is a `T`.

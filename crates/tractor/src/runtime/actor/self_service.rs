@@ -15,6 +15,11 @@ impl Actor {
     /// The runtime's own `self` namespace (spec §5.4, §6).
     pub(super) async fn run_self(self, peer: Arc<Peer>, start: Start) {
         let cid = start.cid.clone();
+        if let Err(text) = crate::runtime::rpc::check_self_kwargs(&start.func, &start.kwargs) {
+            let err = pack_error(self.uid(), "TypeError", text, String::new(), Some(cid));
+            let _ = peer.tx.send(&Msg::Error(err)).await;
+            return;
+        }
         let result: Result<Msg, (&'static str, String)> = match start.func.as_str() {
             "cancel" => {
                 ack_asyncfunc(&peer, &cid).await;
@@ -87,7 +92,7 @@ impl Actor {
                             cid: cid.clone(),
                             pld: v,
                         })),
-                        Err(e) => Err(("ValueError", e)),
+                        Err(e) => Err((e.python_type, e.message)),
                     }
                 }
                 _ => Err((

@@ -35,9 +35,7 @@ impl Actor {
             return;
         }
         if start.ns == "self" {
-            self.inner
-                .rpc_tasks
-                .spawn(async move { me.run_self(peer, start).await });
+            self.spawn_served(async move { me.run_self(peer, start).await });
             return;
         }
         let def = match self.resolve(&start.ns, &start.func) {
@@ -57,9 +55,7 @@ impl Actor {
                 (!def.allow_overruns).then_some(crate::runtime::portal::DEFAULT_STREAM_BUFFER);
             peer.open_dialog(&start.cid, cap)
         });
-        self.inner
-            .rpc_tasks
-            .spawn(async move { me.run_rpc(peer, start, def, scope, dialog).await });
+        self.spawn_served(async move { me.run_rpc(peer, start, def, scope, dialog).await });
     }
 
     fn resolve(
@@ -128,7 +124,7 @@ impl Actor {
             Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),
             Some(Err(panic)) => Msg::Error(pack_error(
                 self.uid(),
-                "Panic",
+                crate::runtime::rpc::panic_type_name(&panic_message(&panic)),
                 panic_message(&panic),
                 crate::devx::panics::take_last_backtrace(),
                 Some(cid),
