@@ -67,6 +67,7 @@ pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
 pub use runtime::actor::{Actor, current_actor};
 pub use runtime::cancel::CancelScope;
+pub use runtime::dialog::stream_from::{RemoteStream, RemoteStreamFn};
 pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};
 pub use runtime::rpc::RemoteFn;
