@@ -83,6 +83,9 @@ pub mod __private {
     pub use linkme;
     pub use serde;
 
+    pub use crate::runtime::lower::{
+        AliasNeedsOutputOption, NotAResult, PlainKind, PlainTag, ResultKind, ResultTag, Ret,
+    };
     pub use crate::runtime::rpc::{
         BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
