@@ -351,7 +351,9 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
 /// In a process started by a parent actor (the `_TRACTOR_RT_VARS` envelope
 /// says so) the same binary runs as that child instead, so `main` needs no
 /// special casing. Options: `name = "..."` (default `"root"`),
-/// `enable = "ns1, ns2"` (namespaces callable in the root).
+/// `enable = "ns1, ns2"` (namespaces callable in the root), `timeout = N`
+/// (seconds): after N seconds the actor tree is cancelled as by a first
+/// Ctrl-C, and the program says so on stderr and exits with status 124.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match parse_args(attr) {
@@ -378,7 +380,7 @@ fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
                 .filter(|s| !s.is_empty())
                 .collect();
         } else if a.path.is_ident("timeout") {
-            continue;
+            continue; // read by `main_timeout`
         } else {
             return Err(syn::Error::new_spanned(&a.path, "unknown option"));
         }
@@ -386,6 +388,34 @@ fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
     Ok(quote! {
         ::tractor::RootConfig::named(#name).enable(&[#(#enable),*])
     })
+}
+
+/// `timeout = N` (seconds, an integer or a float, more than zero).
+fn main_timeout(args: &[MetaNameValue]) -> syn::Result<Option<f64>> {
+    let Some(a) = args.iter().find(|a| a.path.is_ident("timeout")) else {
+        return Ok(None);
+    };
+    let secs = match &a.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u64>()? as f64,
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>()?,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "timeout is a number of seconds: `timeout = 30` or `timeout = 2.5`",
+            ));
+        }
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(syn::Error::new_spanned(
+            &a.value,
+            "timeout must be more than zero seconds",
+        ));
+    }
+    Ok(Some(secs))
 }
 
 fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
@@ -396,6 +426,10 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         ));
     }
     let cfg = root_config(&args)?;
+    let timeout = match main_timeout(&args)? {
+        Some(secs) => quote!(::core::option::Option::Some(#secs)),
+        None => quote!(::core::option::Option::None),
+    };
     let body = &func.block;
     let ret = &func.sig.output;
     let attrs = &func.attrs;
@@ -403,7 +437,7 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         #(#attrs)*
         fn main() -> ::std::process::ExitCode {
             async fn __tractor_main() #ret #body
-            ::tractor::__private::main_entry(#cfg, __tractor_main)
+            ::tractor::__private::main_entry(#cfg, #timeout, __tractor_main)
         }
     })
 }
