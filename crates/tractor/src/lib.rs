@@ -83,6 +83,9 @@ pub mod __private {
     pub use linkme;
     pub use serde;
 
+    pub use crate::runtime::lower::{
+        AliasNeedsOutputOption, NotAResult, PlainKind, PlainTag, ResultKind, ResultTag, Ret,
+    };
     pub use crate::runtime::rpc::{
         BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
@@ -98,8 +101,17 @@ pub mod __private {
         let _ = ctx.send_stop_once().await;
     }
 
-    /// The body of `#[tractor::main]`.
-    pub fn main_entry<F, Fut, R>(cfg: crate::RootConfig, body: F) -> std::process::ExitCode
+    /// The exit status of a `#[tractor::main(timeout = N)]` program whose
+    /// tree ran out of time (as coreutils' `timeout`).
+    pub const MAIN_TIMEOUT_EXIT: u8 = 124;
+
+    /// The body of `#[tractor::main]`; `timeout` (seconds) cancels the
+    /// tree, like a first Ctrl-C, once it has run that long.
+    pub fn main_entry<F, Fut, R>(
+        cfg: crate::RootConfig,
+        timeout: Option<f64>,
+        body: F,
+    ) -> std::process::ExitCode
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = R>,
@@ -123,9 +135,37 @@ pub mod __private {
             rtv: Some(cfg.rtv.unwrap_or(rtv)),
             ..cfg
         };
+        let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fired = timed_out.clone();
         let out = rt.block_on(crate::run_root(cfg, || async move {
-            body().await.into_tractor()
+            // The timer cancels the root actor, as a signal does: the body
+            // is then driven through the tree's graceful teardown.
+            let timer = match (timeout, crate::current_actor()) {
+                (Some(secs), Some(actor)) => Some(tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+                    fired.store(true, std::sync::atomic::Ordering::SeqCst);
+                    actor.cancel(None);
+                })),
+                _ => None,
+            };
+            let out = body().await.into_tractor();
+            if let Some(t) = timer {
+                t.abort();
+            }
+            out
         }));
+        if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+            let secs = timeout.unwrap_or_default();
+            match &out {
+                Ok(()) => eprintln!(
+                    "error: the main timeout ({secs}s) ran out; the actor tree was cancelled"
+                ),
+                Err(e) => eprintln!(
+                    "error: the main timeout ({secs}s) ran out; the actor tree was cancelled ({e})"
+                ),
+            }
+            return std::process::ExitCode::from(MAIN_TIMEOUT_EXIT);
+        }
         match out {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(crate::Error::Cancelled(why)) => {

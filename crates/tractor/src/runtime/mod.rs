@@ -4,6 +4,7 @@ pub mod actor;
 pub mod cancel;
 pub mod dialog;
 pub mod hooks;
+pub(crate) mod lower;
 pub(crate) mod peer;
 pub mod portal;
 pub mod rpc;
