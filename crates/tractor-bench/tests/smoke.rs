@@ -37,6 +37,7 @@ const UNPLACED: &[&str] = &[
     "idle_actor_rss_process",
     "idle_actor_rss_thread",
     "codec_start_msg",
+    "codec_start_msg_typed",
 ];
 
 fn well_formed(name: &str, f: &serde_json::Value) {

@@ -104,7 +104,7 @@ pub enum MsgRef<'a> {
         cid: &'a str,
     },
     /// Every other message (handshakes, errors, cancel acks), owned.
-    Other(Msg),
+    Other(Box<Msg>),
 }
 
 impl MsgRef<'_> {
@@ -139,7 +139,7 @@ impl MsgRef<'_> {
             MsgRef::Stop { cid } => Msg::Stop(Stop {
                 cid: (*cid).to_owned(),
             }),
-            MsgRef::Other(m) => m.clone(),
+            MsgRef::Other(m) => (**m).clone(),
         }
     }
 }
@@ -161,7 +161,7 @@ pub fn decode_ref_with_depth(
     }
     // Not a hot message, or not a valid one: the owned decoder decides,
     // and says precisely what is wrong.
-    decode_with_depth(bytes, max_depth).map(MsgRef::Other)
+    decode_with_depth(bytes, max_depth).map(|m| MsgRef::Other(Box::new(m)))
 }
 
 fn hot<'a>(f: &Fields<'a>) -> Option<MsgRef<'a>> {

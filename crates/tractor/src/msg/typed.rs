@@ -99,7 +99,7 @@ pub fn encode_start<K: Serialize + ?Sized>(
 /// The keyword arguments just written at `buf[at..]` must be a map with
 /// string keys (nil means none: an empty map), as
 /// [`super::payload::to_kwargs`] requires.
-fn check_kwargs(buf: &mut Vec<u8>, at: usize) -> Result<(), PayloadError> {
+fn check_kwargs(buf: &mut [u8], at: usize) -> Result<(), PayloadError> {
     use rmp::decode as d;
     if buf[at..] == [0xc0] {
         buf[at] = 0x80;
