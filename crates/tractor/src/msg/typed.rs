@@ -114,8 +114,11 @@ fn check_kwargs(buf: &mut [u8], at: usize) -> Result<(), PayloadError> {
         )));
     };
     for _ in 0..n {
-        let k = rmpv::decode::read_value(&mut b).map_err(|e| PayloadError(e.to_string()))?;
-        if !k.is_str() {
+        // A string key is read in place; anything else is read as a value
+        // only to name its kind in the error.
+        let mut key = b;
+        if super::fast::read_str(&mut b).is_none() {
+            let k = rmpv::decode::read_value(&mut key).unwrap_or(rmpv::Value::Nil);
             return Err(PayloadError(format!(
                 "keyword names must be strings, got {}",
                 super::kind(&k)
