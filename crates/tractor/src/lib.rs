@@ -65,7 +65,7 @@ pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
-pub use runtime::actor::{Actor, current_actor};
+pub use runtime::actor::{Actor, current_actor, spawn_task};
 pub use runtime::cancel::CancelScope;
 pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};

@@ -77,11 +77,16 @@ pub struct Root {
     actor: Actor,
     created_bind_dir: bool,
     signals: tokio::task::JoinHandle<()>,
+    /// The SIGUSR1 task-tree dumps (see [`crate::child::serve_stackscope_signal`]).
+    stackscope: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Root {
     fn drop(&mut self) {
         self.signals.abort();
+        if let Some(s) = &self.stackscope {
+            s.abort();
+        }
     }
 }
 
@@ -170,10 +175,12 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
         "root actor up"
     );
     let signals = tokio::spawn(watch_signals(actor.clone()));
+    let stackscope = crate::child::serve_stackscope_signal();
     Ok(Root {
         actor,
         created_bind_dir,
         signals,
+        stackscope,
     })
 }
 

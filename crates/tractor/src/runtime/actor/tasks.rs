@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 
+use crate::devx::tasktree::TaskKind;
 use crate::errors::pack_error;
 use crate::msg::{ErrorMsg, FuncType, Msg, Payload, Start, StartAck};
 use crate::runtime::cancel::CancelScope;
@@ -35,7 +36,14 @@ impl Actor {
             return;
         }
         if start.ns == "self" {
-            self.spawn_served(async move { me.run_self(peer, start).await });
+            let entry = self.inner.tasks.enter(
+                TaskKind::Runtime,
+                format!(
+                    "self.{} cid={} caller={}",
+                    start.func, start.cid, peer.aid.name
+                ),
+            );
+            self.spawn_served(entry.run(async move { me.run_self(peer, start).await }));
             return;
         }
         let def = match self.resolve(&start.ns, &start.func) {
@@ -55,7 +63,21 @@ impl Actor {
                 (!def.allow_overruns).then_some(crate::runtime::portal::DEFAULT_STREAM_BUFFER);
             peer.open_dialog(&start.cid, cap)
         });
-        self.spawn_served(async move { me.run_rpc(peer, start, def, scope, dialog).await });
+        let kind = match def.functype {
+            FuncType::AsyncFunc => TaskKind::Rpc,
+            FuncType::AsyncGen => TaskKind::Stream,
+            FuncType::Context => TaskKind::Context,
+        };
+        let entry = self.inner.tasks.enter(
+            kind,
+            format!(
+                "{}.{} cid={} caller={}",
+                start.ns, start.func, start.cid, peer.aid.name
+            ),
+        );
+        self.spawn_served(
+            entry.run(async move { me.run_rpc(peer, start, def, scope, dialog).await }),
+        );
     }
 
     fn resolve(
