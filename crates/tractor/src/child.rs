@@ -192,6 +192,9 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     };
     let mut rtv = rtv;
     rtv.merge_wire(&spec.runtime_vars);
+    if rtv.debug_mode && own_process {
+        crate::devx::ptrace::allow_any_tracer();
+    }
     let regs: Vec<Addr> = spec
         .reg_addrs
         .iter()

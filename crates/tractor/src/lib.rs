@@ -45,6 +45,10 @@
 
 #![warn(missing_docs)]
 
+// The runtime's own context functions (`runtime::debug`) use the
+// `#[tractor::context]` macro, whose expansion names `::tractor`.
+extern crate self as tractor;
+
 pub mod child;
 pub mod devx;
 pub mod discovery;

@@ -31,12 +31,14 @@ pub fn dump_task_trees(reason: &str) -> Vec<PathBuf> {
             }
             Err(e) => format!("(not written: {e})"),
         };
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
+        // One write: the actors of a tree share one stderr, and a write
+        // (up to the pipe's atomic size) is not interleaved with theirs.
+        let text = format!(
             "{DUMP_BANNER} '{}' ({reason}) -> {file}\n{tree}",
             actor.name()
         );
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
     }
     files

@@ -153,6 +153,16 @@ impl Actor {
             )),
             None => Msg::Error(self.context_cancelled(&scope, &cid, &start.func)),
         };
+        // Debug mode: a failed task is held (crash card, terminal lock,
+        // a key) before its error goes on.
+        if let Msg::Error(e) = &reply
+            && self.runtime_vars().debug_mode
+            && e.boxed_type_str != "ContextCancelled"
+        {
+            let task = format!("{}.{} (caller '{}')", start.ns, start.func, peer.aid.name);
+            crate::runtime::debug::hold(&self, crate::runtime::debug::crash_of(&self, task, e))
+                .await;
+        }
         if let Err(e) = peer.tx.send(&reply).await {
             tracing::debug!(error = %e, "could not deliver a result; the caller is gone");
         }
