@@ -13,10 +13,10 @@
 //! * [`lock`]: the root's side (the FIFO lock, its holder, the context
 //!   function);
 //! * [`request`]: an actor's side ([`acquire`], [`TtyLock::release`]);
-//! * [`hold`]: pause on crash (a failed task, in debug mode, shows its
+//! * [`hold`](mod@hold): pause on crash (a failed task, in debug mode, shows its
 //!   [`card`] holding the lock and waits for a key before its error goes
 //!   on);
-//! * [`pause`]: the same at a chosen point (`tractor::pause!()`).
+//! * [`pause`](mod@pause): the same at a chosen point (`tractor::pause!()`).
 
 pub mod card;
 pub mod hold;
