@@ -409,6 +409,35 @@ fn line<'a>(out: &'a str, label: &str) -> &'a str {
 }
 
 #[test]
+fn python_takes_and_releases_the_terminal_lock_a_rust_root_serves_in_debug_mode() {
+    let (w, registrar, mut service) = rust_service_world(|rv| rv.debug_mode = true);
+    let out = run_py_client(&w, "ttylock");
+    // Python's own dialog and payload types: started(LockStatus) naming
+    // the Python actor and the context, then LockRelease, then the result.
+    assert_eq!(
+        line(&out, "locked"),
+        "locked -> LockStatus True True True",
+        "{out}"
+    );
+    assert_eq!(
+        line(&out, "released"),
+        "released -> LockStatus False",
+        "{out}"
+    );
+    service
+        .wait_for_line("tractor: terminal lock taken by 'pyclient'", LIMIT)
+        .unwrap();
+    let released = service
+        .wait_for_line("tractor: terminal lock released by 'pyclient'", LIMIT)
+        .unwrap();
+    assert!(
+        !released.contains("gone"),
+        "released on request: {released}"
+    );
+    stop_all(w, registrar, service);
+}
+
+#[test]
 fn python_gets_a_type_error_for_an_unknown_keyword() {
     let (w, registrar, service) = rust_service_world(|_| {});
     let out = run_py_client(&w, "kwargs");

@@ -45,6 +45,10 @@
 
 #![warn(missing_docs)]
 
+// The runtime's own context functions (`runtime::debug`) use the
+// `#[tractor::context]` macro, whose expansion names `::tractor`.
+extern crate self as tractor;
+
 pub mod child;
 pub mod devx;
 pub mod discovery;
@@ -65,7 +69,7 @@ pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
-pub use runtime::actor::{Actor, current_actor};
+pub use runtime::actor::{Actor, current_actor, spawn_task};
 pub use runtime::cancel::CancelScope;
 pub use runtime::dialog::stream_from::{RemoteStream, RemoteStreamFn};
 pub use runtime::dialog::{context, shm, stream as streaming};

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod cancel;
+pub mod debug;
 pub mod dialog;
 pub mod hooks;
 pub(crate) mod lower;
