@@ -5,7 +5,7 @@
 use crate::errors::Error;
 use crate::ipc::Addr;
 use crate::runtime::actor::Actor;
-use crate::runtime::dialog::context::Context;
+use crate::runtime::dialog::context::{Context, Opener};
 use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::portal::Portal;
 
@@ -23,7 +23,7 @@ enum How {
     Local(Held),
     /// Through the root: the open dialog.
     Remote {
-        ctx: Context,
+        ctx: Context<Opener>,
         stream: MsgStream<LockRelease>,
         status: LockStatus,
     },
@@ -56,7 +56,7 @@ pub async fn acquire(actor: &Actor, task: &str) -> Result<TtyLock, Error> {
 pub async fn acquire_from(actor: &Actor, root: &Addr, task: &str) -> Result<TtyLock, Error> {
     let peer = actor.dial(root).await?;
     let portal = Portal::new(actor.clone(), peer);
-    let (ctx, status): (Context, LockStatus) = portal
+    let (ctx, status): (Context<Opener>, LockStatus) = portal
         .open_context(lock_stdio_for_peer {
             subactor_task_uid: (task.to_owned(), u64::from(std::process::id())),
         })
