@@ -49,15 +49,7 @@ pub fn pidfd(pid: u32) -> Option<OwnedFd> {
 /// True if `pid` exits (or is already gone) within `limit`: the pidfd
 /// becomes readable at its exit, an event, not a poll of /proc.
 pub fn exited_within(pid: u32, limit: Duration) -> bool {
-    let Some(fd) = pidfd(pid) else {
-        return true;
-    };
-    let mut fds = [nix::poll::PollFd::new(
-        fd.as_fd(),
-        nix::poll::PollFlags::POLLIN,
-    )];
-    let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
-    matches!(nix::poll::poll(&mut fds, ms), Ok(n) if n > 0)
+    all_exited_within(&[pid], limit)
 }
 
 /// True if every one of `pids` exits (or is already gone) within `limit`:
