@@ -36,8 +36,10 @@ pub fn show_state(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failu
                 let mut s = format!("run {} ({})\n", run.run_id, run.mode);
                 for r in run.services.values() {
                     s.push_str(&format!(
-                        "  {:<24} {:<12} port {}\n",
-                        r.name, r.status, r.actual_port
+                        "  {:<24} {} port {}\n",
+                        r.name,
+                        crate::ui::status(&r.status, 12),
+                        r.actual_port
                     ));
                 }
                 s
@@ -144,20 +146,45 @@ pub fn list_trees(repo: &Path, cwd: &Path, cfg: &Config, json_out: bool) -> Resu
 /// `PING`); names what is not healthy.
 pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> {
     let scope = scope::scope_dir(repo)?;
-    let Some(mut run) = state::load_latest(&scope) else {
+    // Every active run (a `--main` run beside a `--trees` run), else the
+    // latest one, so a stopped set still reports what it was.
+    let mut runs = crate::lifecycle::active_runs(&scope);
+    if runs.is_empty() {
+        runs.extend(state::load_latest(&scope));
+    }
+    if runs.is_empty() {
         return Err(Failure::Actionable(
             "nothing to check: no saved state (run `envctl start`)".into(),
         ));
-    };
-    reconcile(&mut run, cfg);
+    }
+    for run in &mut runs {
+        reconcile(run, cfg);
+    }
+    let run_ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
     let mut rows = Vec::new();
     let mut bad = Vec::new();
-    for r in run.services.values() {
-        if r.status == "stopped" {
-            continue;
-        }
-        let http = (r.status == "running" && r.listener_expected)
-            .then(|| procs::http_status(&r.health_url, Duration::from_secs(2)));
+    let recs: Vec<&crate::state::ServiceRecord> = runs
+        .iter()
+        .flat_map(|r| r.services.values())
+        .filter(|r| r.status != "stopped")
+        .collect();
+    // Every service is asked at once: `health` takes as long as the
+    // slowest answer, not the sum of them.
+    let answers: Vec<Option<Option<u16>>> = std::thread::scope(|s| {
+        let asks: Vec<_> = recs
+            .iter()
+            .map(|r| {
+                s.spawn(move || {
+                    (r.status == "running" && r.listener_expected)
+                        .then(|| procs::http_status(&r.health_url, Duration::from_secs(2)))
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|a| a.join().unwrap_or(Some(None)))
+            .collect()
+    });
+    for (r, http) in recs.into_iter().zip(answers) {
         let healthy = r.status == "running"
             && http.is_none_or(|s| s.is_some_and(|c| (200..400).contains(&c)));
         let status = if r.status == "running" && !healthy {
@@ -170,7 +197,14 @@ pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
         }
         rows.push(json!({"name": r.name, "kind": "service", "project": r.project, "status": status, "pid": r.pid, "port": r.actual_port, "http_status": http.flatten(), "failure_detail": r.failure_detail}));
     }
-    for d in &run.dependencies {
+    // A shared server is recorded by every run that uses it: once here.
+    let mut deps: Vec<&crate::requirements::Instance> = Vec::new();
+    for d in runs.iter().flat_map(|r| &r.dependencies) {
+        if !deps.iter().any(|x| x.id == d.id && x.port == d.port) {
+            deps.push(d);
+        }
+    }
+    for d in deps {
         let alive = procs::alive(&d.ident);
         let status = if !alive {
             "stale"
@@ -188,14 +222,14 @@ pub fn health(repo: &Path, cfg: &Config, json_out: bool) -> Result<(), Failure> 
     let ok = bad.is_empty();
     emit(
         json_out,
-        json!({"ok": ok, "run_id": run.run_id, "services": rows, "unhealthy": bad}),
+        json!({"ok": ok, "run_id": run_ids.last(), "run_ids": run_ids, "services": rows, "unhealthy": bad}),
         || {
             rows.iter()
                 .map(|r| {
                     let mut line = format!(
-                        "{:<24} {:<12} pid {:<7} port {}",
+                        "{:<24} {} pid {:<7} port {}",
                         r["name"].as_str().unwrap_or(""),
-                        r["status"].as_str().unwrap_or(""),
+                        crate::ui::status(r["status"].as_str().unwrap_or(""), 12),
                         r["pid"],
                         r["port"]
                     );

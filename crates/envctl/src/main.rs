@@ -60,6 +60,10 @@ struct Cli {
     /// Print JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Colour status words: auto (when stdout is a terminal and NO_COLOR
+    /// is unset), always, never.
+    #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t)]
+    color: ui::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +79,41 @@ struct Select {
     /// Only these projects (repeatable).
     #[arg(long = "project", value_name = "NAME")]
     projects: Vec<String>,
+}
+
+/// Which services of the selected projects a `stop` or `restart` acts on
+/// (none given: all of them).
+#[derive(Debug, clap::Args)]
+struct Which {
+    /// Only backends.
+    #[arg(long)]
+    backend: bool,
+    /// Only frontends.
+    #[arg(long)]
+    frontend: bool,
+    /// Only this service (backend, frontend, or an additional service's
+    /// name; repeatable).
+    #[arg(long = "service", value_name = "NAME")]
+    services: Vec<String>,
+}
+
+impl Which {
+    /// The selected service slugs (empty: every service).
+    fn slugs(self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let flags = [(self.backend, "backend"), (self.frontend, "frontend")];
+        for s in flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, s)| (*s).to_owned())
+            .chain(self.services.into_iter().map(|s| s.to_ascii_lowercase()))
+        {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
 }
 
 impl Select {
@@ -125,33 +164,29 @@ enum Command {
         headless: bool,
     },
     /// Stop the selected services and start them again (dependencies are reused).
-    #[command(after_help = "Example:\n  envctl restart --project feat-a-1 --backend")]
+    #[command(
+        after_help = "Examples:\n  envctl restart --project feat-a-1 --backend\n  envctl restart --project feat-a-1 --service worker"
+    )]
     Restart {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
-        /// Only backends.
-        #[arg(long)]
-        backend: bool,
-        /// Only frontends.
-        #[arg(long)]
-        frontend: bool,
+        #[command(flatten)]
+        which: Which,
         /// No interactive display.
         #[arg(long)]
         headless: bool,
     },
-    /// Stop services (all, or by --project and --backend/--frontend).
-    #[command(after_help = "Example:\n  envctl stop --project feat-a-1 --frontend")]
+    /// Stop services (all, or by --project and --backend/--frontend/--service).
+    #[command(
+        after_help = "Examples:\n  envctl stop --project feat-a-1 --frontend\n  envctl stop --service worker          # an additional service, in every project"
+    )]
     Stop {
         /// Only these projects.
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
-        /// Only backends.
-        #[arg(long)]
-        backend: bool,
-        /// Only frontends.
-        #[arg(long)]
-        frontend: bool,
+        #[command(flatten)]
+        which: Which,
     },
     /// Stop every service and dependency of the repository; keep data.
     #[command(after_help = "Example:\n  envctl stop-all")]
@@ -475,6 +510,7 @@ impl Command {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    ui::init_colour(cli.color);
     let cwd = match &cli.repo {
         Some(r) => r.clone(),
         None => std::env::current_dir()?,
@@ -547,16 +583,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             through_daemon(&repo, op, BTreeMap::new())
         }
         Command::Restart {
-            projects,
-            backend,
-            frontend,
-            ..
+            projects, which, ..
         } => through_daemon(
             &repo,
             daemon::ops::Op::Restart {
                 projects,
-                backend,
-                frontend,
+                services: which.slugs(),
             },
             BTreeMap::new(),
         ),
@@ -592,16 +624,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 dashboard::run(&repo)
             }
         }
-        Command::Stop {
-            projects,
-            backend,
-            frontend,
-        } => stop_through_daemon(
+        Command::Stop { projects, which } => stop_through_daemon(
             &repo,
             daemon::ops::Op::Stop {
                 projects,
-                backend,
-                frontend,
+                services: which.slugs(),
             },
         ),
         Command::StopAll => {

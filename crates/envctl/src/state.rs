@@ -144,33 +144,16 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The UTC time now as `(y, mo, d, h, mi, s)`, computed from the epoch
-/// (days → civil date, Howard Hinnant's algorithm): no `date` process.
-fn utc_now() -> (i64, u32, u32, u64, u64, u64) {
-    let secs = now();
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// ISO-8601 UTC, e.g. `2026-11-24T03:14:15Z`.
+/// The UTC time now, e.g. `2026-11-24T03:14:15Z` (RFC 3339, seconds).
 pub fn iso_now() -> String {
-    let (y, mo, d, h, mi, s) = utc_now();
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Compact UTC, e.g. `20261124031415`.
 pub fn compact_now() -> String {
-    let (y, mo, d, h, mi, s) = utc_now();
-    format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}")
+    jiff::Timestamp::now().strftime("%Y%m%d%H%M%S").to_string()
 }
 
 /// Writes `text` to `path` atomically (temp + fsync + rename).

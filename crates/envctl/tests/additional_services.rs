@@ -23,11 +23,10 @@ fn start(w: &World, extra: &[&str]) -> std::process::Output {
     w.envctl(&args)
 }
 
-#[test]
-fn a_worker_without_a_port_starts_after_what_it_depends_on() {
-    let w = World::new();
+/// feat-a-1 with a worker that depends on its backend; started healthy.
+fn start_with_worker(w: &World) {
     let out = start(
-        &w,
+        w,
         &[
             "ENVCTL_ADDITIONAL_SERVICES=worker",
             WORKER,
@@ -35,6 +34,12 @@ fn a_worker_without_a_port_starts_after_what_it_depends_on() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_worker_without_a_port_starts_after_what_it_depends_on() {
+    let w = World::new();
+    start_with_worker(&w);
     let (_, st) = w.json(&["show-state"]);
     let worker = &st["state"]["services"]["feat-a-1 Worker"];
     assert_eq!(worker["status"], "running", "{worker}");
@@ -99,7 +104,7 @@ fn a_non_critical_failure_only_warns() {
         &w,
         &[
             "ENVCTL_ADDITIONAL_SERVICES=flaky",
-            "ENVCTL_SERVICE_FLAKY_START_CMD=python3 -c \"raise SystemExit('flaky: no config')\"",
+            "ENVCTL_SERVICE_FLAKY_START_CMD=sh -c 'echo flaky: no config >&2; exit 1'",
             "ENVCTL_SERVICE_FLAKY_CRITICAL=false",
         ],
     );
@@ -107,5 +112,58 @@ fn a_non_critical_failure_only_warns() {
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("(not critical) feat-a-1 Flaky"), "{said}");
     assert!(said.contains("flaky: no config"), "its log: {said}");
+    teardown(&w);
+}
+
+#[test]
+fn stop_and_restart_select_an_additional_service_by_name() {
+    let w = World::new();
+    start_with_worker(&w);
+    let pid = |st: &serde_json::Value, name: &str| {
+        st["state"]["services"][name]["pid"].as_u64().unwrap() as u32
+    };
+    let (_, st) = w.json(&["show-state"]);
+    let (worker, backend) = (pid(&st, "feat-a-1 Worker"), pid(&st, "feat-a-1 Backend"));
+
+    // A typo stops nothing and names what there is.
+    let out = w.envctl(&["stop", "--service", "wroker"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "no service named \"wroker\" in the recorded runs (known: backend, frontend, worker)"
+        ),
+        "{said}"
+    );
+    assert!(common::alive(worker) && common::alive(backend));
+
+    // Only the worker stops; the backend keeps serving.
+    let out = w.envctl(&["stop", "--project", "feat-a-1", "--service", "worker"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(wait_dead(worker), "the worker stopped");
+    assert!(common::alive(backend), "the backend was not touched");
+
+    // `restart --service worker` brings it back under a new pid.
+    let out = w.envctl(&[
+        "restart",
+        "--project",
+        "feat-a-1",
+        "--service",
+        "worker",
+        "--headless",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, st) = w.json(&["show-state"]);
+    let worker2 = pid(&st, "feat-a-1 Worker");
+    assert_ne!(worker2, worker);
+    assert_eq!(
+        st["state"]["services"]["feat-a-1 Worker"]["status"],
+        "running"
+    );
+    assert_eq!(
+        pid(&st, "feat-a-1 Backend"),
+        backend,
+        "the backend kept its process"
+    );
     teardown(&w);
 }

@@ -109,3 +109,55 @@ fn migrate_then_test_across_worktrees() {
     );
     teardown(&w);
 }
+
+#[test]
+fn migrate_on_start_readies_each_database_before_the_apps_and_a_failure_fails_the_start() {
+    let w = World::new();
+    // A failing migration: the start fails with its output, and nothing
+    // it launched is left running or recorded as active.
+    let out = w.envctl(&[
+        "start",
+        "--headless",
+        "--trees",
+        "ENVCTL_MIGRATE_ON_START=true",
+        "ENVCTL_ACTION_MIGRATE_CMD=sh -c 'echo no such relation: users >&2; exit 4'",
+    ]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("ENVCTL_MIGRATE_ON_START: migration of feat-a-1 failed (exit status: 4)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("no such relation: users"),
+        "its output: {said}"
+    );
+    assert!(
+        !said.contains("starting feat-a-1 Backend"),
+        "no app started: {said}"
+    );
+    assert!(wait_clean(&w.repo).is_empty(), "nothing left running");
+    let (_, st) = w.json(&["show-state"]);
+    assert_eq!(
+        st["state"]["metadata"]["active"], false,
+        "never active: {st}"
+    );
+
+    // The sample's migration: each worktree's own database has its table
+    // before its backend starts.
+    let out = w.envctl(&[
+        "start",
+        "--headless",
+        "--trees",
+        "ENVCTL_MIGRATE_ON_START=true",
+    ]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let migrated = said.find("migrated feat-a-1").expect(&said);
+    let started = said.find("starting feat-a-1 Backend").expect(&said);
+    assert!(migrated < started, "migration first: {said}");
+    let has_notes = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'notes'";
+    assert_eq!(psql(&w, "feat-a-1", has_notes), "1");
+    assert_eq!(psql(&w, "feat-b-1", has_notes), "1");
+    teardown(&w);
+}

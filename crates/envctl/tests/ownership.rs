@@ -74,7 +74,8 @@ fn bystanders_survive_stop_all_and_blast_all() {
         .map(|(pid, _)| pid)
         .collect();
     let out = w.envctl(&["stop-all"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
     for pid in sleeper_pids {
         assert!(
             wait_exit(pid, std::time::Duration::from_secs(10)),
@@ -82,9 +83,33 @@ fn bystanders_survive_stop_all_and_blast_all() {
         );
     }
     assert_eq!(sleepers(), 0);
+    // The leftover carries the marker: stop-all stops it too (a start
+    // whose daemon died mid-way leaves such processes), and names it.
     assert!(
-        alive(&mut leftover),
-        "stop-all touches only what is recorded"
+        wait_dead(leftover.id()),
+        "stop-all stopped the leftover: {said}"
+    );
+    let _ = leftover.wait();
+    let named: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("stopped pid "))
+        .collect();
+    assert_eq!(named.len(), 1, "{said}");
+    assert!(
+        named[0].contains("sleep 1000") && named[0].contains("run-lost"),
+        "{said}"
+    );
+    assert!(
+        alive(&mut editor) && alive(&mut shell),
+        "bystanders survive stop-all"
+    );
+    // Another one, for blast-all to find.
+    let mut leftover = bystander(
+        std::path::Path::new("/"),
+        &[(
+            "ENVCTL_OWNER",
+            format!("{scope_id}/run-lost/feat-a-1/backend"),
+        )],
     );
     let out = w.envctl(&["blast-all"]);
     let said = text(&out);
@@ -98,14 +123,16 @@ fn bystanders_survive_stop_all_and_blast_all() {
         "the sibling repo's shell survives: {said}"
     );
     // The leftover carried the marker and was named as it was killed.
+    // (blast-all runs stop-all first, which stops and names it.)
     let named: Vec<&str> = said
         .lines()
-        .filter(|l| l.starts_with("killed pid "))
+        .filter(|l| l.starts_with("killed pid ") || l.starts_with("stopped pid "))
         .collect();
     assert_eq!(named.len(), 1, "each killed process is named: {said}");
     assert!(named[0].contains("sleep 1000"), "{said}");
     assert!(named[0].contains("run-lost"), "{said}");
     assert!(wait_dead(leftover.id()), "the leftover is gone");
+    let _ = leftover.wait();
     for mut c in [editor, shell] {
         c.kill().unwrap();
         c.wait().unwrap();
@@ -146,5 +173,43 @@ fn stop_kills_the_workers_of_a_dead_leader() {
         std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_err(),
         "stop took the worker down with its dead leader"
     );
+    teardown(&w);
+}
+
+#[test]
+fn stop_all_stops_what_an_interrupted_start_left_unrecorded() {
+    let w = World::new();
+    // Nothing recorded at all: a daemon killed before it saved anything
+    // left a half-started server (it carries the scope's marker).
+    let _ = w.envctl(&["show-state"]);
+    let scope_id = w.scope_id();
+    let mut half = bystander(
+        std::path::Path::new("/"),
+        &[(
+            "ENVCTL_OWNER",
+            format!("{scope_id}/run-20261128000000-dead/shared/postgres"),
+        )],
+    );
+    // Another repository's process is not ours.
+    let mut other = bystander(
+        std::path::Path::new("/"),
+        &[(
+            "ENVCTL_OWNER",
+            "repo-0123456789ab/run-x/shared/redis".into(),
+        )],
+    );
+    let out = w.envctl(&["stop-all"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!("stopped pid {}: sleep 1000", half.id())),
+        "{said}"
+    );
+    assert!(said.contains("left by an interrupted start"), "{said}");
+    assert!(wait_dead(half.id()));
+    let _ = half.wait();
+    assert!(alive(&mut other), "another scope's process survives");
+    other.kill().unwrap();
+    other.wait().unwrap();
     teardown(&w);
 }

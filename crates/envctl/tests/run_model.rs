@@ -41,6 +41,26 @@ fn a_worktree_joins_and_runs_coexist_until_stop_all() {
     start(&w, &["--main"]);
     let (_, st) = w.json(&["show-state"]);
     assert_eq!(st["state"]["mode"], "main");
+    // `health` checks both runs, not only the latest one.
+    let (code, h) = w.json(&["health"]);
+    assert_eq!(code, 0, "{h}");
+    assert_eq!(h["run_ids"].as_array().map(Vec::len), Some(2), "{h}");
+    let names: Vec<&str> = h["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"feat-a-1 Backend") && names.contains(&"main Backend"),
+        "{names:?}"
+    );
+    kill9(a);
+    assert!(wait_dead(a as u32));
+    let out = w.envctl(&["health"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "a trees service died: {said}");
+    assert!(said.contains("feat-a-1 Backend"), "{said}");
     let out = w.envctl(&["stop-all"]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::report::{Figure, Goal};
+use crate::report::{Figure, Floor, Goal};
 
 /// The sample repository the figures run on.
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/envctl-sample");
@@ -305,32 +305,41 @@ pub fn figures(iters: usize) -> Result<Vec<Figure>, String> {
     }
     let (p50, p99) = ms_pct(cold);
     out.push(Figure {
-        name: "envctl_cold_start_2trees",
+        name: "envctl_cold_start_2trees".into(),
+        mode: None,
+        cpu_per_op_us: None,
+        rounds: Vec::new(),
         p50,
         p99,
         unit: "ms",
-        floor: Some((ms_pct(floor).0, "initdb_pgctl_redis")),
+        floor: Some(Floor::unplaced(ms_pct(floor).0, "initdb_pgctl_redis")),
         goal: Goal::Absolute(3000.0),
         note: Some("2 worktrees, shared Postgres + Redis, backend + frontend each".into()),
     });
     let (p50, p99) = ms_pct(warm);
     out.push(Figure {
-        name: "envctl_warm_resume",
+        name: "envctl_warm_resume".into(),
+        mode: None,
+        cpu_per_op_us: None,
+        rounds: Vec::new(),
         p50,
         p99,
         unit: "ms",
-        floor: Some((ms_pct(bin).0, "envctl_exec_exit")),
+        floor: Some(Floor::unplaced(ms_pct(bin).0, "envctl_exec_exit")),
         goal: Goal::Absolute(300.0),
         note: None,
     });
     let app_ms = ms_pct(app).0;
     let (p50, p99) = ms_pct(crash);
     out.push(Figure {
-        name: "envctl_crash_to_healthy",
+        name: "envctl_crash_to_healthy".into(),
+        mode: None,
+        cpu_per_op_us: None,
+        rounds: Vec::new(),
         p50,
         p99,
         unit: "ms",
-        floor: Some((app_ms, "app_own_start")),
+        floor: Some(Floor::unplaced(app_ms, "app_own_start")),
         goal: Goal::Absolute(1000.0 + app_ms),
         note: Some("kill -9 of a backend until its port answers /health from the new process; goal: 1 s plus the app's own start".into()),
     });
@@ -368,11 +377,14 @@ pub fn figures(iters: usize) -> Result<Vec<Figure>, String> {
     }
     let (p50, p99) = ms_pct(health);
     out.push(Figure {
-        name: "envctl_health_10_services",
+        name: "envctl_health_10_services".into(),
+        mode: None,
+        cpu_per_op_us: None,
+        rounds: Vec::new(),
         p50,
         p99,
         unit: "ms",
-        floor: Some((ms_pct(direct).0, "exec_plus_10_http_gets")),
+        floor: Some(Floor::unplaced(ms_pct(direct).0, "exec_plus_10_http_gets")),
         goal: Goal::Absolute(100.0),
         note: None,
     });

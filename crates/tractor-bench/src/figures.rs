@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use tractor::msg::Value;
 use tractor::shm::ShmOffer;
-use tractor::{ContextOptions, Error};
+use tractor::{ContextOptions, Error, Portal};
+
+use crate::affinity::{Cpus, Mode, cpu_self};
+use crate::measure::{Latency, Rate};
 
 /// Does nothing, remotely.
 #[tractor::rpc]
@@ -15,6 +18,12 @@ pub async fn noop() {}
 #[tractor::rpc]
 pub async fn rss_kib() -> u64 {
     crate::rss_kib(std::process::id())
+}
+
+/// This actor's CPU time so far (all its threads), in µs.
+#[tractor::rpc]
+pub async fn cpu_us() -> u64 {
+    cpu_self().as_micros() as u64
 }
 
 /// started() then return.
@@ -73,111 +82,168 @@ pub async fn grow(branch: u32, leaves: u32) -> Result<(), Error> {
 
 const NS: &[&str] = &[noop::NS];
 
-pub async fn rpc_rtt(iters: usize) -> Result<Vec<Duration>, Error> {
+/// Places the actor behind `p` for `mode` (this process is already on
+/// its CPU, and the actor inherited it).
+fn place(p: &Portal, cpus: Cpus, mode: Mode) -> Result<(), Error> {
+    let pid = p
+        .pid()
+        .ok_or_else(|| Error::other("the bench's actor did not report its pid"))?;
+    cpus.pin_peer(pid as u32, mode)
+        .map_err(|e| Error::other(format!("placing actor {pid}: {e}")))
+}
+
+/// CPU time of this process and of the actor behind a portal, from a
+/// starting point.
+struct Meter {
+    here: Duration,
+    peer: Duration,
+}
+
+impl Meter {
+    async fn start(p: &Portal) -> Result<Meter, Error> {
+        let peer = Duration::from_micros(p.run(cpu_us {}).await?);
+        Ok(Meter {
+            here: cpu_self(),
+            peer,
+        })
+    }
+
+    /// CPU time of both since `start`.
+    async fn stop(self, p: &Portal) -> Result<Duration, Error> {
+        let here = cpu_self() - self.here;
+        let peer = Duration::from_micros(p.run(cpu_us {}).await?) - self.peer;
+        Ok(here + peer)
+    }
+}
+
+pub async fn rpc_rtt(iters: usize, cpus: Cpus, mode: Mode) -> Result<Latency, Error> {
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("rtt", NS).await?;
+        place(&p, cpus, mode)?;
         for _ in 0..iters / 10 + 10 {
             p.run(noop {}).await?;
         }
-        let mut out = Vec::with_capacity(iters);
+        let mut samples = Vec::with_capacity(iters);
+        let meter = Meter::start(&p).await?;
         for _ in 0..iters {
             let t = Instant::now();
             p.run(noop {}).await?;
-            out.push(t.elapsed());
+            samples.push(t.elapsed());
         }
+        let cpu = meter.stop(&p).await?;
         p.cancel_actor().await?;
-        Ok(out)
+        Ok(Latency { samples, cpu })
     })
     .await
 }
 
-pub async fn ctx_open_result(iters: usize) -> Result<Vec<Duration>, Error> {
+pub async fn ctx_open_result(iters: usize, cpus: Cpus, mode: Mode) -> Result<Latency, Error> {
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("ctx", NS).await?;
-        let mut out = Vec::with_capacity(iters);
-        for i in 0..iters + iters / 10 {
+        place(&p, cpus, mode)?;
+        for _ in 0..iters / 10 + 10 {
+            let (ctx, ()) = p.open_context(ctx_noop {}).await?;
+            ctx.result::<()>().await?;
+        }
+        let mut samples = Vec::with_capacity(iters);
+        let meter = Meter::start(&p).await?;
+        for _ in 0..iters {
             let t = Instant::now();
             let (ctx, ()) = p.open_context(ctx_noop {}).await?;
             ctx.result::<()>().await?;
-            if i >= iters / 10 {
-                out.push(t.elapsed());
-            }
+            samples.push(t.elapsed());
         }
+        let cpu = meter.stop(&p).await?;
         p.cancel_actor().await?;
-        Ok(out)
+        Ok(Latency { samples, cpu })
     })
     .await
 }
 
-pub async fn stream_echo(iters: usize) -> Result<Vec<Duration>, Error> {
+pub async fn stream_echo(iters: usize, cpus: Cpus, mode: Mode) -> Result<Latency, Error> {
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("echo", NS).await?;
+        place(&p, cpus, mode)?;
         let (ctx, ()) = p.open_context(echo {}).await?;
         let mut s = ctx.open_stream::<Value>();
         let item = Value::Binary(vec![1u8; 64]);
-        let mut out = Vec::with_capacity(iters);
-        for i in 0..iters + iters / 10 {
+        for _ in 0..iters / 10 + 10 {
+            s.send_value(item.clone()).await?;
+            s.recv().await?;
+        }
+        let mut samples = Vec::with_capacity(iters);
+        let meter = Meter::start(&p).await?;
+        for _ in 0..iters {
             let t = Instant::now();
             s.send_value(item.clone()).await?;
             s.recv().await?;
-            if i >= iters / 10 {
-                out.push(t.elapsed());
-            }
+            samples.push(t.elapsed());
         }
+        let cpu = meter.stop(&p).await?;
         s.close().await?;
         ctx.result::<()>().await?;
         p.cancel_actor().await?;
-        Ok(out)
+        Ok(Latency { samples, cpu })
     })
     .await
 }
 
-/// Messages per second, one sample per round.
-pub async fn stream_throughput(n: u64, rounds: usize) -> Result<Vec<f64>, Error> {
+/// `n` stream items of 64 bytes, one round.
+pub async fn stream_throughput(n: u64, cpus: Cpus, mode: Mode) -> Result<Rate, Error> {
     tractor::open_nursery(|nur| async move {
         let p = nur.start_actor("blaster", NS).await?;
-        let mut out = Vec::new();
+        place(&p, cpus, mode)?;
         let opts = ContextOptions {
             allow_overruns: true,
             ..Default::default()
         };
-        for _ in 0..rounds {
-            let t = Instant::now();
-            let (ctx, ()) = p.open_context_with(blast { n }, opts).await?;
-            let mut s = ctx.open_stream::<Value>();
-            let mut got = 0u64;
-            while s.recv().await?.is_some() {
-                got += 1;
-            }
-            ctx.result::<()>().await?;
-            assert_eq!(got, n);
-            out.push(n as f64 / t.elapsed().as_secs_f64());
+        let meter = Meter::start(&p).await?;
+        let t = Instant::now();
+        let (ctx, ()) = p.open_context_with(blast { n }, opts).await?;
+        let mut s = ctx.open_stream::<Value>();
+        let mut got = 0u64;
+        while s.recv().await?.is_some() {
+            got += 1;
         }
+        ctx.result::<()>().await?;
+        if got != n {
+            return Err(Error::other(format!("{got} of {n} stream items arrived")));
+        }
+        let per_sec = n as f64 / t.elapsed().as_secs_f64();
+        let cpu = meter.stop(&p).await?;
         p.cancel_actor().await?;
-        Ok(out)
+        Ok(Rate {
+            per_sec,
+            ops: n,
+            cpu,
+        })
     })
     .await
 }
 
-/// Records per second through a shared-memory ring.
-pub async fn shm_throughput(n: u64, rounds: usize) -> Result<Vec<f64>, Error> {
+/// `n` records of 64 bytes through a shared-memory ring, one round.
+pub async fn shm_throughput(n: u64, cpus: Cpus, mode: Mode) -> Result<Rate, Error> {
     tractor::open_nursery(|nur| async move {
         let p = nur.start_actor("shm", NS).await?;
-        let mut out = Vec::new();
-        for _ in 0..rounds {
-            let (ctx, offer): (_, ShmOffer) = p.open_context(shm_blast { n }).await?;
-            let mut rx = ctx.accept_shm_reader(&offer).await?;
-            let mut buf = Vec::new();
-            let t = Instant::now();
-            let mut got = 0u64;
-            while rx.recv(&mut buf).await? {
-                got += 1;
-            }
-            out.push(got as f64 / t.elapsed().as_secs_f64());
-            ctx.result::<()>().await?;
+        place(&p, cpus, mode)?;
+        let (ctx, offer): (_, ShmOffer) = p.open_context(shm_blast { n }).await?;
+        let mut rx = ctx.accept_shm_reader(&offer).await?;
+        let mut buf = Vec::new();
+        let meter = Meter::start(&p).await?;
+        let t = Instant::now();
+        let mut got = 0u64;
+        while rx.recv(&mut buf).await? {
+            got += 1;
         }
+        let per_sec = got as f64 / t.elapsed().as_secs_f64();
+        ctx.result::<()>().await?;
+        let cpu = meter.stop(&p).await?;
         p.cancel_actor().await?;
-        Ok(out)
+        Ok(Rate {
+            per_sec,
+            ops: got,
+            cpu,
+        })
     })
     .await
 }

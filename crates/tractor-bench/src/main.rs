@@ -3,18 +3,27 @@
 //! Every figure is printed beside a floor measured in the same run, on the
 //! same machine, between the same kind of endpoints, with nothing of ours
 //! in the path; the ratio is what we hold ourselves to (machines are noisy,
-//! ratios are not). One JSON document goes to stdout, a table to stderr.
+//! ratios are not). Latency and throughput figures are measured in two CPU
+//! placements, `pinned` (both ends on one CPU) and `spread` (one CPU
+//! each), each beside the floor of its own placement and beside the CPU
+//! time both processes spent per operation; see [`modal`]. One JSON
+//! document goes to stdout, a table to stderr.
 //!
 //! ```text
 //! cargo run --release -p tractor-bench -- [--quick] [--only NAME]
 //! ```
 
+mod affinity;
+mod codec;
 mod envctl;
 mod etcd;
 mod figures;
 mod floors;
+mod measure;
+mod modal;
 mod peer;
 mod report;
+mod ring;
 mod stats;
 
 use std::process::ExitCode;
@@ -22,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use report::{Figure, Goal};
+use report::{Figure, Floor, Goal};
 use serde_json::json;
 use tractor::ipc::Proto;
 use tractor::{RootConfig, RuntimeVars};
@@ -124,123 +133,18 @@ async fn session_tls<T>(
 
 async fn run(
     plan: &Plan,
+    cpus: affinity::Cpus,
 ) -> Result<(Vec<Figure>, serde_json::Map<String, serde_json::Value>), tractor::Error> {
     let mut figs = Vec::new();
     let mut skipped = serde_json::Map::new();
-    let rtt_iters = plan.n(20_000, 500);
-    let pp_uds = pct(floors::pingpong_uds(rtt_iters));
-    let pp_tcp = pct(floors::pingpong_tcp(rtt_iters));
     // Spawn floors first, on a quiet machine (no actor of an earlier
     // figure still exiting).
     let reexec = pct(floors::reexec_connect_back(1, plan.n(50, 5)));
     let reexec8 = ms(pct(floors::reexec_connect_back(8, plan.n(20, 3))));
     let thread_floor = pct(floors::thread_runtime_start(plan.n(200, 20)));
+    let unplaced = |value: f64, name: &str| Some(Floor::unplaced(value, name));
 
-    if plan.wants("rpc_rtt_uds") {
-        let (p50, p99) =
-            pct(session(Proto::Uds, async || figures::rpc_rtt(rtt_iters).await).await?);
-        figs.push(Figure {
-            name: "rpc_rtt_uds",
-            p50,
-            p99,
-            unit: "us",
-            floor: Some((pp_uds.0, "raw_pingpong_uds")),
-            goal: Goal::AtMost(1.5),
-            note: None,
-        });
-    }
-    // rpc_rtt_tcp_tls is held to the plain TCP figure of this same run.
-    if plan.wants("rpc_rtt_tcp") || plan.wants("rpc_rtt_tcp_tls") {
-        let (p50, p99) =
-            pct(session(Proto::Tcp, async || figures::rpc_rtt(rtt_iters).await).await?);
-        figs.push(Figure {
-            name: "rpc_rtt_tcp",
-            p50,
-            p99,
-            unit: "us",
-            floor: Some((pp_tcp.0, "raw_pingpong_tcp")),
-            goal: Goal::AtMost(1.5),
-            note: None,
-        });
-        if plan.wants("rpc_rtt_tcp_tls") {
-            let (tls50, tls99) =
-                pct(session_tls(async || figures::rpc_rtt(rtt_iters).await).await?);
-            figs.push(Figure {
-                name: "rpc_rtt_tcp_tls",
-                p50: tls50,
-                p99: tls99,
-                unit: "us",
-                floor: Some((p50, "rpc_rtt_tcp")),
-                goal: Goal::AtMost(1.3),
-                note: Some("mutual TLS forced on loopback (TlsMode::Always)".into()),
-            });
-        }
-    }
-    if plan.wants("ctx_open_result") {
-        let (p50, p99) = pct(session(Proto::Uds, async || {
-            figures::ctx_open_result(plan.n(5_000, 200)).await
-        })
-        .await?);
-        figs.push(Figure {
-            name: "ctx_open_result",
-            p50,
-            p99,
-            unit: "us",
-            floor: Some((pp_uds.0, "raw_pingpong_uds")),
-            goal: Goal::AtMost(2.0),
-            note: None,
-        });
-    }
-    if plan.wants("stream_echo") {
-        let (p50, p99) =
-            pct(session(Proto::Uds, async || figures::stream_echo(rtt_iters).await).await?);
-        figs.push(Figure {
-            name: "stream_echo",
-            p50,
-            p99,
-            unit: "us",
-            floor: Some((pp_uds.0, "raw_pingpong_uds")),
-            goal: Goal::AtMost(1.3),
-            note: None,
-        });
-    }
-    if plan.wants("stream_throughput_64b") {
-        let n = plan.n(1_000_000, 50_000) as u64;
-        let rounds = plan.n(5, 2);
-        let floor = rate_pct(floors::batched_throughput_uds(n, rounds));
-        let (p50, p99) = rate_pct(
-            session(Proto::Uds, async || {
-                figures::stream_throughput(n, rounds).await
-            })
-            .await?,
-        );
-        figs.push(Figure {
-            name: "stream_throughput_64b",
-            p50,
-            p99,
-            unit: "msg/s",
-            floor: Some((floor.0, "raw_batched_uds")),
-            goal: Goal::AtLeast(3e6),
-            note: None,
-        });
-        if plan.wants("stream_throughput_64b_shm") {
-            let (p50, p99) = rate_pct(
-                session(Proto::Uds, async || {
-                    figures::shm_throughput(n * 4, rounds).await
-                })
-                .await?,
-            );
-            figs.push(Figure {
-                name: "stream_throughput_64b_shm",
-                p50,
-                p99,
-                unit: "msg/s",
-                floor: Some((floor.0, "raw_batched_uds")),
-                goal: Goal::AtLeast(2e7),
-                note: None,
-            });
-        }
-    }
+    figs.extend(modal::figures(plan, cpus).await?);
     let mut spawn_process_p50 = None;
     if plan.wants("spawn_process_first_rpc") {
         let (p50, p99) = pct(session(Proto::Uds, async || {
@@ -249,11 +153,14 @@ async fn run(
         .await?);
         spawn_process_p50 = Some(p50);
         figs.push(Figure {
-            name: "spawn_process_first_rpc",
+            name: "spawn_process_first_rpc".into(),
+            mode: None,
             p50,
             p99,
             unit: "us",
-            floor: Some((reexec.0, "raw_reexec_connect_back")),
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
+            floor: unplaced(reexec.0, "raw_reexec_connect_back"),
             goal: Goal::AtMost(2.0),
             note: None,
         });
@@ -275,11 +182,14 @@ async fn run(
         })
         .await?);
         figs.push(Figure {
-            name: "supervised_restart",
+            name: "supervised_restart".into(),
+            mode: None,
             p50,
             p99,
             unit: "us",
-            floor: Some((floor, "spawn_process_first_rpc")),
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
+            floor: unplaced(floor, "spawn_process_first_rpc"),
             goal: Goal::AtMost(1.2),
             note: Some("kill -9 of a supervised child until its new instance answers".into()),
         });
@@ -293,11 +203,14 @@ async fn run(
         })
         .await?);
         figs.push(Figure {
-            name: "spawn_thread_first_rpc",
+            name: "spawn_thread_first_rpc".into(),
+            mode: None,
             p50,
             p99,
             unit: "us",
-            floor: Some((floor.0, "raw_thread_runtime_start")),
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
+            floor: unplaced(floor.0, "raw_thread_runtime_start"),
             goal: Goal::Absolute(100.0),
             note: None,
         });
@@ -309,12 +222,15 @@ async fn run(
         })
         .await?));
         figs.push(Figure {
-            name: "spawn8_concurrent_ready",
+            name: "spawn8_concurrent_ready".into(),
+            mode: None,
             p50,
             p99,
             unit: "ms",
-            floor: Some((floor.0, "raw_reexec8_connect_back")),
-            goal: Goal::Absolute(10.0),
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
+            floor: unplaced(floor.0, "raw_reexec8_connect_back"),
+            goal: Goal::AtMost(1.5),
             note: None,
         });
     }
@@ -325,10 +241,13 @@ async fn run(
         .await?;
         let (p50, p99) = ms(pct(samples));
         figs.push(Figure {
-            name: "tree_cancel_1_2_4",
+            name: "tree_cancel_1_2_4".into(),
+            mode: None,
             p50,
             p99,
             unit: "ms",
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
             floor: None,
             goal: Goal::AtMost(20.0),
             note: Some(format!("escalations: {escalations} (goal 0)")),
@@ -341,10 +260,13 @@ async fn run(
         .await?;
         let (p50, p99) = rate_pct(v);
         figs.push(Figure {
-            name: "idle_actor_rss_process",
+            name: "idle_actor_rss_process".into(),
+            mode: None,
             p50: p50 / 1024.0,
             p99: p99 / 1024.0,
             unit: "MiB",
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
             floor: None,
             goal: Goal::AtMost(4.0),
             note: None,
@@ -354,26 +276,57 @@ async fn run(
         })
         .await?;
         figs.push(Figure {
-            name: "idle_actor_rss_thread",
+            name: "idle_actor_rss_thread".into(),
+            mode: None,
             p50: per,
             p99: per,
             unit: "KiB",
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
             floor: None,
             goal: Goal::AtMost(256.0),
             note: Some("process RSS growth per idle thread actor".into()),
         });
     }
     if plan.wants("codec_start_msg") {
-        let (p50, p99) = codec(plan.n(2_000_000, 100_000), plan.n(7, 3));
+        let (n, rounds) = (plan.n(2_000_000, 100_000), plan.n(7, 3));
+        let (p50, p99) = rate_pct(codec::dynamic(n, rounds));
+        let floor = rate_pct(floors::codec_struct_round_trip(n, rounds));
         figs.push(Figure {
-            name: "codec_start_msg",
+            name: "codec_start_msg".into(),
+            mode: None,
             p50,
             p99,
             unit: "ops/s",
-            floor: None,
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
+            floor: unplaced(floor.0, "rmp_serde_struct_round_trip"),
             goal: Goal::AtLeast(5e6),
             note: None,
         });
+        let (p50, p99) = rate_pct(codec::typed(n, rounds));
+        figs.push(Figure {
+            name: "codec_start_msg_typed".into(),
+            mode: None,
+            p50,
+            p99,
+            unit: "ops/s",
+            cpu_per_op_us: None,
+            rounds: Vec::new(),
+            floor: unplaced(floor.0, "rmp_serde_struct_round_trip"),
+            goal: Goal::AtLeast(5e6),
+            note: Some(
+                "typed encode + borrowed decode (msg::encode_start, msg::decode_ref); \
+                 not yet the runtime's path"
+                    .into(),
+            ),
+        });
+    }
+    if !cpus.modes().contains(&affinity::Mode::Spread) {
+        skipped.insert(
+            "spread".into(),
+            json!("one CPU in the affinity mask: the spread placement needs two"),
+        );
     }
     if plan.wants("etcd_register_visible") {
         match etcd::register_visible(plan.n(200, 20)).await {
@@ -381,11 +334,14 @@ async fn run(
                 let (p50, p99) = ms(pct(fig));
                 let floor = ms(pct(floor));
                 figs.push(Figure {
-                    name: "etcd_register_visible",
+                    name: "etcd_register_visible".into(),
+                    mode: None,
                     p50,
                     p99,
                     unit: "ms",
-                    floor: Some((floor.0, "raw_etcd_put_watch")),
+                    cpu_per_op_us: None,
+                    rounds: Vec::new(),
+                    floor: unplaced(floor.0, "raw_etcd_put_watch"),
                     goal: Goal::AtMost(2.0),
                     note: Some("an actor's registration until an etcd watcher sees it".into()),
                 });
@@ -404,33 +360,11 @@ async fn run(
     Ok((figs, skipped))
 }
 
-/// Encode + decode of a `Start` message, ops per second per round.
-fn codec(n: usize, rounds: usize) -> (f64, f64) {
-    use tractor::msg::*;
-    let m = Msg::Start(Start {
-        cid: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e".into(),
-        ns: "myapp.workers".into(),
-        func: "add".into(),
-        kwargs: vec![("x".into(), Value::from(1)), ("y".into(), Value::from(2))],
-        uid: Uid::new("root", "3f2a8c4e-6b1d-4e0a-8f7c-1a2b3c4d5e6f"),
-        pld_spec: ANY_PLD_SPEC.into(),
-    });
-    let mut buf = Vec::with_capacity(256);
-    let mut rates = Vec::new();
-    for _ in 0..rounds {
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            buf.clear();
-            encode_into(&m, &mut buf);
-            let back = decode(&buf).expect("decodes");
-            std::hint::black_box(back);
-        }
-        rates.push(n as f64 / t.elapsed().as_secs_f64());
-    }
-    rate_pct(rates)
-}
-
-fn meta(quick: bool, skipped: serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+fn meta(
+    quick: bool,
+    modes: &[affinity::Mode],
+    skipped: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
     let cmd = |c: &str, a: &[&str]| {
         std::process::Command::new(c)
             .args(a)
@@ -447,6 +381,7 @@ fn meta(quick: bool, skipped: serde_json::Map<String, serde_json::Value>) -> ser
         "commit": cmd("git", &["rev-parse", "HEAD"]),
         "date": cmd("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
         "quick": quick,
+        "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "skipped": skipped,
     })
@@ -469,18 +404,26 @@ fn main() -> ExitCode {
             .map(|f| (f, serde_json::Map::new()))
             .map_err(|e| tractor::Error::Config(format!("envctl figures: {e}")))
     } else {
-        rt.block_on(run(&plan))
+        match affinity::Cpus::read() {
+            Ok(cpus) => rt.block_on(run(&plan, cpus)),
+            Err(e) => Err(tractor::Error::Config(format!(
+                "reading the CPU affinity: {e}"
+            ))),
+        }
     };
+    let modes = affinity::Cpus::read()
+        .map(|c| c.modes())
+        .unwrap_or_default();
     match result {
         Ok((figs, skipped)) => {
             let mut map = serde_json::Map::new();
             for f in &figs {
-                map.insert(f.name.into(), f.to_json());
+                map.insert(f.key(), f.to_json());
             }
             println!(
                 "{}",
                 serde_json::to_string_pretty(
-                    &json!({ "meta": meta(plan.quick, skipped), "figures": map })
+                    &json!({ "meta": meta(plan.quick, &modes, skipped), "figures": map })
                 )
                 .expect("json")
             );

@@ -22,6 +22,13 @@ pub fn maybe_run() {
             echo(s)
         }
         "blast-uds" => blast(UnixStream::connect(&arg).expect("connect")),
+        "ring-producer" => {
+            // `<records>:<ring file>`
+            let (n, path) = arg.split_once(':').expect("records:path");
+            let ring = crate::ring::Ring::map(path.as_ref(), false).expect("map the ring");
+            ring.produce(n.parse().expect("a record count"));
+            0
+        }
         "connect-back" => {
             let mut s = UnixStream::connect(&arg).expect("connect");
             s.write_all(b"!").map(|_| 0).unwrap_or(1)
@@ -34,10 +41,19 @@ pub fn maybe_run() {
     std::process::exit(code);
 }
 
-/// Echoes 64-byte messages until EOF.
+/// A message whose first byte is this asks the echo peer for its CPU
+/// time instead of an echo.
+pub const CPU_QUERY: u8 = 0xff;
+
+/// Echoes 64-byte messages until EOF; answers a [`CPU_QUERY`] with its
+/// CPU time so far, in µs, in the first 8 bytes (little-endian).
 fn echo<S: Read + Write>(mut s: S) -> i32 {
     let mut buf = [0u8; 64];
     while s.read_exact(&mut buf).is_ok() {
+        if buf[0] == CPU_QUERY {
+            let us = crate::affinity::cpu_self().as_micros() as u64;
+            buf[..8].copy_from_slice(&us.to_le_bytes());
+        }
         if s.write_all(&buf).is_err() {
             return 1;
         }
@@ -45,12 +61,14 @@ fn echo<S: Read + Write>(mut s: S) -> i32 {
     0
 }
 
-/// Reads a count, then writes that many 64-byte messages in large batches.
+/// Reads a count, then writes that many 64-byte messages in large
+/// batches, then the CPU time that took, in µs (8 bytes, little-endian).
 fn blast(mut s: UnixStream) -> i32 {
     let mut n = [0u8; 8];
     if s.read_exact(&mut n).is_err() {
         return 1;
     }
+    let cpu0 = crate::affinity::cpu_self();
     let n = u64::from_le_bytes(n);
     let batch = vec![7u8; 64 * 1024];
     let mut left = n * 64;
@@ -61,7 +79,8 @@ fn blast(mut s: UnixStream) -> i32 {
         }
         left -= k as u64;
     }
-    0
+    let cpu = (crate::affinity::cpu_self() - cpu0).as_micros() as u64;
+    s.write_all(&cpu.to_le_bytes()).map(|_| 0).unwrap_or(1)
 }
 
 /// Starts this program as a raw peer.

@@ -4,6 +4,10 @@
 //!   `NAME`'s `py_funcs.FUNC` (default `echo_stream`), stream three items
 //!   both ways, get the result; a callee that raises mid-stream ends it
 //!   with its error printed (status 1), never a panic;
+//! * `rust_client stream NAME`: stream the Python actor `NAME`'s async
+//!   generators with `open_stream_from` (typed and by name), read one that
+//!   raises, cancel a long one, and call them the wrong way to print the
+//!   `FuncType` errors;
 //! * `rust_client rust-ctx NAME`: the same with the Rust service `NAME`
 //!   (`rust_service.add`, then `rust_service.rs_echo`) — across hosts over
 //!   mutual TLS in the README's "two machines" walk-through;
@@ -86,6 +90,66 @@ async fn rust_ctx_with(name: &str) -> Result<(), tractor::Error> {
     stream.close().await?;
     let n: u64 = ctx.result().await?;
     println!("rust->rust context ok: {n} items");
+    Ok(())
+}
+
+/// A Python async generator, typed: `py_funcs.count_to(n)` yields 0..n.
+#[derive(serde::Serialize)]
+#[allow(non_camel_case_types)]
+struct count_to {
+    n: u32,
+}
+
+impl tractor::RemoteStreamFn for count_to {
+    const NS: &'static str = "py_funcs";
+    const NAME: &'static str = "count_to";
+    type Item = u32;
+}
+
+/// Streams Python async generators from `name`, and calls them (and a
+/// plain function) the wrong way to show the errors.
+async fn stream_from(name: &str) -> Result<(), tractor::Error> {
+    let portal = tractor::wait_for_actor(name).await?;
+    let mut s = portal.open_stream_from(count_to { n: 3 }).await?;
+    while let Some(i) = s.recv().await? {
+        println!("streamed: {i}");
+    }
+    let failing = portal
+        .open_stream_from_ns::<Value>("py_funcs", "count_then_fail", vec![("n".into(), 2.into())])
+        .await?;
+    match failing.collect().await {
+        Ok(v) => println!("count_then_fail did not fail: {v:?}"),
+        Err(e) => println!("stream error: {e}"),
+    }
+    // Reading part of a stream and dropping it cancels the generator; the
+    // actor keeps answering.
+    let mut long = portal.open_stream_from(count_to { n: 1_000_000 }).await?;
+    println!("first of a long stream: {:?}", long.recv().await?);
+    println!("long stream cancelled: {}", long.cancel().await?);
+    let n = vec![("n".into(), Value::from(3))];
+    match portal.run_from_ns("py_funcs", "count_to", n).await {
+        Ok(v) => println!("run on an async generator returned {v}"),
+        Err(e) => println!("run: {e}"),
+    }
+    let add = vec![("x".into(), 1.into()), ("y".into(), 2.into())];
+    match portal
+        .open_context_from_ns("py_funcs", "add", add.clone(), ContextOptions::default())
+        .await
+    {
+        Ok(_) => println!("open_context on a plain function started"),
+        Err(e) => println!("open_context: {e}"),
+    }
+    match portal
+        .open_stream_from_ns::<Value>("py_funcs", "add", add.clone())
+        .await
+    {
+        Ok(_) => println!("open_stream_from on a plain function started"),
+        Err(e) => println!("open_stream_from: {e}"),
+    }
+    println!(
+        "still answering: {}",
+        portal.run_from_ns("py_funcs", "add", add).await?
+    );
     Ok(())
 }
 
@@ -234,10 +298,12 @@ async fn main() -> Result<(), tractor::Error> {
         ["rust-ctx", name] => rust_ctx_with(name).await,
         ["etcd-outage", name] => etcd_outage(name).await,
         ["etcd-watch", name] => etcd_watch(name).await,
+        ["stream", name] => stream_from(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
-            "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | spawn-python PYTHON PY_FUNCS_FILE \
+            "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME \
+             | spawn-python PYTHON PY_FUNCS_FILE \
              | supervise-python PYTHON PY_FUNCS_FILE"
                 .into(),
         )),

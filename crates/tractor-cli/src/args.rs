@@ -77,6 +77,14 @@ pub enum Command {
     Tree {
         #[command(flatten)]
         registry: RegistryArg,
+        /// Also show each actor's live task tree (its RPC calls, contexts,
+        /// connections, nurseries and children), asked over RPC.
+        #[arg(long)]
+        tasks: bool,
+        /// Write the tree with every actor's task tree to FILE instead of
+        /// printing it.
+        #[arg(long, value_name = "FILE")]
+        dump: Option<PathBuf>,
     },
     /// Make the cluster CA and node certificates for mutual TLS between
     /// hosts.

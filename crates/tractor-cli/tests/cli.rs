@@ -51,6 +51,44 @@ fn ps_tree_and_call_against_actor_tree() {
         "{out}"
     );
 
+    // Each actor's live task tree, asked over RPC, under its line.
+    let (code, out) = tractor(&["tree", "--tasks", "--registry", &reg_s], &rv);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("  | actor 'root' (uuid "), "{out}");
+    assert!(
+        out.contains("      | │   └── rpc actor_tree.grow cid="),
+        "branch-0's grow call, under the connection it came in on: {out}"
+    );
+    assert!(out.contains("        | actor 'leaf-1-1' (uuid "), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tree.txt");
+    let file_s = file.to_str().unwrap();
+    let (code, out) = tractor(&["tree", "--dump", file_s, "--registry", &reg_s], &rv);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("wrote the task trees of 7 actors to {file_s}")),
+        "{out}"
+    );
+    let dumped = std::fs::read_to_string(&file).unwrap();
+    assert!(dumped.contains("rpc actor_tree.grow cid="), "{dumped}");
+    assert!(dumped.contains("nursery actor nursery"), "{dumped}");
+    let bad = dir.path().join("no-such-dir/tree.txt");
+    let (code, out) = tractor(
+        &[
+            "tree",
+            "--dump",
+            bad.to_str().unwrap(),
+            "--registry",
+            &reg_s,
+        ],
+        &rv,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("cannot write the dump to ") && out.contains("No such file or directory"),
+        "{out}"
+    );
+
     let (code, out) = tractor(
         &["call", "leaf-0-0", "self._actor_info", "--registry", &reg_s],
         &rv,

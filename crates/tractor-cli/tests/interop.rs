@@ -194,12 +194,51 @@ fn python_registers_with_a_rust_registrar(proto: Proto) {
         "{out}"
     );
 
+    // (f) An async generator streams its items, one per line; a context
+    // function is refused at once with what to use (not a hang).
+    let (code, out) = tractor(
+        &[
+            "call",
+            "pyservice",
+            "py_funcs.count_to",
+            "--kwargs",
+            r#"{"n": 3}"#,
+            "--registry",
+            &reg,
+        ],
+        &w.rv,
+    );
+    assert_eq!((code, out.trim()), (0, "0\n1\n2"), "{out}");
+    let (code, out) = tractor(
+        &[
+            "call",
+            "pyservice",
+            "py_funcs.echo_stream",
+            "--kwargs",
+            r#"{"greeting": "hi"}"#,
+            "--registry",
+            &reg,
+        ],
+        &w.rv,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("py_funcs.echo_stream() is a context function")
+            && out.contains("Portal::open_context"),
+        "{out}"
+    );
+
     // (d) Rust cancels the Python actor and gets its acknowledgement.
     let (code, out) = tractor(
         &["call", "pyservice", "self.cancel", "--registry", &reg],
         &w.rv,
     );
-    assert_eq!((code, out.trim()), (0, "true"));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "true"),
+        "{}",
+        service.transcript.join("\n")
+    );
 
     w.stop_python(service, false);
     registrar.signal(Signal::SIGINT);
@@ -247,6 +286,52 @@ fn rust_opens_a_context_with_a_python_actor(proto: Proto) {
     assert!(out.contains("started: hi from rust"), "{out}");
     assert!(out.contains("echoed: 2"), "{out}");
     assert!(out.contains("rust->python context ok: 3 items"), "{out}");
+    w.stop_python(service, false);
+    registrar.signal(Signal::SIGINT);
+    registrar.wait(LIMIT).unwrap();
+    w.finish();
+}
+
+fn rust_streams_from_a_python_async_generator(proto: Proto) {
+    let w = World::new(proto);
+    let mut registrar = registrar(&w.rv, &w.reg);
+    let pyreg = w.py_reg();
+    let mut service = w.py("py_service.py", &[&pyreg, "pyservice"]);
+    service.wait_for_line("ready", LIMIT).unwrap();
+    let mut client = w.rust("rust_client", &["stream", "pyservice"]);
+    let st = client.wait(LIMIT).unwrap();
+    let out = client.transcript.join("\n");
+    assert_eq!(st.code(), Some(0), "{out}");
+    assert!(
+        out.contains("streamed: 0\nstreamed: 1\nstreamed: 2\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stream error: ") && out.contains("failed after 2 items"),
+        "{out}"
+    );
+    assert!(out.contains("first of a long stream: Some(0)"), "{out}");
+    assert!(
+        out.contains(
+            "run: py_funcs.count_to() is an async generator (a streaming function), \
+             not a plain async function: stream it with Portal::open_stream_from"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "open_context: py_funcs.add() is a plain async function, not a context \
+             function: call it with Portal::run"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "open_stream_from: py_funcs.add() is a plain async function, not an async generator"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("still answering: 3"), "{out}");
     w.stop_python(service, false);
     registrar.signal(Signal::SIGINT);
     registrar.wait(LIMIT).unwrap();
@@ -321,6 +406,35 @@ fn line<'a>(out: &'a str, label: &str) -> &'a str {
     out.lines()
         .find(|l| l.starts_with(&start))
         .unwrap_or_else(|| panic!("no `{start}` line in:\n{out}"))
+}
+
+#[test]
+fn python_takes_and_releases_the_terminal_lock_a_rust_root_serves_in_debug_mode() {
+    let (w, registrar, mut service) = rust_service_world(|rv| rv.debug_mode = true);
+    let out = run_py_client(&w, "ttylock");
+    // Python's own dialog and payload types: started(LockStatus) naming
+    // the Python actor and the context, then LockRelease, then the result.
+    assert_eq!(
+        line(&out, "locked"),
+        "locked -> LockStatus True True True",
+        "{out}"
+    );
+    assert_eq!(
+        line(&out, "released"),
+        "released -> LockStatus False",
+        "{out}"
+    );
+    service
+        .wait_for_line("tractor: terminal lock taken by 'pyclient'", LIMIT)
+        .unwrap();
+    let released = service
+        .wait_for_line("tractor: terminal lock released by 'pyclient'", LIMIT)
+        .unwrap();
+    assert!(
+        !released.contains("gone"),
+        "released on request: {released}"
+    );
+    stop_all(w, registrar, service);
 }
 
 #[test]
@@ -524,6 +638,7 @@ both_transports!(
     python_registers_with_a_rust_registrar,
     rust_registers_with_a_python_registrar,
     rust_opens_a_context_with_a_python_actor,
+    rust_streams_from_a_python_async_generator,
     a_rust_nursery_supervises_a_python_child,
     a_rust_supervisor_restarts_a_killed_python_child,
 );

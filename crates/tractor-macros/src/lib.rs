@@ -46,16 +46,21 @@ fn last_ident(ty: &Type) -> Option<String> {
     }
 }
 
-fn returns_result(ret: &ReturnType) -> bool {
+/// True when the return type is spelled `..::Result<..>` (the last
+/// path segment): the typed `Output` is then its first type argument.
+fn spelled_result(ret: &ReturnType) -> bool {
     match ret {
         ReturnType::Default => false,
         ReturnType::Type(_, ty) => last_ident(ty).as_deref() == Some("Result"),
     }
 }
 
-/// The `Ok` type of a `Result<T, ..>` / `Result<T>` return, or the plain
-/// return type.
-fn output_type(ret: &ReturnType) -> Tokens {
+/// The typed `Output`: `output = T` if given, else the `Ok` type of a
+/// return spelled `Result<T, ..>` / `Result<T>`, else the return type.
+fn output_type(ret: &ReturnType, explicit: Option<&Type>) -> Tokens {
+    if let Some(t) = explicit {
+        return quote!(#t);
+    }
     match ret {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => {
@@ -72,6 +77,14 @@ fn output_type(ret: &ReturnType) -> Tokens {
     }
 }
 
+/// The return type as written (`()` when there is none).
+fn return_type(ret: &ReturnType) -> Tokens {
+    match ret {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    }
+}
+
 /// Registers an async function so other actors can call it by
 /// `(namespace, name)`, and generates a typed call struct of the same name.
 ///
@@ -81,10 +94,19 @@ fn output_type(ret: &ReturnType) -> Tokens {
 /// // elsewhere: let three: i64 = portal.run(add { x: 1, y: 2 }).await?;
 /// ```
 ///
-/// Options: `ns = "..."` sets the namespace (default: the module path).
+/// Options: `ns = "..."` sets the namespace (default: the module path);
+/// `output = T` sets the typed `Output` of the call struct.
 /// A first parameter of type `tractor::Caller` receives the call's context
-/// and is not a keyword argument. A return type spelled `Result<T, E>`
-/// sends `E` back as a remote error with `E`'s type name.
+/// and is not a keyword argument.
+///
+/// A return value that *is* a `core::result::Result`, however it is
+/// spelled (`Result<T, E>`, `io::Result<T>`, an alias `MyRes<T>`), sends
+/// `Ok` as the value and `Err` back as a remote error with `E`'s type
+/// name (the type decides, through autoref specialisation). The typed
+/// `Output` comes from the spelling: the `T` of a last path segment
+/// `Result<T, ..>`, else the return type; a `Result` spelled otherwise
+/// needs `output = T`, and without it the function does not compile (the
+/// error says to add it).
 #[proc_macro_attribute]
 pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match parse_args(attr) {
@@ -113,7 +135,9 @@ pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Options: `ns = "..."`; `allow_overruns = true` buffers incoming stream
-/// items without bound instead of refusing them when the buffer is full.
+/// items without bound instead of refusing them when the buffer is full;
+/// `output = T` types the context's result (needed when the return type
+/// is a `Result` under another name, as with `#[tractor::rpc]`).
 #[proc_macro_attribute]
 pub fn context(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match parse_args(attr) {
@@ -142,9 +166,24 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
     }
     let mut ns: Option<String> = None;
     let mut allow_overruns = false;
+    let mut output: Option<Type> = None;
     for a in &args {
         if a.path.is_ident("ns") {
             ns = Some(lit_str(&a.value)?);
+        } else if a.path.is_ident("output") {
+            output = Some(match &a.value {
+                Expr::Path(p) => Type::Path(syn::TypePath {
+                    qself: p.qself.clone(),
+                    path: p.path.clone(),
+                }),
+                Expr::Tuple(t) if t.elems.is_empty() => syn::parse_quote!(()),
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "output is a type: `output = u32`, `output = my::Type` (use `output = ()` for no value)",
+                    ));
+                }
+            });
         } else if a.path.is_ident("allow_overruns") && kind == Kind::Context {
             allow_overruns = match &a.value {
                 Expr::Lit(ExprLit {
@@ -201,11 +240,22 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
         .iter()
         .map(|i| syn::ext::IdentExt::unraw(i).to_string())
         .collect();
-    let out_ty = output_type(&func.sig.output);
-    let lower = if returns_result(&func.sig.output) {
-        quote!(::tractor::__private::result_value(out))
-    } else {
-        quote!(::tractor::__private::ok_value(out))
+    let out_ty = output_type(&func.sig.output, output.as_ref());
+    let ret_ty = return_type(&func.sig.output);
+    // The typed `Output` guessed from the spelling must agree with what
+    // the value is; an explicit `output = T` is the user's word.
+    let check = match (&output, spelled_result(&func.sig.output)) {
+        (Some(_), _) => quote!(),
+        (None, true) => quote!(__tag.spelled_result::<#ret_ty>();),
+        (None, false) => quote!(__tag.spelled_plain::<#ret_ty>();),
+    };
+    let lower = quote! {
+        #[allow(unused_imports)]
+        use ::tractor::__private::{PlainKind as _, ResultKind as _};
+        let out = ::tractor::__private::Ret(out);
+        let __tag = (&out).tractor_kind();
+        #check
+        __tag.lower(out.0)
     };
     if kind == Kind::Context && func.sig.inputs.is_empty() {
         return Err(syn::Error::new_spanned(
@@ -301,7 +351,9 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
 /// In a process started by a parent actor (the `_TRACTOR_RT_VARS` envelope
 /// says so) the same binary runs as that child instead, so `main` needs no
 /// special casing. Options: `name = "..."` (default `"root"`),
-/// `enable = "ns1, ns2"` (namespaces callable in the root).
+/// `enable = "ns1, ns2"` (namespaces callable in the root), `timeout = N`
+/// (seconds): after N seconds the actor tree is cancelled as by a first
+/// Ctrl-C, and the program says so on stderr and exits with status 124.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match parse_args(attr) {
@@ -328,7 +380,7 @@ fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
                 .filter(|s| !s.is_empty())
                 .collect();
         } else if a.path.is_ident("timeout") {
-            continue;
+            continue; // read by `main_timeout`
         } else {
             return Err(syn::Error::new_spanned(&a.path, "unknown option"));
         }
@@ -336,6 +388,34 @@ fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
     Ok(quote! {
         ::tractor::RootConfig::named(#name).enable(&[#(#enable),*])
     })
+}
+
+/// `timeout = N` (seconds, an integer or a float, more than zero).
+fn main_timeout(args: &[MetaNameValue]) -> syn::Result<Option<f64>> {
+    let Some(a) = args.iter().find(|a| a.path.is_ident("timeout")) else {
+        return Ok(None);
+    };
+    let secs = match &a.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u64>()? as f64,
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>()?,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "timeout is a number of seconds: `timeout = 30` or `timeout = 2.5`",
+            ));
+        }
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(syn::Error::new_spanned(
+            &a.value,
+            "timeout must be more than zero seconds",
+        ));
+    }
+    Ok(Some(secs))
 }
 
 fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
@@ -346,6 +426,10 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         ));
     }
     let cfg = root_config(&args)?;
+    let timeout = match main_timeout(&args)? {
+        Some(secs) => quote!(::core::option::Option::Some(#secs)),
+        None => quote!(::core::option::Option::None),
+    };
     let body = &func.block;
     let ret = &func.sig.output;
     let attrs = &func.attrs;
@@ -353,7 +437,7 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         #(#attrs)*
         fn main() -> ::std::process::ExitCode {
             async fn __tractor_main() #ret #body
-            ::tractor::__private::main_entry(#cfg, __tractor_main)
+            ::tractor::__private::main_entry(#cfg, #timeout, __tractor_main)
         }
     })
 }

@@ -85,6 +85,51 @@ pub(crate) fn run_child_in_thread(rtv: RuntimeVars) -> Result<(), Error> {
     rt.block_on(run_child_with(rtv, false))
 }
 
+/// The environment variable Python tractor reads to enable task-tree
+/// dumps on `SIGUSR1`. Ours are on by default; `0` turns them off.
+pub const STACKSCOPE_ENV: &str = "TRACTOR_ENABLE_STACKSCOPE";
+
+/// True unless `TRACTOR_ENABLE_STACKSCOPE` is `0` (or `false`/`no`).
+pub fn stackscope_enabled() -> bool {
+    match std::env::var(STACKSCOPE_ENV) {
+        Ok(v) => !matches!(v.trim(), "0" | "false" | "no" | "off"),
+        Err(_) => true,
+    }
+}
+
+/// Installs this process's `SIGUSR1` handler (when enabled): on each
+/// signal, every actor of the process writes its task tree (stderr and a
+/// file in its runtime folder), then the signal is relayed to the child
+/// actor processes, parent before child. Returns the task serving it, or
+/// `None` when disabled or the handler cannot be installed.
+///
+/// A child installs it before it dials its parent, and a parent relays
+/// only to children whose connection is up, so a relayed `SIGUSR1` never
+/// meets a child without its handler (whose default action would kill it).
+pub(crate) fn serve_stackscope_signal() -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    if !stackscope_enabled() {
+        return None;
+    }
+    let mut usr1 = match signal(SignalKind::user_defined1()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle SIGUSR1: no task-tree dumps");
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            // The registries are read synchronously; writing a few small
+            // files is quick enough not to need a blocking thread.
+            crate::runtime::actor::dump_task_trees("SIGUSR1");
+            let ready = crate::runtime::actor::connected_peer_pids();
+            let sent = crate::spawn::signal_children(nix::sys::signal::Signal::SIGUSR1, &ready);
+            tracing::debug!(?sent, "relayed SIGUSR1 to child actors");
+        }
+    }))
+}
+
 /// The child actor's whole life.
 pub async fn run_child(rtv: RuntimeVars) -> Result<(), Error> {
     run_child_with(rtv, true).await
@@ -100,6 +145,21 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
         crate::devx::proctitle::set(&uid.name);
     }
     crate::devx::logging::set_actor_name(&uid.name);
+    // Before the parent knows us: a relayed SIGUSR1 must find its handler.
+    let stackscope = if own_process {
+        serve_stackscope_signal()
+    } else {
+        None
+    };
+    struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            if let Some(h) = &self.0 {
+                h.abort();
+            }
+        }
+    }
+    let _stackscope = AbortOnDrop(stackscope);
     // The envelope's TLS policy applies from the first dial (to the parent).
     crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
     let mut chan = Channel::connect(&info.parent_addr, rtv.wire_limits()).await?;
@@ -133,6 +193,9 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     };
     let mut rtv = rtv;
     rtv.merge_wire(&spec.runtime_vars);
+    if rtv.debug_mode && own_process {
+        crate::devx::ptrace::allow_any_tracer();
+    }
     let regs: Vec<Addr> = spec
         .reg_addrs
         .iter()

@@ -45,6 +45,10 @@
 
 #![warn(missing_docs)]
 
+// The runtime's own context functions (`runtime::debug`) use the
+// `#[tractor::context]` macro, whose expansion names `::tractor`.
+extern crate self as tractor;
+
 pub mod child;
 pub mod devx;
 pub mod discovery;
@@ -65,8 +69,9 @@ pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
-pub use runtime::actor::{Actor, current_actor};
+pub use runtime::actor::{Actor, current_actor, spawn_task};
 pub use runtime::cancel::CancelScope;
+pub use runtime::dialog::stream_from::{RemoteStream, RemoteStreamFn};
 pub use runtime::dialog::{context, shm, stream as streaming};
 pub use runtime::portal::{Caller, Portal};
 pub use runtime::registry_addr::{EtcdEndpoints, RegistryAddr};
@@ -83,6 +88,9 @@ pub mod __private {
     pub use linkme;
     pub use serde;
 
+    pub use crate::runtime::lower::{
+        AliasNeedsOutputOption, NotAResult, PlainKind, PlainTag, ResultKind, ResultTag, Ret,
+    };
     pub use crate::runtime::rpc::{
         BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
@@ -98,8 +106,17 @@ pub mod __private {
         let _ = ctx.send_stop_once().await;
     }
 
-    /// The body of `#[tractor::main]`.
-    pub fn main_entry<F, Fut, R>(cfg: crate::RootConfig, body: F) -> std::process::ExitCode
+    /// The exit status of a `#[tractor::main(timeout = N)]` program whose
+    /// tree ran out of time (as coreutils' `timeout`).
+    pub const MAIN_TIMEOUT_EXIT: u8 = 124;
+
+    /// The body of `#[tractor::main]`; `timeout` (seconds) cancels the
+    /// tree, like a first Ctrl-C, once it has run that long.
+    pub fn main_entry<F, Fut, R>(
+        cfg: crate::RootConfig,
+        timeout: Option<f64>,
+        body: F,
+    ) -> std::process::ExitCode
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = R>,
@@ -123,9 +140,37 @@ pub mod __private {
             rtv: Some(cfg.rtv.unwrap_or(rtv)),
             ..cfg
         };
+        let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fired = timed_out.clone();
         let out = rt.block_on(crate::run_root(cfg, || async move {
-            body().await.into_tractor()
+            // The timer cancels the root actor, as a signal does: the body
+            // is then driven through the tree's graceful teardown.
+            let timer = match (timeout, crate::current_actor()) {
+                (Some(secs), Some(actor)) => Some(tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+                    fired.store(true, std::sync::atomic::Ordering::SeqCst);
+                    actor.cancel(None);
+                })),
+                _ => None,
+            };
+            let out = body().await.into_tractor();
+            if let Some(t) = timer {
+                t.abort();
+            }
+            out
         }));
+        if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+            let secs = timeout.unwrap_or_default();
+            match &out {
+                Ok(()) => eprintln!(
+                    "error: the main timeout ({secs}s) ran out; the actor tree was cancelled"
+                ),
+                Err(e) => eprintln!(
+                    "error: the main timeout ({secs}s) ran out; the actor tree was cancelled ({e})"
+                ),
+            }
+            return std::process::ExitCode::from(MAIN_TIMEOUT_EXIT);
+        }
         match out {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(crate::Error::Cancelled(why)) => {

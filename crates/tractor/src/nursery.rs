@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
+use crate::devx::tasktree::{TaskGuard, TaskKind};
 use crate::errors::Error;
 use crate::msg::{Msg, SpawnSpec, Uid, payload};
 use crate::runtime::actor::{Actor, current_actor};
@@ -51,10 +52,14 @@ struct Child {
     control: Arc<dyn ChildControl>,
     exited: watch::Receiver<Option<ExitInfo>>,
     cancel_requested: Arc<AtomicBool>,
+    /// Its line in the task tree (under the nursery's).
+    _task: TaskGuard,
 }
 
 struct NurseryInner {
     actor: Actor,
+    /// The nursery's line in the actor's task tree.
+    task: TaskGuard,
     scope: CancelScope,
     backend: Arc<dyn SpawnBackend>,
     children: Mutex<Vec<Child>>,
@@ -106,9 +111,14 @@ where
     let _graceful = outer.graceful_guard();
     let scope = CancelScope::child_of(outer.token());
     let (etx, mut erx) = mpsc::unbounded_channel();
+    let task = actor.tasks().enter(
+        TaskKind::Nursery,
+        format!("actor nursery ({} backend)", backend_name(&actor)),
+    );
     let n = ActorNursery {
         inner: Arc::new(NurseryInner {
             backend: backend_for(actor.runtime_vars().spawn_method),
+            task,
             actor,
             scope: scope.clone(),
             children: Mutex::new(Vec::new()),
@@ -121,7 +131,7 @@ where
     let mut errors: Vec<Error> = Vec::new();
     // Boxed so it can be dropped as soon as we stop polling it: a body cut
     // short mid-`start_actor` must release the half-started child at once.
-    let mut fut = Box::pin(body(n.clone()));
+    let mut fut = Box::pin(n.inner.task.scope(body(n.clone())));
     let value = tokio::select! {
         r = &mut fut => match r {
             Ok(v) => Some(v),
@@ -340,7 +350,16 @@ impl ActorNursery {
         let mut portal = Portal::new(actor.clone(), peer);
         portal.cancel_flag = Some(cancel_requested.clone());
         let pid = control.pid();
+        let task = self.inner.actor.tasks().enter_under(
+            Some(self.inner.task.key()),
+            TaskKind::Actor,
+            match pid {
+                Some(p) => format!("{} pid={p}", uid.name),
+                None => format!("{} (thread)", uid.name),
+            },
+        );
         lock(&self.inner.children).push(Child {
+            _task: task,
             uid,
             bind,
             portal: portal.clone(),
@@ -454,6 +473,13 @@ impl ActorNursery {
         for w in waits.iter_mut() {
             let _ = w.wait_for(Option::is_some).await;
         }
+    }
+}
+
+fn backend_name(actor: &Actor) -> &'static str {
+    match actor.runtime_vars().spawn_method {
+        crate::runtime::state::SpawnMethod::Process => "process",
+        crate::runtime::state::SpawnMethod::Thread => "thread",
     }
 }
 

@@ -103,11 +103,16 @@ pub struct Root {
     actor: Actor,
     created_bind_dir: bool,
     signals: tokio::task::JoinHandle<()>,
+    /// The SIGUSR1 task-tree dumps (see [`crate::child::serve_stackscope_signal`]).
+    stackscope: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Root {
     fn drop(&mut self) {
         self.signals.abort();
+        if let Some(s) = &self.stackscope {
+            s.abort();
+        }
     }
 }
 
@@ -120,7 +125,25 @@ async fn watch_signals(actor: Actor) {
             return;
         }
     };
-    let sig = signals.next().await;
+    let mut sig = signals.next().await;
+    // Debug mode: while an actor holds the terminal lock (its crash card
+    // is up), Ctrl-C is shielded; a second one still kills everything.
+    while let Some(h) = crate::runtime::debug::holder() {
+        eprintln!(
+            "tractor: {sig} shielded: '{}' holds the terminal lock (again to kill the tree)",
+            h.name
+        );
+        let next = signals.next().await;
+        if crate::runtime::debug::holder().is_some() {
+            let n = crate::spawn::kill_all_children();
+            eprintln!(
+                "tractor: {next} again: killing the actor tree now (SIGKILL to {n} process group{})",
+                if n == 1 { "" } else { "s" }
+            );
+            std::process::exit(130);
+        }
+        sig = next;
+    }
     eprintln!("tractor: {sig}: cancelling the actor tree (again to kill it now)");
     tracing::warn!("{sig}: cancelling the actor tree");
     actor.cancel(None);
@@ -145,6 +168,15 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     rtv.spawn = None;
     if let Some(reg) = cfg.registry.clone() {
         rtv.set_registry(reg);
+    }
+    let mut enable = cfg.enable;
+    if rtv.debug_mode {
+        // The root serves the tree's terminal lock (as Python's does).
+        let ns = crate::runtime::debug::TTY_LOCK_NS.to_owned();
+        if !enable.contains(&ns) {
+            enable.push(ns);
+        }
+        crate::devx::ptrace::allow_any_tracer();
     }
     let created_bind_dir = !rtv.bind_dir.exists();
     rtv.ensure_bind_dir()
@@ -189,7 +221,7 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
         Uid::random(cfg.name.clone()),
         rtv,
         is_registrar,
-        cfg.enable,
+        enable,
         hooks,
     );
     actor.set_current();
@@ -210,10 +242,12 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
         "root actor up"
     );
     let signals = tokio::spawn(watch_signals(actor.clone()));
+    let stackscope = crate::child::serve_stackscope_signal();
     Ok(Root {
         actor,
         created_bind_dir,
         signals,
+        stackscope,
     })
 }
 
@@ -234,7 +268,16 @@ impl Root {
         let fut = scope.clone().scope(body);
         tokio::pin!(fut);
         tokio::select! {
-            r = &mut fut => return r,
+            r = &mut fut => {
+                if let Err(e) = &r
+                    && actor.runtime_vars().debug_mode
+                    && !e.is_cancelled()
+                {
+                    // Debug mode: the root's own crash card, last.
+                    crate::runtime::debug::hold(&actor, crash_of_root(e)).await;
+                }
+                return r;
+            }
             // A signal, or another actor asked us to cancel (`self.cancel`).
             _ = actor.cancelled() => {}
         }
@@ -264,6 +307,37 @@ impl Root {
             // Only removes it if empty: sockets of live actors stay.
             let _ = std::fs::remove_dir(&self.actor.runtime_vars().bind_dir);
         }
+    }
+}
+
+/// The crash card's facts for an error that ended the root's body.
+fn crash_of_root(e: &Error) -> crate::runtime::debug::Crash {
+    let (error_type, message, traceback, relayed_from) = match e {
+        Error::Remote(r) => {
+            let mut path: Vec<String> = r.relay_path().iter().map(|u| u.name.clone()).collect();
+            if path.is_empty() {
+                path.push(r.src_uid().name.clone());
+            }
+            (
+                format!("RemoteActorError({})", r.src_type()),
+                r.message().to_owned(),
+                r.traceback().to_owned(),
+                path,
+            )
+        }
+        other => (
+            "Error".to_owned(),
+            other.to_string(),
+            String::new(),
+            Vec::new(),
+        ),
+    };
+    crate::runtime::debug::Crash {
+        task: "the root's body".into(),
+        error_type,
+        message,
+        traceback,
+        relayed_from,
     }
 }
 

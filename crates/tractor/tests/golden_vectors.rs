@@ -91,3 +91,50 @@ fn every_frame_is_length_prefix_plus_payload() {
         assert_eq!(out, frame, "{name}: framing");
     }
 }
+
+/// The borrowed decoder reads every vector as the owned one does, and the
+/// typed encoders, fed the payloads read as bytes, write the vector back
+/// byte for byte.
+#[test]
+fn every_vector_decodes_borrowed_and_re_encodes_typed_byte_for_byte() {
+    use msg::{MsgRef, PayloadKind, StartHead};
+    let mut typed = 0;
+    for v in index() {
+        let name = v["name"].as_str().unwrap();
+        let bytes = std::fs::read(vectors_dir().join(format!("{name}.msgpack"))).unwrap();
+        let r = msg::decode_ref(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.to_msg(), msg::decode(&bytes).unwrap(), "{name}");
+        let mut out = Vec::new();
+        let kind = match &r {
+            MsgRef::Started(_) => Some(PayloadKind::Started),
+            MsgRef::Yield(_) => Some(PayloadKind::Yield),
+            MsgRef::Return(_) => Some(PayloadKind::Return),
+            _ => None,
+        };
+        match (&r, kind) {
+            (MsgRef::Start(s), _) => {
+                let uid = msg::Uid::new(s.uid.0, s.uid.1);
+                let head = StartHead {
+                    cid: s.cid,
+                    ns: s.ns,
+                    func: s.func,
+                    uid: &uid,
+                    pld_spec: s.pld_spec,
+                };
+                let kwargs: msg::Value = s.kwargs.decode().unwrap();
+                msg::encode_start(head, &kwargs, &mut out).unwrap();
+            }
+            (MsgRef::Started(p) | MsgRef::Yield(p) | MsgRef::Return(p), Some(k)) => {
+                let pld: msg::Value = p.pld.decode().unwrap();
+                msg::encode_payload(k, p.cid, &pld, &mut out).unwrap();
+            }
+            _ => continue,
+        }
+        assert_eq!(out, bytes, "{name}: typed re-encoding differs");
+        typed += 1;
+    }
+    assert!(
+        typed >= 15,
+        "only {typed} vectors went through the typed path"
+    );
+}

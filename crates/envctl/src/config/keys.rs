@@ -643,6 +643,10 @@ pub const KEYS: &[KeyDef] = &[
         "ENVCTL_RUNTIME_SCOPE_ID",
         "the scope id instead of one derived from the repository path",
     ),
+    env_only(
+        "ENVCTL_COLOR",
+        "when status words are coloured: auto (stdout is a terminal), always, never; as --color; NO_COLOR turns auto off",
+    ),
 ];
 
 /// The `ENVCTL_SERVICE_<S>_<SUFFIX>` keys of each additional service.

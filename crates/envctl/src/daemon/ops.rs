@@ -37,19 +37,17 @@ pub enum Op {
     Restart {
         /// `--project`.
         projects: Vec<String>,
-        /// `--backend`.
-        backend: bool,
-        /// `--frontend`.
-        frontend: bool,
+        /// `--backend`, `--frontend`, `--service`: service slugs (empty:
+        /// every service).
+        services: Vec<String>,
     },
     /// `stop`.
     Stop {
         /// `--project`.
         projects: Vec<String>,
-        /// `--backend`.
-        backend: bool,
-        /// `--frontend`.
-        frontend: bool,
+        /// `--backend`, `--frontend`, `--service`: service slugs (empty:
+        /// every service).
+        services: Vec<String>,
     },
     /// `stop-all`.
     StopAll,
@@ -76,13 +74,18 @@ pub struct Request {
 impl Request {
     /// `op` with this process's environment.
     pub fn here(op: Op, overrides: BTreeMap<String, String>) -> Request {
-        Request {
-            op,
-            overrides,
-            env: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        }
+        let mut env: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        // The daemon writes the report this CLI prints: it colours it as
+        // this CLI's terminal wants.
+        let colour = if crate::ui::colour() {
+            "always"
+        } else {
+            "never"
+        };
+        env.insert(crate::ui::COLOR_VAR.into(), colour.into());
+        Request { op, overrides, env }
     }
 }
 
@@ -155,17 +158,12 @@ pub fn execute(repo: &Path, op: &Op, overrides: BTreeMap<String, String>) -> Res
             },
             *resume_only,
         ),
-        Op::Restart {
-            projects,
-            backend,
-            frontend,
-        } => {
+        Op::Restart { projects, services } => {
             lifecycle::stop(
                 repo,
                 &StopOpts {
                     projects: projects.clone(),
-                    backend: *backend,
-                    frontend: *frontend,
+                    services: services.clone(),
                 },
             )?;
             let opts = StartOpts {
@@ -175,16 +173,11 @@ pub fn execute(repo: &Path, op: &Op, overrides: BTreeMap<String, String>) -> Res
             };
             lifecycle::start(repo, &cfg, &opts, true)
         }
-        Op::Stop {
-            projects,
-            backend,
-            frontend,
-        } => lifecycle::stop(
+        Op::Stop { projects, services } => lifecycle::stop(
             repo,
             &StopOpts {
                 projects: projects.clone(),
-                backend: *backend,
-                frontend: *frontend,
+                services: services.clone(),
             },
         ),
         Op::StopAll => lifecycle::stop_all(repo),

@@ -107,11 +107,8 @@ pub fn action_args(what: &str, row: &Row) -> Vec<String> {
     args.push("--project".into());
     args.push(row.project.clone());
     if what != "start" {
-        match row.service.as_str() {
-            "backend" => args.push("--backend".into()),
-            "frontend" => args.push("--frontend".into()),
-            _ => {}
-        }
+        args.push("--service".into());
+        args.push(row.service.clone());
     }
     if what == "stop" {
         args.retain(|a| a != "--headless");
@@ -146,4 +143,49 @@ pub fn run_action(repo: &Path, args: Vec<String>, tx: Sender<Event>) {
         };
         let _ = tx.send(Event::Message(msg));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::model::Kind;
+
+    fn row(project: &str, service: &str) -> Row {
+        Row {
+            project: project.into(),
+            service: service.into(),
+            kind: Kind::Service,
+            status: "running".into(),
+            port: 0,
+            pid: 0,
+            uptime_s: None,
+            restarts: 0,
+            health: String::new(),
+            log: None,
+        }
+    }
+
+    #[test]
+    fn a_key_acts_on_the_selected_service_only() {
+        let w = row("feat-a-1", "worker");
+        assert_eq!(
+            action_args("stop", &w),
+            ["stop", "--project", "feat-a-1", "--service", "worker"]
+        );
+        assert_eq!(
+            action_args("restart", &row("feat-b-1", "backend")),
+            [
+                "restart",
+                "--headless",
+                "--project",
+                "feat-b-1",
+                "--service",
+                "backend"
+            ]
+        );
+        assert_eq!(
+            action_args("start", &row("main", "frontend")),
+            ["start", "--headless", "--main", "--project", "main"]
+        );
+    }
 }

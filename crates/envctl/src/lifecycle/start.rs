@@ -281,6 +281,7 @@ impl BringUp<'_> {
         if self.isolated {
             return Ok(shared);
         }
+        let mut to_start: Vec<&dyn Dependency> = Vec::new();
         for d in &self.deps {
             if let Some(inst) = run
                 .dependencies
@@ -301,10 +302,41 @@ impl BringUp<'_> {
                 shared.insert(d.id().to_owned(), inst);
                 continue;
             }
-            let base = self.cfg.num(d.port_key()) as u16;
-            let requested = base + ports::slot(&self.scope_id, "__shared__", false) as u16;
-            let dir = instance_dir(self.scope, &format!("{}-shared", d.id()));
-            let (inst, plan) = start_dep(self.scope, run, d.as_ref(), "shared", requested, &dir)?;
+            to_start.push(d.as_ref());
+        }
+        // The servers to start start at once (Postgres's initdb does not
+        // wait for Redis); each one is recorded as soon as all have been
+        // tried, so a failure undoes the ones that came up.
+        let slot = ports::slot(&self.scope_id, "__shared__", false) as u16;
+        let started: Vec<_> = std::thread::scope(|s| {
+            let run_ref: &RunState = run;
+            let jobs: Vec<_> = to_start
+                .iter()
+                .map(|&d| {
+                    s.spawn(move || {
+                        let requested = self.cfg.num(d.port_key()) as u16 + slot;
+                        let dir = instance_dir(self.scope, &format!("{}-shared", d.id()));
+                        start_dep(self.scope, run_ref, d, "shared", requested, &dir)
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|j| {
+                    j.join().unwrap_or_else(|_| {
+                        Err(Failure::Actionable("a dependency starter panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut first_error = None;
+        for (d, r) in to_start.iter().zip(started) {
+            let (inst, plan) = match r {
+                Ok(ok) => ok,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
             state::event(
                 self.scope,
                 &run.run_id,
@@ -319,9 +351,12 @@ impl BringUp<'_> {
             run.dependencies.push(inst.clone());
             launched.deps.push(inst.clone());
             shared.insert(d.id().to_owned(), inst);
-            save_run(self.scope, run)?;
         }
-        Ok(shared)
+        save_run(self.scope, run)?;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(shared),
+        }
     }
 
     /// A project's dependencies (its own, when isolated) and projected
@@ -413,6 +448,9 @@ impl BringUp<'_> {
         for p in projects {
             preps.push(self.prepare(run, p, shared, launched)?);
         }
+        if self.cfg.flag("ENVCTL_MIGRATE_ON_START") {
+            self.migrate(&preps)?;
+        }
         let mut failures = Vec::new();
         let layers = plan::layers(self.services).map_err(Failure::Actionable)?;
         for layer in layers {
@@ -494,6 +532,44 @@ impl BringUp<'_> {
         }
         save_run(scope, run)?;
         Ok(failures)
+    }
+
+    /// `ENVCTL_MIGRATE_ON_START`: each project's migration, with the
+    /// environment its services will get, before any of them starts (so
+    /// a fresh worktree's app is ready when `start` says healthy); the
+    /// projects migrate in parallel, and any failure fails the start with
+    /// its output.
+    fn migrate(&self, preps: &[Prepared<'_>]) -> Result<(), Failure> {
+        let errors: Vec<String> = std::thread::scope(|s| {
+            let jobs: Vec<_> = preps
+                .iter()
+                .map(|prep| {
+                    s.spawn(move || {
+                        let p = prep.project;
+                        let mut env = prep.env.clone();
+                        env.push(("ENVCTL_PROJECT".into(), p.name.clone()));
+                        env.push(("ENVCTL_PROJECT_ROOT".into(), p.root.display().to_string()));
+                        crate::actions::migrate::run_with(self.cfg, &p.name, &p.root, env)
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .filter_map(|j| match j.join() {
+                    Ok(Ok(())) => None,
+                    Ok(Err(Failure::Actionable(m) | Failure::Usage(m))) => Some(m),
+                    Ok(Err(other)) => Some(format!("{other:?}")),
+                    Err(_) => Some("a migration runner panicked".into()),
+                })
+                .collect()
+        });
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Actionable(format!(
+                "ENVCTL_MIGRATE_ON_START: {}",
+                errors.join("\n")
+            )))
+        }
     }
 
     /// Brings a record up to date with the config: command, folder,
@@ -1025,20 +1101,25 @@ pub fn report(run: &RunState) {
             format!("http://127.0.0.1:{}", s.actual_port)
         };
         crate::ui::say(&format!(
-            "  {:<24} {:<10} pid {:<7} {at}",
-            s.name, s.status, s.pid
+            "  {:<24} {} pid {:<7} {at}",
+            s.name,
+            crate::ui::status(&s.status, 10),
+            s.pid
         ));
     }
     for d in &run.dependencies {
         crate::ui::say(&format!(
-            "  {:<24} {:<10} pid {:<7} 127.0.0.1:{}",
+            "  {:<24} {} pid {:<7} 127.0.0.1:{}",
             format!("{} ({})", d.id, d.owner),
             // Just checked (started, or found ready); liveness is enough.
-            if procs::alive(&d.ident) {
-                "running"
-            } else {
-                "stale"
-            },
+            crate::ui::status(
+                if procs::alive(&d.ident) {
+                    "running"
+                } else {
+                    "stale"
+                },
+                10
+            ),
             d.ident.pid,
             d.port
         ));

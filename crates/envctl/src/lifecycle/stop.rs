@@ -19,10 +19,9 @@ use crate::{Failure, scope};
 pub struct StopOpts {
     /// `--project`.
     pub projects: Vec<String>,
-    /// `--backend`.
-    pub backend: bool,
-    /// `--frontend`.
-    pub frontend: bool,
+    /// `--backend`, `--frontend`, `--service`: service slugs (empty: every
+    /// service).
+    pub services: Vec<String>,
 }
 
 /// Stops one service if it is provably ours: its recorded process (pid +
@@ -123,15 +122,14 @@ pub fn stop(repo: &Path, opts: &StopOpts) -> Result<(), Failure> {
             return Ok(());
         }
     }
+    check_selection(&runs, opts)?;
     let mut failed = Vec::new();
     let mut n = 0;
     for run in &mut runs {
         let run_id = run.run_id.clone();
         for rec in run.services.values_mut() {
             let by_project = opts.projects.is_empty() || opts.projects.contains(&rec.project);
-            let by_kind = (!opts.backend && !opts.frontend)
-                || (opts.backend && rec.service_slug == "backend")
-                || (opts.frontend && rec.service_slug == "frontend");
+            let by_kind = opts.services.is_empty() || opts.services.contains(&rec.service_slug);
             if !(by_project && by_kind) || rec.status == "stopped" {
                 continue;
             }
@@ -148,6 +146,41 @@ pub fn stop(repo: &Path, opts: &StopOpts) -> Result<(), Failure> {
     } else {
         Err(Failure::Actionable(format!("could not stop: {failed:?}")))
     }
+}
+
+/// A `--project` or `--service` that names nothing recorded is a mistake
+/// (a typo would otherwise stop nothing and say so quietly): the error
+/// names what there is.
+fn check_selection(runs: &[RunState], opts: &StopOpts) -> Result<(), Failure> {
+    let recs = || runs.iter().flat_map(|r| r.services.values());
+    let unknown = |wanted: &[String], known: Vec<String>, what: &str| {
+        let missing: Vec<&String> = wanted.iter().filter(|w| !known.contains(w)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut known = known;
+        known.sort();
+        known.dedup();
+        Err(Failure::Actionable(format!(
+            "no {what} named {} in the recorded runs (known: {})",
+            missing
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            known.join(", ")
+        )))
+    };
+    unknown(
+        &opts.projects,
+        recs().map(|r| r.project.clone()).collect(),
+        "project",
+    )?;
+    let in_projects = recs()
+        .filter(|r| opts.projects.is_empty() || opts.projects.contains(&r.project))
+        .map(|r| r.service_slug.clone())
+        .collect();
+    unknown(&opts.services, in_projects, "service")
 }
 
 /// `stop-all`: every service and dependency of every active run of the
@@ -170,12 +203,16 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
     }
     if runs.is_empty() {
         // A start whose daemon was killed before it recorded anything
-        // may have left port locks: nothing of the scope runs, so none
-        // is held.
+        // may have left processes and port locks: nothing recorded runs,
+        // so what carries the scope's marker is such a leftover, and no
+        // lock is held.
+        let strays = stop_strays(scope);
         for (port, _, _) in ports::inventory(scope) {
             ports::release(scope, port);
         }
-        crate::ui::say("nothing is running");
+        if strays == 0 {
+            crate::ui::say("nothing is running");
+        }
         return Ok(());
     }
     let mut failed = Vec::new();
@@ -192,6 +229,7 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
         );
         save_run(scope, run)?;
     }
+    stop_strays(scope);
     for (port, _, _) in ports::inventory(scope) {
         ports::release(scope, port);
     }
@@ -204,6 +242,46 @@ pub fn stop_all_locked(scope: &Path) -> Result<(), Failure> {
     } else {
         Err(Failure::Actionable(format!("could not stop: {failed:?}")))
     }
+}
+
+/// Stops every process that carries the scope's ownership marker but that
+/// no run records (a start whose daemon was killed before it saved them:
+/// a server half-started, a service launched a moment before), naming
+/// each; returns how many. The marker proves it is ours; nothing else is
+/// touched.
+fn stop_strays(scope: &Path) -> usize {
+    let Some(scope_id) = scope.file_name().and_then(|n| n.to_str()) else {
+        return 0;
+    };
+    let spare = procs::table::self_and_ancestors();
+    let strays: Vec<(u32, String)> = procs::carrying(&procs::Owner::scope_prefix(scope_id), false)
+        .into_iter()
+        .filter(|(p, _)| !spare.contains(p))
+        .collect();
+    for (pid, marker) in &strays {
+        let Some(start_time) = procs::start_time(*pid) else {
+            continue;
+        };
+        let cmd = procs::table::cmdline(*pid);
+        let how = procs::stop_owned(
+            &procs::Ident {
+                pid: *pid,
+                start_time,
+            },
+            Some(marker),
+            Duration::from_secs(2),
+        );
+        state::event(
+            scope,
+            marker.split('/').nth(1).unwrap_or("none"),
+            "cleanup.stray",
+            json!({"pid": pid, "command": cmd, "marker": marker, "how": format!("{how:?}")}),
+        );
+        crate::ui::say(&format!(
+            "stopped pid {pid}: {cmd} (carries ENVCTL_OWNER={marker}; recorded nowhere, left by an interrupted start)"
+        ));
+    }
+    strays.len()
 }
 
 /// `delete-worktree`: stops a project's services (and dependencies only it

@@ -2,7 +2,7 @@
 //! leader already died), then every straggler still carrying the
 //! service's marker (a worker that left the group).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
@@ -34,27 +34,15 @@ fn pid(p: u32) -> Pid {
     Pid::from_raw(p as i32)
 }
 
-/// True while any of `pids` lives.
-fn any_alive(pids: &[u32]) -> bool {
-    pids.iter().any(|p| {
+/// Waits up to `limit` until every one of `pids` has exited (their
+/// pidfds wake us, whoever their parent is), then reaps those that are
+/// our children.
+fn all_gone(pids: &[u32], limit: Duration) -> bool {
+    let gone = super::wait::all_exited_within(pids, limit);
+    for p in pids {
         reap(*p);
-        super::table::stat(*p).is_some_and(|s| s.live())
-    })
-}
-
-/// Waits up to `limit` until `gone()`. Nothing notifies us of the exit of
-/// a process in another session; this polls /proc, bounded.
-fn wait_for(limit: Duration, mut gone: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        if gone() {
-            return true;
-        }
-        if start.elapsed() >= limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
+    gone
 }
 
 /// The members of `id`'s group, if the group is provably ours: its leader
@@ -104,7 +92,7 @@ pub fn stop_owned(id: &Ident, marker: Option<&str>, grace: Duration) -> Stopped 
             let _ = kill(pid(*p), Signal::SIGTERM);
         }
     }
-    if wait_for(grace, || !any_alive(&targets)) {
+    if all_gone(&targets, grace) {
         return Stopped::Terminated;
     }
     if !our_group(id, marker).is_empty() {
@@ -117,7 +105,7 @@ pub fn stop_owned(id: &Ident, marker: Option<&str>, grace: Duration) -> Stopped 
             let _ = kill(pid(*p), Signal::SIGKILL);
         }
     }
-    if wait_for(Duration::from_secs(2), || !any_alive(&targets)) {
+    if all_gone(&targets, Duration::from_secs(2)) {
         Stopped::Killed
     } else {
         Stopped::Failed

@@ -49,13 +49,42 @@ pub fn pidfd(pid: u32) -> Option<OwnedFd> {
 /// True if `pid` exits (or is already gone) within `limit`: the pidfd
 /// becomes readable at its exit, an event, not a poll of /proc.
 pub fn exited_within(pid: u32, limit: Duration) -> bool {
-    let Some(fd) = pidfd(pid) else {
-        return true;
-    };
-    let mut fds = [nix::poll::PollFd::new(
-        fd.as_fd(),
-        nix::poll::PollFlags::POLLIN,
-    )];
-    let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
-    matches!(nix::poll::poll(&mut fds, ms), Ok(n) if n > 0)
+    all_exited_within(&[pid], limit)
+}
+
+/// True if every one of `pids` exits (or is already gone) within `limit`:
+/// one poll over all their pidfds, woken by each exit — whoever the
+/// parent is, so it also works for a process in another session.
+pub fn all_exited_within(pids: &[u32], limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    let mut fds: Vec<OwnedFd> = pids.iter().filter_map(|p| pidfd(*p)).collect();
+    while !fds.is_empty() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        let mut polled: Vec<nix::poll::PollFd<'_>> = fds
+            .iter()
+            .map(|fd| nix::poll::PollFd::new(fd.as_fd(), nix::poll::PollFlags::POLLIN))
+            .collect();
+        match nix::poll::poll(&mut polled, ms) {
+            Ok(0) => continue,
+            Ok(_) => {
+                let done: Vec<bool> = polled
+                    .iter()
+                    .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+                    .collect();
+                drop(polled);
+                let mut i = 0;
+                fds.retain(|_| {
+                    i += 1;
+                    !done[i - 1]
+                });
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return false,
+        }
+    }
+    true
 }

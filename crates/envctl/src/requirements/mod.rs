@@ -3,6 +3,7 @@
 //! the repository scope (one database / key space per worktree) or
 //! isolated (one server per worktree, `--isolated-deps`).
 
+mod pg_ping;
 mod postgres;
 mod redis;
 

@@ -1,6 +1,7 @@
-//! Postgres via `initdb` + `pg_ctl`, found through `pg_config --bindir` or
-//! Debian's `/usr/lib/postgresql/*/bin`. TCP on 127.0.0.1 plus a private
-//! socket folder per instance; readiness by `pg_isready`.
+//! Postgres via `initdb` + `pg_ctl`, found on `PATH`, through `pg_config
+//! --bindir`, or in Debian's `/usr/lib/postgresql/*/bin`. TCP on 127.0.0.1
+//! plus a private socket folder per instance; readiness by a protocol ping
+//! ([`super::pg_ping`]), as `pg_isready` answers.
 //!
 //! `initdb` refuses to run as root, so when envctl runs as root the
 //! server runs as the `postgres` system user (`runuser`) and its folder is
@@ -26,6 +27,28 @@ fn err(why: String) -> DepError {
 }
 
 fn bindir() -> Result<PathBuf, DepError> {
+    // Found once per process (a readiness poll asks for it each time); a
+    // miss is not remembered, so installing Postgres fixes a running daemon.
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(p) = FOUND.get() {
+        return Ok(p.clone());
+    }
+    let p = find_bindir()?;
+    Ok(FOUND.get_or_init(|| p).clone())
+}
+
+fn find_bindir() -> Result<PathBuf, DepError> {
+    // An `initdb` on PATH is the user's choice (and costs no process).
+    // It is often a symlink (`/usr/local/bin/initdb`, Homebrew's bin):
+    // the folder that holds the real one has `pg_ctl` and `psql` beside it.
+    if let Some(p) = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .filter_map(|d| std::fs::canonicalize(d.join("initdb")).ok())
+            .filter_map(|real| real.parent().map(Path::to_path_buf))
+            .find(|d| d.join("pg_ctl").is_file() && d.join("psql").is_file())
+    }) {
+        return Ok(p);
+    }
     if let Ok(o) = Command::new("pg_config").arg("--bindir").output()
         && o.status.success()
     {
@@ -42,7 +65,15 @@ fn bindir() -> Result<PathBuf, DepError> {
                 .collect()
         })
         .unwrap_or_default();
-    found.sort();
+    // The newest major version (15 after 9.6: by number, not by text).
+    let major = |p: &PathBuf| -> Vec<u32> {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .map(|v| v.split('.').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or_default()
+    };
+    found.sort_by_key(major);
     found.pop().ok_or_else(|| {
         err("initdb not found (install postgresql: apt-get install postgresql)".into())
     })
@@ -228,18 +259,16 @@ impl Dependency for Postgres {
         };
         if !procs::wait_until(Duration::from_secs(30), || self.ready(&inst)) {
             self.stop(&inst);
-            return Err(err(format!("pg_isready never succeeded on port {port}")));
+            return Err(err(format!(
+                "never accepted connections on port {port} (see {})",
+                log.display()
+            )));
         }
         Ok(inst)
     }
 
     fn ready(&self, inst: &Instance) -> bool {
-        let Ok(bin) = bindir() else { return false };
-        Command::new(bin.join("pg_isready"))
-            .args(["-h", "127.0.0.1", "-p", &inst.port.to_string(), "-t", "2"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
+        super::pg_ping::ping(inst.port, Duration::from_secs(2)) == super::pg_ping::Ping::Ready
     }
 
     fn stop(&self, inst: &Instance) {

@@ -390,3 +390,11 @@ pub fn wait_exit(pid: u32, limit: Duration) -> bool {
     let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
     matches!(nix::poll::poll(&mut fds, ms), Ok(n) if n > 0)
 }
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}

@@ -1,7 +1,9 @@
-//! `tractor call NAME NS.FUNC --kwargs JSON`.
+//! `tractor call NAME NS.FUNC --kwargs JSON`: prints a plain function's
+//! result, or an async generator's items one per line as they arrive; a
+//! context function is refused at its `StartAck` with what to use.
 
 use tractor::RegistryAddr;
-use tractor::discovery::api::{call_once_ns, my_aid, prefer_addr};
+use tractor::discovery::api::{CallOutcome, call_or_stream_once_ns, my_aid, prefer_addr};
 use tractor::msg::{self, Value};
 
 use super::Failure;
@@ -34,8 +36,20 @@ pub async fn run(
         ))
     })?;
     let (me, max) = my_aid();
-    let out = match call_once_ns(&addr, &me, ns, func, kwargs, max).await {
-        Ok(v) => v,
+    // An async generator's items are printed as they come, one compact
+    // JSON document a line; a plain function's result is pretty-printed.
+    let mut print_item = |v: Value| {
+        println!("{}", json::from_value(&v));
+    };
+    let out = match call_or_stream_once_ns(&addr, &me, ns, func, kwargs, max, &mut print_item).await
+    {
+        Ok(CallOutcome::Returned(v)) => v,
+        Ok(CallOutcome::Streamed(_)) => return Ok(()),
+        Err(e @ tractor::Error::FuncType { .. }) => {
+            return Err(Failure::Error(format!(
+                "{e} (tractor call runs plain async functions and streams async generators)"
+            )));
+        }
         // A one-line traceback is the `Type: message` line the error
         // already shows.
         Err(tractor::Error::Remote(e)) if e.traceback().trim_end().contains('\n') => {

@@ -56,8 +56,12 @@ pub async fn run(cli: Cli) -> Result<Ended, Failure> {
             call::run(&registry_addr(&registry)?, &name, &target, &kwargs).await?;
             Ok(Ended::Done)
         }
-        Command::Tree { registry } => {
-            tree::run(&registry_addr(&registry)?).await?;
+        Command::Tree {
+            registry,
+            tasks,
+            dump,
+        } => {
+            tree::run(&registry_addr(&registry)?, tasks, dump.as_deref()).await?;
             Ok(Ended::Done)
         }
         Command::Certs {

@@ -4,7 +4,8 @@ ARGV[1]; ARGV[2] picks what to do: `call`, `error`, `ctx`, `cancel`, and
 the differences Python users found (issue 19): `kwargs` (an argument the
 function does not take), `overflow` (ints Rust cannot hold), `deep`
 (items nested past the limit), `big BYTES` (an item over the frame
-limit). Prints one line per result, for the Rust test to check.'''
+limit); `ttylock` takes and releases the terminal lock the Rust root
+serves in debug mode, with Python's own `lock_stdio_for_peer` dialog. Prints one line per result, for the Rust test to check.'''
 import sys
 from pathlib import Path
 
@@ -96,6 +97,32 @@ async def main():
             elif what == 'deep':
                 for depth in (128, 129):
                     await report(f'depth {depth}', echo_once(portal, nested(depth)))
+            elif what == 'ttylock':
+                from tractor.devx.debug._tty_lock import (
+                    LockRelease,
+                    lock_stdio_for_peer,
+                )
+                me = tractor.current_actor().uid
+                with trio.fail_after(30):
+                    async with portal.open_context(
+                        lock_stdio_for_peer,
+                        subactor_task_uid=('main', 1),
+                    ) as (ctx, status):
+                        print(
+                            'locked ->', type(status).__name__, status.locked,
+                            tuple(status.subactor_uid) == tuple(me),
+                            status.cid == ctx.cid,
+                            flush=True,
+                        )
+                        async with ctx.open_stream() as stream:
+                            await stream.send(
+                                LockRelease(subactor_uid=me, cid=status.cid)
+                            )
+                            final = await ctx.wait_for_result()
+                        print(
+                            'released ->', type(final).__name__, final.locked,
+                            flush=True,
+                        )
             elif what == 'big':
                 size = int(sys.argv[3])
                 await report('big', echo_once(portal, b'x' * size, show=len))

@@ -23,6 +23,20 @@ async def echo_stream(ctx: tractor.Context, greeting: str):
     return n
 
 
+async def count_to(n: int):
+    '''An async generator: yields 0..n-1 (streamed with open_stream_from).'''
+    for i in range(n):
+        yield i
+        await trio.sleep(0)
+
+
+async def count_then_fail(n: int):
+    '''An async generator that raises after n items.'''
+    for i in range(n):
+        yield i
+    raise ValueError(f'failed after {n} items')
+
+
 @tractor.context
 async def echo_then_raise(ctx: tractor.Context, greeting: str):
     '''Callee end that fails mid-stream: echoes the first item, then

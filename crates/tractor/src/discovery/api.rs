@@ -9,9 +9,10 @@ use std::time::Duration;
 use crate::discovery::backend;
 use crate::errors::{Error, RemoteActorError};
 use crate::ipc::{Addr, Channel};
-use crate::msg::{self, ANY_PLD_SPEC, Aid, Msg, Start, StrMap, Uid, Value, WireAddr};
+use crate::msg::{self, ANY_PLD_SPEC, Aid, FuncType, Msg, Start, StrMap, Uid, Value, WireAddr};
 use crate::runtime::actor::{Actor, current_actor};
-use crate::runtime::portal::Portal;
+use crate::runtime::dialog::call::functype_error;
+use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, Portal};
 use crate::runtime::registry_addr::RegistryAddr;
 
 const HANDSHAKE: Duration = Duration::from_secs(10);
@@ -29,7 +30,8 @@ pub async fn call_once(
 }
 
 /// Makes one call of `ns.func(**kwargs)` on a short-lived connection to
-/// `addr` as `me` (a `CancelAck` counts as the result).
+/// `addr` as `me` (a `CancelAck` counts as the result). A callee that is
+/// not a plain async function is an [`Error::FuncType`].
 pub async fn call_once_ns(
     addr: &Addr,
     me: &Aid,
@@ -38,6 +40,45 @@ pub async fn call_once_ns(
     kwargs: StrMap,
     max_frame: usize,
 ) -> Result<Value, Error> {
+    match one_call(addr, me, ns, func, kwargs, max_frame, None).await? {
+        CallOutcome::Returned(v) => Ok(v),
+        CallOutcome::Streamed(_) => unreachable!("streaming is refused without an item sink"),
+    }
+}
+
+/// What [`call_or_stream_once_ns`] got back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome {
+    /// A plain function's return value.
+    Returned(Value),
+    /// An async generator finished after this many items.
+    Streamed(usize),
+}
+
+/// Like [`call_once_ns`], but an async generator (functype `asyncgen`) is
+/// streamed: each item goes to `on_item` as it arrives, until its `Stop`.
+/// A context function is still an [`Error::FuncType`].
+pub async fn call_or_stream_once_ns(
+    addr: &Addr,
+    me: &Aid,
+    ns: &str,
+    func: &str,
+    kwargs: StrMap,
+    max_frame: usize,
+    on_item: &mut (dyn FnMut(Value) + Send),
+) -> Result<CallOutcome, Error> {
+    one_call(addr, me, ns, func, kwargs, max_frame, Some(on_item)).await
+}
+
+async fn one_call(
+    addr: &Addr,
+    me: &Aid,
+    ns: &str,
+    func: &str,
+    kwargs: StrMap,
+    max_frame: usize,
+    mut on_item: Option<&mut (dyn FnMut(Value) + Send)>,
+) -> Result<CallOutcome, Error> {
     let mut chan = Channel::connect(addr, max_frame).await?;
     let peer = chan.handshake(me, HANDSHAKE).await?;
     let cid = uuid::Uuid::new_v4().to_string();
@@ -50,32 +91,78 @@ pub async fn call_once_ns(
         pld_spec: ANY_PLD_SPEC.into(),
     }))
     .await?;
+    let call = format!("{ns}.{func}()");
+    let mut streamed: Option<usize> = None;
     let out = loop {
         match chan.recv().await? {
             None => {
                 break Err(Error::PeerGone {
                     peer: peer.name.clone(),
-                    what: format!("{ns}.{func}()"),
+                    what: call.clone(),
                 });
             }
             Some(m) if m.cid() != Some(cid.as_str()) => continue,
             Some(Msg::StartAck(a)) => {
-                // Closing the connection below cancels a task of the
-                // wrong kind on the other side.
-                let call = format!("{ns}.{func}()");
-                match crate::runtime::dialog::call::functype_error(&call, a.functype) {
+                if a.functype == FuncType::AsyncGen && on_item.is_some() {
+                    streamed = Some(0);
+                    continue;
+                }
+                match functype_error(&call, a.functype) {
                     None => continue,
-                    Some(e) => break Err(e),
+                    Some(e) => {
+                        // Cancel the task of the wrong kind before closing
+                        // (a Python peer does not take a connection closed
+                        // under a starting context well).
+                        cancel_started(&mut chan, me, &cid).await;
+                        break Err(e);
+                    }
                 }
             }
-            Some(Msg::Return(p)) => break Ok(p.pld),
-            Some(Msg::CancelAck(a)) => break Ok(Value::from(a.pld)),
+            Some(Msg::Yield(p)) => {
+                if let (Some(n), Some(sink)) = (streamed.as_mut(), on_item.as_mut()) {
+                    *n += 1;
+                    sink(p.pld);
+                }
+            }
+            Some(Msg::Stop(_)) if streamed.is_some() => {
+                break Ok(CallOutcome::Streamed(streamed.unwrap_or(0)));
+            }
+            Some(Msg::Return(p)) => break Ok(CallOutcome::Returned(p.pld)),
+            Some(Msg::CancelAck(a)) => break Ok(CallOutcome::Returned(Value::from(a.pld))),
             Some(Msg::Error(e)) => break Err(RemoteActorError::from_msg(e).into()),
             Some(_) => continue,
         }
     };
     chan.tx.close().await;
     out
+}
+
+/// Asks the peer on `chan` to cancel the task `target` and waits (up to
+/// `CANCEL_ACK_TIMEOUT`) for its answer; failures only mean the peer is
+/// going away anyway.
+async fn cancel_started(chan: &mut Channel, me: &Aid, target: &str) {
+    let cid = uuid::Uuid::new_v4().to_string();
+    let start = Msg::Start(Start {
+        cid: cid.clone(),
+        ns: "self".into(),
+        func: "_cancel_task".into(),
+        kwargs: vec![("cid".into(), Value::from(target))],
+        uid: me.uid(),
+        pld_spec: ANY_PLD_SPEC.into(),
+    });
+    if chan.send(&start).await.is_err() {
+        return;
+    }
+    let answered = async {
+        while let Ok(Some(m)) = chan.recv().await {
+            if m.cid() == Some(cid.as_str())
+                && matches!(m, Msg::Return(_) | Msg::Error(_) | Msg::CancelAck(_))
+            {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CANCEL_ACK_TIMEOUT, answered).await;
 }
 
 /// Our identity for registrar calls: the current actor's, or an

@@ -93,13 +93,16 @@ pub enum Error {
         secs: f64,
     },
     /// The called function is of another kind than the call expects (a
-    /// context function or an async generator called with `run`).
-    #[error("{call} is {functype}, not a plain async function: {hint}")]
+    /// context function or an async generator called with `run`, a plain
+    /// function opened as a context, ...).
+    #[error("{call} is {functype}, not {expected}: {hint}")]
     FuncType {
         /// The call (`ns.func()`).
         call: String,
         /// What the callee said it is (`"a context function"`, ...).
         functype: String,
+        /// What the call expected (`"a plain async function"`, ...).
+        expected: String,
         /// What to use instead.
         hint: String,
     },

@@ -140,7 +140,7 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
 // The `rmp` writers return `Result` only because they are generic over
 // `Write`; for a `Vec<u8>` they cannot fail, so the results are dropped.
 
-fn header(w: &mut Vec<u8>, fields: usize, tag: &str) {
+pub(super) fn header(w: &mut Vec<u8>, fields: usize, tag: &str) {
     map_len(w, fields);
     kstr(w, "msg_type", tag);
 }
@@ -157,11 +157,11 @@ fn string(w: &mut Vec<u8>, s: &str) {
     let _ = enc::write_str(w, s);
 }
 
-fn key(w: &mut Vec<u8>, k: &str) {
+pub(super) fn key(w: &mut Vec<u8>, k: &str) {
     string(w, k);
 }
 
-fn kstr(w: &mut Vec<u8>, k: &str, v: &str) {
+pub(super) fn kstr(w: &mut Vec<u8>, k: &str, v: &str) {
     string(w, k);
     string(w, v);
 }
@@ -192,7 +192,7 @@ fn opt_str(w: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-fn uid(w: &mut Vec<u8>, u: &Uid) {
+pub(super) fn uid(w: &mut Vec<u8>, u: &Uid) {
     array_len(w, 2);
     string(w, &u.name);
     string(w, &u.uuid);

@@ -18,22 +18,52 @@ use super::types::*;
 /// At most this many keys are looked at (every message has ≤ 12).
 const MAX_FIELDS: usize = 16;
 
-struct Fields<'a> {
+/// The top-level fields of one message, each value left as its bytes.
+pub(super) struct Fields<'a> {
     keys: [&'a str; MAX_FIELDS],
     vals: [&'a [u8]; MAX_FIELDS],
     n: usize,
 }
 
 impl<'a> Fields<'a> {
-    fn get(&self, name: &str) -> Option<&'a [u8]> {
+    /// Splits `bytes` (exactly one map with string keys) into its fields,
+    /// checking every value is well-formed within `max_depth`; `None` on
+    /// anything else.
+    pub(super) fn read(bytes: &'a [u8], max_depth: usize) -> Option<Fields<'a>> {
+        let mut rd = bytes;
+        let n = d::read_map_len(&mut rd).ok()? as usize;
+        if n > MAX_FIELDS {
+            return None;
+        }
+        let mut f = Fields {
+            keys: [""; MAX_FIELDS],
+            vals: [&[]; MAX_FIELDS],
+            n,
+        };
+        for i in 0..n {
+            f.keys[i] = read_str(&mut rd)?;
+            let start = rd;
+            skip_one(&mut rd, max_depth).ok()?;
+            f.vals[i] = &start[..start.len() - rd.len()];
+        }
+        rd.is_empty().then_some(f)
+    }
+
+    /// The bytes of field `name`'s value.
+    pub(super) fn get(&self, name: &str) -> Option<&'a [u8]> {
         (0..self.n)
             .find(|i| self.keys[*i] == name)
             .map(|i| self.vals[i])
     }
 
     fn str(&self, name: &str) -> Option<String> {
+        self.str_ref(name).map(str::to_owned)
+    }
+
+    /// Field `name`, a string, borrowed.
+    pub(super) fn str_ref(&self, name: &str) -> Option<&'a str> {
         let mut b = self.get(name)?;
-        read_str(&mut b).map(str::to_owned)
+        read_str(&mut b).filter(|_| b.is_empty())
     }
 
     fn opt_str(&self, name: &str) -> Option<Option<String>> {
@@ -99,6 +129,14 @@ pub(super) fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
     std::str::from_utf8(s).ok()
 }
 
+/// `[name, uuid]`, borrowed.
+pub(super) fn read_uid_ref<'a>(b: &mut &'a [u8]) -> Option<(&'a str, &'a str)> {
+    if d::read_array_len(b).ok()? != 2 {
+        return None;
+    }
+    Some((read_str(b)?, read_str(b)?))
+}
+
 fn read_uid(b: &mut &[u8]) -> Option<Uid> {
     if d::read_array_len(b).ok()? != 2 {
         return None;
@@ -118,25 +156,7 @@ fn payload(f: &Fields<'_>) -> Option<Payload> {
 /// Decodes one message that fills `bytes` exactly, or `None` to ask for
 /// the slow path.
 pub(super) fn decode(bytes: &[u8], max_depth: usize) -> Option<Msg> {
-    let mut rd = bytes;
-    let n = d::read_map_len(&mut rd).ok()? as usize;
-    if n > MAX_FIELDS {
-        return None;
-    }
-    let mut f = Fields {
-        keys: [""; MAX_FIELDS],
-        vals: [&[]; MAX_FIELDS],
-        n,
-    };
-    for i in 0..n {
-        f.keys[i] = read_str(&mut rd)?;
-        let start = rd;
-        skip_one(&mut rd, max_depth).ok()?;
-        f.vals[i] = &start[..start.len() - rd.len()];
-    }
-    if !rd.is_empty() {
-        return None;
-    }
+    let f = Fields::read(bytes, max_depth)?;
     let tag = {
         let mut b = f.get("msg_type")?;
         read_str(&mut b)?

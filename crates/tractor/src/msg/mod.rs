@@ -16,6 +16,8 @@ mod codec;
 mod error;
 mod fast;
 pub mod payload;
+mod raw;
+mod typed;
 mod types;
 
 pub use codec::{
@@ -23,4 +25,6 @@ pub use codec::{
     encode, encode_into, header_fields, kind, msg_from_value, uid_from_value, uid_to_value,
 };
 pub use error::{DecodeError, DecodeErrorKind};
+pub use raw::{MsgRef, PayloadRef, RawValue, StartRef, decode_ref, decode_ref_with_depth};
+pub use typed::{PayloadKind, StartHead, encode_payload, encode_start};
 pub use types::*;

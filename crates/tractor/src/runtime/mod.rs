@@ -2,8 +2,10 @@
 
 pub mod actor;
 pub mod cancel;
+pub mod debug;
 pub mod dialog;
 pub mod hooks;
+pub(crate) mod lower;
 pub(crate) mod peer;
 pub mod portal;
 pub mod registry_addr;

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::actor::Actor;
 use super::cancel::CancelScope;
 use super::dialog::call::Call;
-use super::dialog::context::{self, Context, ContextOptions, RemoteContextFn};
+use super::dialog::context::{self, Context, ContextOptions, Opener, RemoteContextFn};
 use super::peer::{DialogRx, Peer};
 use super::rpc::RemoteFn;
 use crate::errors::{Error, RemoteActorError};
@@ -239,10 +239,16 @@ pub fn uid_value(u: &Uid) -> Value {
 impl Portal {
     /// Opens a context with a `#[tractor::context]` function and waits for
     /// its `started` value, decoded as `S`.
+    ///
+    /// The lower-level escape hatch: the returned context is tied to no
+    /// scope, so a callee error is seen only by `result()` (or the
+    /// stream), and walking away leaves the callee's cancellation to
+    /// `Drop`. Prefer [`Portal::with_context`], whose exit always settles
+    /// the callee.
     pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
         &self,
         call: F,
-    ) -> Result<(Context, S), Error> {
+    ) -> Result<(Context<Opener>, S), Error> {
         self.open_context_with(call, ContextOptions::default())
             .await
     }
@@ -252,7 +258,7 @@ impl Portal {
         &self,
         call: F,
         opts: ContextOptions,
-    ) -> Result<(Context, S), Error> {
+    ) -> Result<(Context<Opener>, S), Error> {
         let kwargs = payload::to_kwargs(&call)?;
         let (ctx, first) = context::open(self, F::NS, F::NAME, kwargs, opts).await?;
         match payload::from_value::<S>(first.clone()) {
@@ -275,7 +281,7 @@ impl Portal {
         func: &str,
         kwargs: StrMap,
         opts: ContextOptions,
-    ) -> Result<(Context, Value), Error> {
+    ) -> Result<(Context<Opener>, Value), Error> {
         context::open(self, ns, func, kwargs, opts).await
     }
 }

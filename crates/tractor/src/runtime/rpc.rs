@@ -119,7 +119,7 @@ pub fn args_from_kwargs<T: DeserializeOwned>(
 /// checked by its table), as Python's `Actor` methods would.
 pub fn check_self_kwargs(func: &str, kwargs: &StrMap) -> Result<(), String> {
     let params: &[&str] = match func {
-        "cancel" | "_actor_info" => &[],
+        "cancel" | "_actor_info" | "_task_tree" => &[],
         "_cancel_task" => &["cid"],
         _ => return Ok(()),
     };
@@ -269,6 +269,8 @@ mod tests {
         );
         assert_eq!(check_self_kwargs("_cancel_task", &kw(&["cid"])), Ok(()));
         assert!(check_self_kwargs("_cancel_task", &kw(&["cid", "x"])).is_err());
+        assert_eq!(check_self_kwargs("_task_tree", &kw(&[])), Ok(()));
+        assert!(check_self_kwargs("_task_tree", &kw(&["depth"])).is_err());
         assert_eq!(check_self_kwargs("find_actor", &kw(&["anything"])), Ok(()));
     }
 

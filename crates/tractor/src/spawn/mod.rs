@@ -17,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use process::{ProcessBackend, kill_all_children};
+pub use process::{ProcessBackend, kill_all_children, signal_children};
 pub use python::PythonBackend;
 pub use thread::ThreadBackend;
 

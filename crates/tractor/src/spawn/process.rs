@@ -164,6 +164,22 @@ pub fn kill_all_children() -> usize {
         .count()
 }
 
+/// Sends `sig` to each child actor process this process started, has
+/// not reaped, and whose pid is in `only` (the children known to be
+/// ready for it). Returns the pids signalled.
+pub fn signal_children(sig: Signal, only: &[u32]) -> Vec<u32> {
+    let live: Vec<Arc<Reaper>> = {
+        let mut all = lock(&LIVE);
+        all.retain(|w| w.strong_count() > 0);
+        all.iter().filter_map(std::sync::Weak::upgrade).collect()
+    };
+    live.iter()
+        .filter(|r| lock(&r.status).is_none() && only.contains(&r.pid))
+        .filter(|r| nix::sys::signal::kill(Pid::from_raw(r.pid as i32), sig).is_ok())
+        .map(|r| r.pid)
+        .collect()
+}
+
 impl Reaper {
     fn open(pid: u32) -> io::Result<Arc<Reaper>> {
         let r = Arc::new(Reaper {

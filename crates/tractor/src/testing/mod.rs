@@ -8,15 +8,18 @@
 //!   no descendant process, zombie or socket file is left.
 //! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
 //! * [`etcd`]: a real etcd server per test (the etcd registry's tests).
+//! * [`dump_on_hang`]: every actor's task tree when a test runs too long.
 //!
 //! The harness needs one test per process: it runs under `cargo nextest`
 //! (or libtest with `--test-threads=1`) and refuses to run otherwise
 //! ([`one_test_per_process`]).
 
 pub mod etcd;
+mod hang;
 pub mod procs;
 mod programs;
 
+pub use hang::{HangDump, HangGuard, dump_on_hang};
 pub use programs::{Program, example_path};
 
 use std::future::Future;

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 use crate::msg::payload;
-use crate::runtime::dialog::context::{Context, ContextOptions, RemoteContextFn};
+use crate::runtime::dialog::context::{Context, ContextOptions, Opener, RemoteContextFn};
 use crate::runtime::portal::Portal;
 use crate::runtime::rpc::RemoteFn;
 
@@ -32,7 +32,10 @@ pub async fn run_on_all<F: RemoteFn>(portals: &[Portal], call: F) -> Vec<Result<
 /// Opens the same context on every portal concurrently. If any fails, the
 /// ones that opened are dropped (and so cancelled) and the first error is
 /// returned.
-pub async fn gather_contexts<F, S>(portals: &[Portal], call: F) -> Result<Vec<(Context, S)>, Error>
+pub async fn gather_contexts<F, S>(
+    portals: &[Portal],
+    call: F,
+) -> Result<Vec<(Context<Opener>, S)>, Error>
 where
     F: RemoteContextFn,
     S: DeserializeOwned,

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 use crate::msg::payload;
-use crate::runtime::dialog::context::{Context, RemoteContextFn};
+use crate::runtime::dialog::context::{Context, Opener, RemoteContextFn};
 use crate::runtime::portal::Portal;
 
 type Cache = tokio::sync::Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>;
@@ -24,7 +24,7 @@ fn cache() -> &'static Cache {
 }
 
 struct Entry<S> {
-    ctx: Context,
+    ctx: Context<Opener>,
     first: S,
 }
 
@@ -56,7 +56,7 @@ impl<S> std::fmt::Debug for SharedContext<S> {
 
 impl<S> SharedContext<S> {
     /// The shared context.
-    pub fn context(&self) -> &Context {
+    pub fn context(&self) -> &Context<Opener> {
         &self.entry.ctx
     }
 

@@ -101,9 +101,18 @@ impl Actor {
         let (peer, rx) = self.add_peer(aid, chan);
         let me = self.clone();
         let p = peer.clone();
+        let entry = self.inner.tasks.enter_under(
+            None,
+            crate::devx::tasktree::TaskKind::Connection,
+            format!(
+                "reader peer={} pid={}",
+                peer.aid.name,
+                peer.aid.pid.unwrap_or_default()
+            ),
+        );
         self.inner
             .conn_tasks
-            .spawn(async move { me.serve_peer(p, rx).await });
+            .spawn(entry.run(async move { me.serve_peer(p, rx).await }));
         peer
     }
 

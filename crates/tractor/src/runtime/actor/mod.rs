@@ -21,11 +21,13 @@ use tokio_util::task::TaskTracker;
 
 use super::cancel::CancelScope;
 use super::hooks::{ChildEntry, Hooks, SelfService};
+use crate::devx::tasktree::TaskRegistry;
 use crate::ipc::{Addr, Channel};
 use crate::msg::{Aid, Uid};
 use crate::runtime::peer::{Peer, lock};
 use crate::runtime::state::RuntimeVars;
 
+mod dump;
 mod flow;
 mod listen;
 mod message_loop;
@@ -33,6 +35,7 @@ mod self_service;
 mod tasks;
 mod teardown;
 
+pub use dump::{DUMP_BANNER, DUMP_DIR, connected_peer_pids, dump_task_trees};
 pub use flow::OVERRUN_STALL;
 pub use message_loop::BAD_FRAME_STRIKES;
 
@@ -74,6 +77,8 @@ pub(crate) struct ActorInner {
     pub served_ended: tokio::sync::Notify,
     /// Accept loops, handshakes and reader loops.
     pub conn_tasks: TaskTracker,
+    /// Named tasks for task-tree dumps (see [`crate::devx::tasktree`]).
+    pub tasks: TaskRegistry,
     next_id: AtomicU64,
 }
 
@@ -139,6 +144,35 @@ pub fn wait_live_actors_gone(limit: Duration) -> Vec<Uid> {
     }
 }
 
+/// Every actor of this process still alive and not abandoned, as
+/// handles (for task-tree dumps of the whole process).
+pub fn live_actor_handles() -> Vec<Actor> {
+    let mut all = lock(&LIVE);
+    all.retain(|(_, w, _)| w.strong_count() > 0);
+    all.iter()
+        .filter(|(_, _, abandoned)| !abandoned)
+        .filter_map(|(_, w, _)| w.upgrade())
+        .map(|inner| Actor { inner })
+        .collect()
+}
+
+/// Spawns `fut` as a tokio task recorded in the current actor's task
+/// tree under `name` (and under the task that spawned it, while that one
+/// is recorded). Outside an actor it is a plain `tokio::spawn`.
+pub fn spawn_task<F>(name: impl Into<String>, fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let Some(actor) = current_actor() else {
+        return tokio::spawn(fut);
+    };
+    let entry = actor
+        .tasks()
+        .enter(crate::devx::tasktree::TaskKind::Task, name.into());
+    tokio::spawn(entry.run(fut))
+}
+
 /// Records that the actor `uid` was abandoned (reported, not a leak).
 pub(crate) fn mark_abandoned(uid: &Uid) {
     for (u, _, abandoned) in lock(&LIVE).iter_mut() {
@@ -189,6 +223,7 @@ impl Actor {
                 rpc_tasks: TaskTracker::new(),
                 served_ended: tokio::sync::Notify::new(),
                 conn_tasks: TaskTracker::new(),
+                tasks: TaskRegistry::new(),
                 next_id: AtomicU64::new(1),
             }),
         };
@@ -296,6 +331,31 @@ impl Actor {
             tracked.await;
             inner.served_ended.notify_waiters();
         });
+    }
+
+    /// This actor's task registry: what a task-tree dump shows. Record a
+    /// task of your own with [`TaskRegistry::enter`] (or spawn one with
+    /// `tractor::spawn_task`).
+    pub fn tasks(&self) -> &TaskRegistry {
+        &self.inner.tasks
+    }
+
+    /// This actor's task tree as text: a header naming the actor (name,
+    /// uuid, pid, parent) and one line per recorded task.
+    pub fn task_tree(&self) -> String {
+        let parent = self
+            .inner
+            .parent
+            .get()
+            .map(|p| format!(", parent '{}'", p.aid.name))
+            .unwrap_or_default();
+        format!(
+            "actor '{}' (uuid {}, pid {}{parent}) tasks:\n{}",
+            self.name(),
+            self.uid().uuid,
+            std::process::id(),
+            self.inner.tasks.render()
+        )
     }
 
     /// The `self.*` service this actor was built with, if it is a `T`.

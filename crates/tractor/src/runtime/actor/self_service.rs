@@ -1,5 +1,5 @@
 //! The runtime's own `self` namespace (spec §5.4, §6): `cancel`,
-//! `_cancel_task`, `_actor_info`, and whatever the actor's [`SelfService`]
+//! `_cancel_task`, `_actor_info`, `_task_tree`, and whatever the actor's [`SelfService`]
 //! hook serves (the registrar's table in a registrar).
 
 use std::sync::Arc;
@@ -68,6 +68,15 @@ impl Actor {
                 Ok(Msg::Return(Payload {
                     cid: cid.clone(),
                     pld: info,
+                }))
+            }
+            "_task_tree" => {
+                // Ours (not Python's): this actor's task tree as text, for
+                // `tractor tree --tasks`.
+                ack_asyncfunc(&peer, &cid).await;
+                Ok(Msg::Return(Payload {
+                    cid: cid.clone(),
+                    pld: self.task_tree().into(),
                 }))
             }
             f => match &self.inner.hooks.service {

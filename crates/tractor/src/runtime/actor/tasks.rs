@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 
+use crate::devx::tasktree::TaskKind;
 use crate::errors::pack_error;
 use crate::msg::{ErrorMsg, FuncType, Msg, Payload, Start, StartAck};
 use crate::runtime::cancel::CancelScope;
@@ -35,7 +36,14 @@ impl Actor {
             return;
         }
         if start.ns == "self" {
-            self.spawn_served(async move { me.run_self(peer, start).await });
+            let entry = self.inner.tasks.enter(
+                TaskKind::Runtime,
+                format!(
+                    "self.{} cid={} caller={}",
+                    start.func, start.cid, peer.aid.name
+                ),
+            );
+            self.spawn_served(entry.run(async move { me.run_self(peer, start).await }));
             return;
         }
         let def = match self.resolve(&start.ns, &start.func) {
@@ -55,7 +63,21 @@ impl Actor {
                 (!def.allow_overruns).then_some(crate::runtime::portal::DEFAULT_STREAM_BUFFER);
             peer.open_dialog(&start.cid, cap)
         });
-        self.spawn_served(async move { me.run_rpc(peer, start, def, scope, dialog).await });
+        let kind = match def.functype {
+            FuncType::AsyncFunc => TaskKind::Rpc,
+            FuncType::AsyncGen => TaskKind::Stream,
+            FuncType::Context => TaskKind::Context,
+        };
+        let entry = self.inner.tasks.enter(
+            kind,
+            format!(
+                "{}.{} cid={} caller={}",
+                start.ns, start.func, start.cid, peer.aid.name
+            ),
+        );
+        self.spawn_served(
+            entry.run(async move { me.run_rpc(peer, start, def, scope, dialog).await }),
+        );
     }
 
     fn resolve(
@@ -131,6 +153,16 @@ impl Actor {
             )),
             None => Msg::Error(self.context_cancelled(&scope, &cid, &start.func)),
         };
+        // Debug mode: a failed task is held (crash card, terminal lock,
+        // a key) before its error goes on.
+        if let Msg::Error(e) = &reply
+            && self.runtime_vars().debug_mode
+            && e.boxed_type_str != "ContextCancelled"
+        {
+            let task = format!("{}.{} (caller '{}')", start.ns, start.func, peer.aid.name);
+            crate::runtime::debug::hold(&self, crate::runtime::debug::crash_of(&self, task, e))
+                .await;
+        }
         if let Err(e) = peer.tx.send(&reply).await {
             tracing::debug!(error = %e, "could not deliver a result; the caller is gone");
         }

@@ -11,22 +11,42 @@ use crate::runtime::actor::Actor;
 use crate::runtime::peer::{DialogRx, Peer};
 use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, DEFAULT_STREAM_BUFFER};
 
-/// The error for a plain call (`call`, like `ns.func()`) whose callee
-/// acknowledged as `functype`: `None` for a plain async function.
-pub(crate) fn functype_error(call: &str, functype: FuncType) -> Option<Error> {
-    let (what, hint) = match functype {
-        FuncType::AsyncFunc => return None,
+/// A function kind as a person reads it, and how to call one.
+fn describe(functype: FuncType) -> (&'static str, &'static str) {
+    match functype {
+        FuncType::AsyncFunc => (
+            "a plain async function",
+            "call it with Portal::run (or run_from_ns)",
+        ),
         FuncType::Context => ("a context function", "open it with Portal::open_context"),
         FuncType::AsyncGen => (
             "an async generator (a streaming function)",
-            "streaming functions cannot be called with run; call a context function that streams instead",
+            "stream it with Portal::open_stream_from",
         ),
-    };
+    }
+}
+
+/// The error for a call that expected a function of kind `wanted` (`run`:
+/// a plain async one, `open_context`: a context function,
+/// `open_stream_from`: an async generator) whose callee acknowledged as
+/// `functype`; `None` when they match.
+pub(crate) fn functype_mismatch(call: &str, functype: FuncType, wanted: FuncType) -> Option<Error> {
+    if functype == wanted {
+        return None;
+    }
+    let (what, hint) = describe(functype);
     Some(Error::FuncType {
         call: call.to_owned(),
         functype: what.into(),
+        expected: describe(wanted).0.into(),
         hint: hint.into(),
     })
+}
+
+/// The error for a plain call (`call`, like `ns.func()`) whose callee
+/// acknowledged as `functype`: `None` for a plain async function.
+pub(crate) fn functype_error(call: &str, functype: FuncType) -> Option<Error> {
+    functype_mismatch(call, functype, FuncType::AsyncFunc)
 }
 
 /// A `Start` from `actor` for `ns.func(**kwargs)` with call id `cid`.
@@ -44,11 +64,11 @@ pub(crate) fn start_msg(actor: &Actor, cid: String, ns: &str, func: &str, kwargs
 /// One outstanding call; abandoning it (dropping it before the result)
 /// asks the callee to cancel the task.
 pub(crate) struct Call {
-    actor: Actor,
-    peer: Arc<Peer>,
+    pub(crate) actor: Actor,
+    pub(crate) peer: Arc<Peer>,
     pub(crate) cid: String,
     rx: DialogRx,
-    what: String,
+    pub(crate) what: String,
     pub(crate) done: bool,
 }
 

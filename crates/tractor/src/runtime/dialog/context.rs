@@ -28,16 +28,17 @@
 //! assert_eq!(ctx.result::<u32>().await?, 1);
 //! ```
 
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError, pack_error};
-use crate::msg::{ErrorMsg, Msg, Payload, StrMap, Uid, Value, payload};
+use crate::msg::{ErrorMsg, FuncType, Msg, Payload, StrMap, Uid, Value, payload};
 use crate::runtime::actor::Actor;
 use crate::runtime::cancel::CancelScope;
-use crate::runtime::dialog::call::{Call, start_msg};
+use crate::runtime::dialog::call::{Call, functype_mismatch, start_msg};
 use crate::runtime::dialog::shm::{self, ShmOffer, ShmReader, ShmWriter};
 pub use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::peer::{DialogRx, Peer, lock};
@@ -99,13 +100,59 @@ impl ContextOptions {
     }
 }
 
-/// One end of a context. Cheap to clone.
-#[derive(Clone)]
-pub struct Context {
+/// Marker for the opener's end of a context ([`Portal::open_context`]):
+/// it waits for [`Context::result`]; it has no `started`.
+///
+/// ```compile_fail
+/// async fn opener(portal: tractor::Portal) -> Result<(), tractor::Error> {
+///     let (ctx, ()): (_, ()) = portal
+///         .open_context_from_ns("ns", "f", vec![], Default::default())
+///         .await
+///         .map(|(c, _)| (c, ()))?;
+///     ctx.started(&1u32).await // only the callee sends `started`
+/// }
+/// ```
+#[derive(Debug)]
+pub enum Opener {}
+
+/// Marker for the callee's end of a context (the `ctx` a
+/// `#[tractor::context]` function receives): it sends
+/// [`Context::started`]; it has no `result`.
+///
+/// ```compile_fail
+/// async fn callee(ctx: tractor::Context) -> Result<(), tractor::Error> {
+///     let _n: u32 = ctx.result().await?; // only the opener waits for a result
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug)]
+pub enum Callee {}
+
+/// Marker for a context handle kept by a stream or a shared-memory
+/// channel, which either end may own: only the methods common to both
+/// ends are available.
+#[derive(Debug)]
+pub enum AnySide {}
+
+/// One end of a context, typed by its side ([`Callee`], the default, for
+/// the `ctx` of a `#[tractor::context]` function; [`Opener`] for what
+/// `open_context` returns), so calling the other end's methods does not
+/// compile. Cheap to clone.
+pub struct Context<S = Callee> {
     pub(crate) inner: Arc<CtxInner>,
+    _side: PhantomData<fn() -> S>,
 }
 
-impl std::fmt::Debug for Context {
+impl<S> Clone for Context<S> {
+    fn clone(&self) -> Self {
+        Context {
+            inner: self.inner.clone(),
+            _side: PhantomData,
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Context<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("cid", &self.inner.cid)
@@ -161,7 +208,7 @@ impl Drop for CtxInner {
 }
 
 /// Asks the callee to cancel the task `cid` (`self._cancel_task`).
-async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> Result<bool, Error> {
+pub(crate) async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> Result<bool, Error> {
     let kwargs = vec![("cid".to_owned(), Value::from(cid))];
     let mut c = Call::start(actor, peer, "self", "_cancel_task", kwargs).await?;
     let r = tokio::time::timeout(CANCEL_ACK_TIMEOUT, c.result()).await;
@@ -180,7 +227,7 @@ pub(crate) enum Event {
     Done,
 }
 
-impl Context {
+impl<S> Context<S> {
     pub(crate) fn new(
         actor: Actor,
         peer: Arc<Peer>,
@@ -189,8 +236,9 @@ impl Context {
         func: String,
         rx: DialogRx,
         scope: Option<CancelScope>,
-    ) -> Context {
+    ) -> Context<S> {
         Context {
+            _side: PhantomData,
             inner: Arc::new(CtxInner {
                 actor,
                 peer,
@@ -203,6 +251,14 @@ impl Context {
                 stop_sent: tokio::sync::Mutex::new(false),
                 scope,
             }),
+        }
+    }
+
+    /// This handle without its side (what streams and rings keep).
+    pub(crate) fn any(&self) -> Context<AnySide> {
+        Context {
+            inner: self.inner.clone(),
+            _side: PhantomData,
         }
     }
 
@@ -236,25 +292,11 @@ impl Context {
         self.inner.peer.tx.send(&msg).await.map_err(Error::from)
     }
 
-    /// Callee: sends the first value; the opener's `open_context` returns
-    /// with it.
-    pub async fn started<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
-        if self.inner.side != Side::Callee {
-            return Err(Error::Config("only the callee side calls started()".into()));
-        }
-        let pld = payload::to_value(value)?;
-        self.send(Msg::Started(Payload {
-            cid: self.inner.cid.clone(),
-            pld,
-        }))
-        .await
-    }
-
     /// Opens the bidirectional stream of this context, typed `T` both ways
     /// (`Value` for untyped). Opening sends nothing; either side may open.
     pub fn open_stream<T: Serialize + DeserializeOwned>(&self) -> MsgStream<T> {
         lock(&self.inner.state).stream_opened = true;
-        MsgStream::new(self.clone())
+        MsgStream::new(self.any())
     }
 
     /// Changes this side's stream buffering (see [`ContextOptions`]).
@@ -341,38 +383,6 @@ impl Context {
             .map_err(Error::from)
     }
 
-    /// Opener: waits for the callee's result (closing our stream first,
-    /// discarding stream items nobody read).
-    pub async fn result<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        if self.inner.side != Side::Opener {
-            return Err(Error::Config(
-                "only the opener side waits for result()".into(),
-            ));
-        }
-        // The peer may already be gone (it was cancelled, say): what it
-        // sent before going is the outcome, so a failed Stop is no error.
-        if self.inner.errored.get().is_none()
-            && let Err(e) = self.send_stop_once().await
-        {
-            tracing::debug!(error = %e, "could not send Stop before result()");
-        }
-        loop {
-            match self.next_event().await? {
-                Event::Done => break,
-                Event::Item(..) => {
-                    tracing::debug!(cid = %self.inner.cid, "dropping an unread stream item at result()");
-                }
-                Event::Stop => {}
-            }
-        }
-        let outcome = lock(&self.inner.state).outcome.clone();
-        match outcome {
-            Some(Ok(v)) => Ok(payload::from_value(v)?),
-            Some(Err(e)) => Err(RemoteActorError::from_msg(e).into()),
-            None => unreachable!("Done is only returned with an outcome"),
-        }
-    }
-
     /// Cancels the context. From the opener this asks the callee to cancel
     /// its task (`self._cancel_task`) and returns whether it acknowledged;
     /// from the callee it cancels its own task.
@@ -411,10 +421,54 @@ impl Context {
             CancelCause::ByOther(canceller)
         })
     }
+}
 
-    /// The callee's cancel scope (callee side only).
+/// The callee's end.
+impl Context<Callee> {
+    /// Callee: sends the first value; the opener's `open_context` returns
+    /// with it.
+    pub async fn started<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
+        let pld = payload::to_value(value)?;
+        self.send(Msg::Started(Payload {
+            cid: self.inner.cid.clone(),
+            pld,
+        }))
+        .await
+    }
+
+    /// The callee's cancel scope.
     pub fn scope(&self) -> Option<&CancelScope> {
         self.inner.scope.as_ref()
+    }
+}
+
+/// The opener's end.
+impl Context<Opener> {
+    /// Opener: waits for the callee's result (closing our stream first,
+    /// discarding stream items nobody read).
+    pub async fn result<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        // The peer may already be gone (it was cancelled, say): what it
+        // sent before going is the outcome, so a failed Stop is no error.
+        if self.inner.errored.get().is_none()
+            && let Err(e) = self.send_stop_once().await
+        {
+            tracing::debug!(error = %e, "could not send Stop before result()");
+        }
+        loop {
+            match self.next_event().await? {
+                Event::Done => break,
+                Event::Item(..) => {
+                    tracing::debug!(cid = %self.inner.cid, "dropping an unread stream item at result()");
+                }
+                Event::Stop => {}
+            }
+        }
+        let outcome = lock(&self.inner.state).outcome.clone();
+        match outcome {
+            Some(Ok(v)) => Ok(payload::from_value(v)?),
+            Some(Err(e)) => Err(RemoteActorError::from_msg(e).into()),
+            None => unreachable!("Done is only returned with an outcome"),
+        }
     }
 }
 
@@ -426,7 +480,7 @@ pub(crate) async fn open(
     func: &str,
     kwargs: StrMap,
     opts: ContextOptions,
-) -> Result<(Context, Value), Error> {
+) -> Result<(Context<Opener>, Value), Error> {
     let actor = portal.actor.clone();
     let peer = portal.peer.clone();
     let cid = uuid::Uuid::new_v4().to_string();
@@ -457,14 +511,13 @@ pub(crate) async fn open(
             });
         };
         match m {
-            Msg::StartAck(a) if a.functype != crate::msg::FuncType::Context => {
+            Msg::StartAck(a) if a.functype != FuncType::Context => {
                 drop(rx);
                 let _ = ctx.cancel().await;
                 lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
-                return Err(Error::Config(format!(
-                    "{ns}.{func} is not a context function (it is {})",
-                    a.functype.as_str()
-                )));
+                let call = format!("{ns}.{func}()");
+                return Err(functype_mismatch(&call, a.functype, FuncType::Context)
+                    .expect("a functype other than context"));
             }
             Msg::StartAck(_) => continue,
             Msg::Started(p) => {
@@ -494,17 +547,17 @@ pub(crate) async fn open(
 }
 
 /// Shared-memory channels tied to this context (see [`shm`]).
-impl Context {
+impl<S> Context<S> {
     /// Creates a ring of `capacity` bytes that this side writes, and the
     /// offer to send to the other side. The hand-over runs in the
     /// background until the peer attaches, the context ends, or
     /// [`shm::OFFER_TIMEOUT`].
     pub async fn open_shm_writer(&self, capacity: usize) -> Result<(ShmWriter, ShmOffer), Error> {
-        shm::open_writer(self, capacity).await
+        shm::open_writer(&self.any(), capacity).await
     }
 
     /// Attaches to a ring the other side offered; this side reads.
     pub async fn accept_shm_reader(&self, offer: &ShmOffer) -> Result<ShmReader, Error> {
-        shm::accept_reader(self, offer).await
+        shm::accept_reader(&self.any(), offer).await
     }
 }

@@ -32,7 +32,7 @@ use crate::errors::Error;
 use crate::ipc::ringbuf::{
     FdOffer, RingError, RingFds, RingReader, RingWriter, SHM_OFFER_PREFIX, accept_fds,
 };
-use crate::runtime::dialog::context::Context;
+use crate::runtime::dialog::context::{AnySide, Context};
 
 /// How long an offer waits for the other side to attach.
 pub const OFFER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,19 +57,19 @@ fn ring_err(e: RingError) -> Error {
 #[derive(Debug)]
 pub struct ShmWriter {
     ring: RingWriter,
-    ctx: Context,
+    ctx: Context<AnySide>,
 }
 
 /// The reading end of a shared-memory channel.
 #[derive(Debug)]
 pub struct ShmReader {
     ring: RingReader,
-    ctx: Context,
+    ctx: Context<AnySide>,
 }
 
 /// [`Context::open_shm_writer`].
 pub(crate) async fn open_writer(
-    ctx: &Context,
+    ctx: &Context<AnySide>,
     capacity: usize,
 ) -> Result<(ShmWriter, ShmOffer), Error> {
     let (ring, fds) = RingFds::create(capacity).map_err(ring_err)?;
@@ -110,7 +110,10 @@ pub(crate) async fn open_writer(
 }
 
 /// [`Context::accept_shm_reader`].
-pub(crate) async fn accept_reader(ctx: &Context, offer: &ShmOffer) -> Result<ShmReader, Error> {
+pub(crate) async fn accept_reader(
+    ctx: &Context<AnySide>,
+    offer: &ShmOffer,
+) -> Result<ShmReader, Error> {
     let fds = tokio::time::timeout(OFFER_TIMEOUT, accept_fds(&offer.path))
         .await
         .map_err(|_| Error::Timeout {

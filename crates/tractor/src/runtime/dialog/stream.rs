@@ -16,19 +16,19 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 use crate::msg::{Msg, Payload, Value, payload};
-use crate::runtime::dialog::context::{Context, Event};
+use crate::runtime::dialog::context::{AnySide, Context, Event};
 
 /// One side of a context's stream, typed `T` both ways.
 #[derive(Debug)]
 pub struct MsgStream<T> {
-    ctx: Context,
+    ctx: Context<AnySide>,
     closed: bool,
     ended: bool,
     _t: PhantomData<fn(T) -> T>,
 }
 
 impl<T: Serialize + DeserializeOwned> MsgStream<T> {
-    pub(crate) fn new(ctx: Context) -> Self {
+    pub(crate) fn new(ctx: Context<AnySide>) -> Self {
         MsgStream {
             ctx,
             closed: false,
@@ -38,7 +38,7 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
     }
 
     /// The context this stream belongs to.
-    pub fn context(&self) -> &Context {
+    pub fn context(&self) -> &Context<AnySide> {
         &self.ctx
     }
 

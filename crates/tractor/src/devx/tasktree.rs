@@ -1,0 +1,313 @@
+//! A registry of an actor's own tasks, with names, for task-tree dumps
+//! (`SIGUSR1`, `tractor tree --tasks`, a hung test, a crash card).
+//!
+//! Why not tokio's task dump: it is unstable (`--cfg tokio_unstable`),
+//! Linux-only, and must run on the runtime it inspects, so it hangs when
+//! that runtime is blocked. This registry is plain data behind a mutex: a
+//! dump reads it from any thread, even while the actor's runtime is stuck.
+//!
+//! Cost: one per-actor [`slab`] behind a mutex held only to insert or
+//! remove an entry (no allocation but the entry's name; the slab reuses
+//! its slots), once per served call, context, connection, nursery and
+//! child, never per message. Nesting is found through a tokio task-local
+//! ([`TaskGuard::scope`]): a task registered inside another's scope is
+//! shown as its child.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What kind of task an entry is; shown first on its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    /// A served RPC call (`ns.func`, its caller).
+    Rpc,
+    /// A served context (callee side) or one opened through a portal.
+    Context,
+    /// A served streaming function.
+    Stream,
+    /// A runtime `self.*` call.
+    Runtime,
+    /// The reader task of one connection.
+    Connection,
+    /// An actor nursery.
+    Nursery,
+    /// A child actor owned by a nursery.
+    Actor,
+    /// A task a user spawned through the runtime's helper
+    /// (`tractor::spawn_task`).
+    Task,
+}
+
+impl TaskKind {
+    fn label(self) -> &'static str {
+        match self {
+            TaskKind::Rpc => "rpc",
+            TaskKind::Context => "context",
+            TaskKind::Stream => "stream",
+            TaskKind::Runtime => "runtime",
+            TaskKind::Connection => "connection",
+            TaskKind::Nursery => "nursery",
+            TaskKind::Actor => "actor",
+            TaskKind::Task => "task",
+        }
+    }
+}
+
+/// Which entry: the slab slot and the serial the entry got (a slot is
+/// reused; the serial tells a later entry from the one a child recorded
+/// as its parent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskKey {
+    slot: usize,
+    serial: u64,
+}
+
+struct Entry {
+    serial: u64,
+    parent: Option<TaskKey>,
+    kind: TaskKind,
+    name: String,
+    since: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: Mutex<slab::Slab<Entry>>,
+    serial: AtomicU64,
+}
+
+/// One actor's task registry. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct TaskRegistry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TaskRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRegistry")
+            .field("tasks", &self.len())
+            .finish()
+    }
+}
+
+tokio::task_local! {
+    /// The registry entry of the task being polled (set by
+    /// [`TaskGuard::scope`]), the parent of what it registers.
+    static CURRENT: (usize, TaskKey);
+}
+
+fn entries(inner: &Inner) -> std::sync::MutexGuard<'_, slab::Slab<Entry>> {
+    inner.entries.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl TaskRegistry {
+    /// An empty registry.
+    pub fn new() -> TaskRegistry {
+        TaskRegistry::default()
+    }
+
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Records a task; it is shown until the returned guard is dropped.
+    /// Its parent is the entry whose [`TaskGuard::scope`] the caller runs
+    /// in (if that entry is of this registry).
+    pub fn enter(&self, kind: TaskKind, name: String) -> TaskGuard {
+        let parent = CURRENT
+            .try_with(|(reg, key)| (*reg == self.id()).then_some(*key))
+            .ok()
+            .flatten();
+        self.enter_under(parent, kind, name)
+    }
+
+    /// Records a task under an explicit parent (`None`: top level).
+    pub fn enter_under(&self, parent: Option<TaskKey>, kind: TaskKind, name: String) -> TaskGuard {
+        let serial = self.inner.serial.fetch_add(1, Ordering::Relaxed);
+        let slot = entries(&self.inner).insert(Entry {
+            serial,
+            parent,
+            kind,
+            name,
+            since: Instant::now(),
+        });
+        TaskGuard {
+            registry: self.clone(),
+            key: TaskKey { slot, serial },
+        }
+    }
+
+    /// How many tasks are recorded.
+    pub fn len(&self) -> usize {
+        entries(&self.inner).len()
+    }
+
+    /// True when no task is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tree as text: one line per task, children indented under their
+    /// parent, oldest first, each with how long it has run.
+    pub fn render(&self) -> String {
+        struct Row {
+            key: TaskKey,
+            parent: Option<TaskKey>,
+            line: String,
+            since: Instant,
+        }
+        let now = Instant::now();
+        let mut rows: Vec<Row> = entries(&self.inner)
+            .iter()
+            .map(|(slot, e)| Row {
+                key: TaskKey {
+                    slot,
+                    serial: e.serial,
+                },
+                parent: e.parent,
+                line: format!(
+                    "{} {} ({:.1}s)",
+                    e.kind.label(),
+                    e.name,
+                    now.duration_since(e.since).as_secs_f64()
+                ),
+                since: e.since,
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.since, r.key.serial));
+        let present = |k: &TaskKey| rows.iter().any(|r| r.key == *k);
+        let tops: Vec<usize> = (0..rows.len())
+            .filter(|i| !rows[*i].parent.as_ref().is_some_and(present))
+            .collect();
+        fn show(rows: &[Row], i: usize, prefix: &str, last: bool, out: &mut String) {
+            let (twig, more) = if last {
+                ("└── ", "    ")
+            } else {
+                ("├── ", "│   ")
+            };
+            let _ = writeln!(out, "{prefix}{twig}{}", rows[i].line);
+            let kids: Vec<usize> = (0..rows.len())
+                .filter(|k| rows[*k].parent == Some(rows[i].key))
+                .collect();
+            let inner = format!("{prefix}{more}");
+            for (n, k) in kids.iter().enumerate() {
+                show(rows, *k, &inner, n + 1 == kids.len(), out);
+            }
+        }
+        let mut out = String::new();
+        if rows.is_empty() {
+            out.push_str("└── (no tasks)\n");
+        }
+        for (n, i) in tops.iter().enumerate() {
+            show(&rows, *i, "", n + 1 == tops.len(), &mut out);
+        }
+        out
+    }
+}
+
+/// A recorded task; dropping it removes the entry.
+#[derive(Debug)]
+pub struct TaskGuard {
+    registry: TaskRegistry,
+    key: TaskKey,
+}
+
+impl TaskGuard {
+    /// This entry's key (to record children under it from elsewhere).
+    pub fn key(&self) -> TaskKey {
+        self.key
+    }
+
+    /// Runs `fut` with this entry as the parent of what it registers.
+    pub fn scope<F: std::future::Future>(
+        &self,
+        fut: F,
+    ) -> tokio::task::futures::TaskLocalFuture<(usize, TaskKey), F> {
+        CURRENT.scope((self.registry.id(), self.key), fut)
+    }
+}
+
+impl TaskGuard {
+    /// Runs `fut` in this entry's [`scope`](TaskGuard::scope) and removes
+    /// the entry when it ends (or is dropped): the usual way to record a
+    /// spawned task.
+    pub async fn run<F: std::future::Future>(self, fut: F) -> F::Output {
+        let out = self.scope(fut).await;
+        drop(self);
+        out
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let mut all = entries(&self.registry.inner);
+        if all
+            .get(self.key.slot)
+            .is_some_and(|e| e.serial == self.key.serial)
+        {
+            all.remove(self.key.slot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn nested_tasks_render_under_their_parent_and_vanish_when_dropped() {
+        let reg = TaskRegistry::new();
+        let rpc = reg.enter(TaskKind::Rpc, "demo.work cid=1 caller=root".into());
+        let (nursery, child) = rpc
+            .scope(async {
+                let n = reg.enter(TaskKind::Nursery, "#1".into());
+                let c = n
+                    .scope(async { reg.enter(TaskKind::Actor, "leaf pid 7".into()) })
+                    .await;
+                (n, c)
+            })
+            .await;
+        let conn = reg.enter(TaskKind::Connection, "peer=root".into());
+        let text = reg.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("├── rpc demo.work cid=1 caller=root"));
+        assert!(lines[1].starts_with("│   └── nursery #1"));
+        assert!(lines[2].starts_with("│       └── actor leaf pid 7"));
+        assert!(lines[3].starts_with("└── connection peer=root"));
+        drop(child);
+        drop(nursery);
+        drop(rpc);
+        drop(conn);
+        assert!(reg.is_empty());
+        assert_eq!(reg.render(), "└── (no tasks)\n");
+    }
+
+    #[test]
+    fn a_reused_slot_is_not_taken_for_a_dead_parent() {
+        let reg = TaskRegistry::new();
+        let parent = reg.enter(TaskKind::Task, "old".into());
+        let key = parent.key();
+        drop(parent);
+        let _reuse = reg.enter(TaskKind::Task, "new".into());
+        let _orphan = reg.enter_under(Some(key), TaskKind::Task, "orphan".into());
+        let text = reg.render();
+        assert!(text.contains("├── task new"), "{text}");
+        assert!(text.contains("└── task orphan"), "{text}");
+    }
+
+    #[test]
+    fn another_registrys_scope_is_not_a_parent() {
+        let a = TaskRegistry::new();
+        let b = TaskRegistry::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let ga = a.enter(TaskKind::Rpc, "x".into());
+        let gb = rt.block_on(ga.scope(async { b.enter(TaskKind::Task, "y".into()) }));
+        assert!(b.render().starts_with("└── task y"));
+        drop((ga, gb));
+    }
+}

@@ -1,0 +1,329 @@
+//! Decoding that leaves payloads as bytes until someone asks.
+//!
+//! [`decode_ref`] reads the envelope of the hot messages (`Start`,
+//! `Started`, `Yield`, `Return`, `StartAck`, `Stop`) in place, borrowing
+//! every string from the frame, and leaves `pld` and `kwargs` as
+//! [`RawValue`]s: the bytes of one msgpack value, as msgspec's `Raw` does.
+//! A typed reader then deserializes a `RawValue` straight into its target
+//! type ([`RawValue::decode`]), with no [`Value`] tree in between; the
+//! dynamic form stays one call away ([`RawValue::to_value`]).
+//!
+//! It accepts exactly what [`super::decode`] accepts and, on anything
+//! else, returns the very error [`super::decode`] gives (it asks it), so
+//! bad input is reported as precisely as before.
+
+use rmp::decode as d;
+use serde::Deserialize;
+
+use super::codec::{MAX_NESTING, decode_with_depth, skip_one};
+use super::fast::{Fields, read_str, read_uid_ref};
+use super::payload::PayloadError;
+use super::types::*;
+
+/// The bytes of exactly one well-formed msgpack value, borrowed from a
+/// frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawValue<'a>(&'a [u8]);
+
+impl<'a> RawValue<'a> {
+    /// The value's msgpack bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Deserializes the value straight into `T` (borrowing strings from
+    /// the frame where `T` does); a mismatch says what was expected.
+    pub fn decode<T: Deserialize<'a>>(&self) -> Result<T, PayloadError> {
+        rmp_serde::from_slice(self.0).map_err(|e| {
+            PayloadError(format!(
+                "expected {}: {e}",
+                std::any::type_name::<T>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("value")
+            ))
+        })
+    }
+
+    /// The value as a dynamic [`Value`] (for code that inspects payloads
+    /// of no fixed type).
+    pub fn to_value(&self) -> Value {
+        // Checked well-formed (and within the nesting limit) when the
+        // frame was read, so this cannot fail.
+        rmpv::decode::read_value(&mut &self.0[..]).unwrap_or(Value::Nil)
+    }
+}
+
+/// `Start`, borrowed from its frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StartRef<'a> {
+    /// The call id.
+    pub cid: &'a str,
+    /// Namespace.
+    pub ns: &'a str,
+    /// Function name.
+    pub func: &'a str,
+    /// The keyword arguments: a map with string keys, as bytes.
+    pub kwargs: RawValue<'a>,
+    /// The caller's `(name, uuid)`.
+    pub uid: (&'a str, &'a str),
+    /// The payload-type string (`"typing.Any"` when absent).
+    pub pld_spec: &'a str,
+}
+
+/// `Started`, `Yield` or `Return`, borrowed from its frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PayloadRef<'a> {
+    /// The call/context id.
+    pub cid: &'a str,
+    /// The value, as bytes.
+    pub pld: RawValue<'a>,
+}
+
+/// One message, its hot kinds borrowed from the frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MsgRef<'a> {
+    /// Call request.
+    Start(StartRef<'a>),
+    /// Call accepted.
+    StartAck {
+        /// The call id.
+        cid: &'a str,
+        /// What the function turned out to be.
+        functype: FuncType,
+    },
+    /// First value of a context.
+    Started(PayloadRef<'a>),
+    /// A stream item.
+    Yield(PayloadRef<'a>),
+    /// Final result.
+    Return(PayloadRef<'a>),
+    /// End of a stream.
+    Stop {
+        /// The context id.
+        cid: &'a str,
+    },
+    /// Every other message (handshakes, errors, cancel acks), owned.
+    Other(Box<Msg>),
+}
+
+impl MsgRef<'_> {
+    /// The owned [`Msg`] this is (payloads become [`Value`]s).
+    pub fn to_msg(&self) -> Msg {
+        let payload = |p: &PayloadRef<'_>| Payload {
+            cid: p.cid.to_owned(),
+            pld: p.pld.to_value(),
+        };
+        match self {
+            MsgRef::Start(s) => Msg::Start(Start {
+                cid: s.cid.to_owned(),
+                ns: s.ns.to_owned(),
+                func: s.func.to_owned(),
+                kwargs: match s.kwargs.to_value() {
+                    Value::Map(m) => m
+                        .into_iter()
+                        .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), v))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                uid: Uid::new(s.uid.0, s.uid.1),
+                pld_spec: s.pld_spec.to_owned(),
+            }),
+            MsgRef::StartAck { cid, functype } => Msg::StartAck(StartAck {
+                cid: (*cid).to_owned(),
+                functype: *functype,
+            }),
+            MsgRef::Started(p) => Msg::Started(payload(p)),
+            MsgRef::Yield(p) => Msg::Yield(payload(p)),
+            MsgRef::Return(p) => Msg::Return(payload(p)),
+            MsgRef::Stop { cid } => Msg::Stop(Stop {
+                cid: (*cid).to_owned(),
+            }),
+            MsgRef::Other(m) => (**m).clone(),
+        }
+    }
+}
+
+/// Decodes one message from exactly `bytes`, borrowing from them, with
+/// the default nesting limit [`MAX_NESTING`].
+pub fn decode_ref(bytes: &[u8]) -> Result<MsgRef<'_>, super::DecodeError> {
+    decode_ref_with_depth(bytes, MAX_NESTING)
+}
+
+/// [`decode_ref`] with a nesting limit, as [`decode_with_depth`] takes.
+pub fn decode_ref_with_depth(
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<MsgRef<'_>, super::DecodeError> {
+    let depth = max_depth.clamp(1, super::MAX_NESTING_CEILING);
+    if let Some(m) = Fields::read(bytes, depth).and_then(|f| hot(&f)) {
+        return Ok(m);
+    }
+    // Not a hot message, or not a valid one: the owned decoder decides,
+    // and says precisely what is wrong.
+    decode_with_depth(bytes, max_depth).map(|m| MsgRef::Other(Box::new(m)))
+}
+
+fn hot<'a>(f: &Fields<'a>) -> Option<MsgRef<'a>> {
+    let payload = || {
+        Some(PayloadRef {
+            cid: f.str_ref("cid")?,
+            pld: RawValue(f.get("pld")?),
+        })
+    };
+    Some(match f.str_ref("msg_type")? {
+        "Start" => MsgRef::Start(StartRef {
+            cid: f.str_ref("cid")?,
+            ns: f.str_ref("ns")?,
+            func: f.str_ref("func")?,
+            kwargs: str_keyed_map(f.get("kwargs")?)?,
+            uid: {
+                let mut b = f.get("uid")?;
+                read_uid_ref(&mut b).filter(|_| b.is_empty())?
+            },
+            pld_spec: match f.get("pld_spec") {
+                None | Some([0xc0]) => ANY_PLD_SPEC,
+                Some(_) => f.str_ref("pld_spec")?,
+            },
+        }),
+        "StartAck" => MsgRef::StartAck {
+            cid: f.str_ref("cid")?,
+            functype: FuncType::parse(f.str_ref("functype")?)?,
+        },
+        "Started" => MsgRef::Started(payload()?),
+        "Yield" => MsgRef::Yield(payload()?),
+        "Return" => MsgRef::Return(payload()?),
+        "Stop" => MsgRef::Stop {
+            cid: f.str_ref("cid")?,
+        },
+        _ => return None,
+    })
+}
+
+/// `bytes` as a map whose keys are all strings (values were checked
+/// well-formed when the fields were read).
+fn str_keyed_map(bytes: &[u8]) -> Option<RawValue<'_>> {
+    let mut b = bytes;
+    let n = d::read_map_len(&mut b).ok()?;
+    for _ in 0..n {
+        read_str(&mut b)?;
+        skip_one(&mut b, super::MAX_NESTING_CEILING).ok()?;
+    }
+    b.is_empty().then_some(RawValue(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{decode, encode};
+
+    fn start() -> Msg {
+        Msg::Start(Start {
+            cid: "c1".into(),
+            ns: "m".into(),
+            func: "add".into(),
+            kwargs: vec![("x".into(), Value::from(1)), ("y".into(), Value::from("é"))],
+            uid: Uid::new("root", "u1"),
+            pld_spec: ANY_PLD_SPEC.into(),
+        })
+    }
+
+    #[test]
+    fn a_start_is_borrowed_and_its_kwargs_decode_straight_into_a_struct() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Args<'a> {
+            x: i64,
+            y: &'a str,
+        }
+        let bytes = encode(&start());
+        let MsgRef::Start(s) = decode_ref(&bytes).unwrap() else {
+            panic!("not a Start");
+        };
+        assert_eq!(
+            (s.cid, s.ns, s.func, s.uid),
+            ("c1", "m", "add", ("root", "u1"))
+        );
+        assert_eq!(
+            s.kwargs.decode::<Args<'_>>().unwrap(),
+            Args { x: 1, y: "é" }
+        );
+        assert_eq!(decode_ref(&bytes).unwrap().to_msg(), start());
+    }
+
+    #[test]
+    fn a_payload_stays_bytes_until_read() {
+        let m = Msg::Yield(Payload {
+            cid: "c".into(),
+            pld: Value::Array(vec![Value::from(1), Value::Binary(vec![9])]),
+        });
+        let bytes = encode(&m);
+        let MsgRef::Yield(p) = decode_ref(&bytes).unwrap() else {
+            panic!("not a Yield");
+        };
+        assert_eq!(
+            p.pld.as_bytes(),
+            &bytes[bytes.len() - p.pld.as_bytes().len()..]
+        );
+        assert_eq!(p.pld.to_value(), m_pld(&m));
+        let e = p.pld.decode::<Vec<i64>>().unwrap_err();
+        assert!(e.to_string().starts_with("expected Vec<i64>"), "{e}");
+    }
+
+    fn m_pld(m: &Msg) -> Value {
+        match m {
+            Msg::Yield(p) => p.pld.clone(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn bad_input_gets_exactly_the_owned_decoders_error() {
+        let good = encode(&start());
+        let mut cases: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0xc1],
+            good[..good.len() - 1].to_vec(),
+            [good.clone(), vec![0]].concat(),
+        ];
+        // Start with kwargs that are not a map, then with a non-string key.
+        let mut w = Vec::new();
+        super::super::codec::header(&mut w, 7, "Start");
+        for (k, v) in [("cid", "c"), ("ns", "m"), ("func", "f")] {
+            super::super::codec::kstr(&mut w, k, v);
+        }
+        let tail = |w: &mut Vec<u8>| {
+            super::super::codec::key(w, "uid");
+            super::super::codec::uid(w, &Uid::new("a", "b"));
+            super::super::codec::kstr(w, "pld_spec", ANY_PLD_SPEC);
+        };
+        let mut not_map = w.clone();
+        super::super::codec::key(&mut not_map, "kwargs");
+        rmp::encode::write_sint(&mut not_map, 3).unwrap();
+        tail(&mut not_map);
+        cases.push(not_map);
+        let mut int_key = w.clone();
+        super::super::codec::key(&mut int_key, "kwargs");
+        rmp::encode::write_map_len(&mut int_key, 1).unwrap();
+        rmp::encode::write_sint(&mut int_key, 1).unwrap();
+        rmp::encode::write_sint(&mut int_key, 2).unwrap();
+        tail(&mut int_key);
+        cases.push(int_key);
+        // A Return with no pld, a StartAck with an unknown functype.
+        let mut no_pld = Vec::new();
+        super::super::codec::header(&mut no_pld, 2, "Return");
+        super::super::codec::kstr(&mut no_pld, "cid", "c");
+        cases.push(no_pld);
+        let mut ack = Vec::new();
+        super::super::codec::header(&mut ack, 3, "StartAck");
+        super::super::codec::kstr(&mut ack, "cid", "c");
+        super::super::codec::kstr(&mut ack, "functype", "coroutine");
+        cases.push(ack);
+        for (i, bytes) in cases.iter().enumerate() {
+            let want = decode(bytes).expect_err(&format!("case {i} is bad"));
+            let got = decode_ref(bytes).expect_err(&format!("case {i} is refused"));
+            assert_eq!(got, want, "case {i}");
+        }
+        // A nil pld_spec defaults, as the owned decoder does.
+        assert!(decode_ref(&good).is_ok());
+    }
+}

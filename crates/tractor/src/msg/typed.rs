@@ -1,0 +1,242 @@
+//! Encoding typed values straight into the write buffer.
+//!
+//! A `Start`'s keyword arguments and a `Started`/`Yield`/`Return`'s
+//! payload are serialized by serde directly after the envelope, in the
+//! same buffer, structs as maps with named fields (as msgspec writes them)
+//! — no [`Value`](super::Value) tree and no intermediate buffer. The bytes
+//! are identical to building the [`Msg`](super::Msg) with
+//! [`super::payload::to_kwargs`] / [`super::payload::to_value`] and
+//! [`super::encode`] (the tests hold them to it).
+
+use serde::Serialize;
+
+use super::codec::{header, key, kstr, uid};
+use super::payload::PayloadError;
+use super::types::Uid;
+
+/// The three messages that carry a `pld`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// First value of a context.
+    Started,
+    /// A stream item.
+    Yield,
+    /// Final result.
+    Return,
+}
+
+impl PayloadKind {
+    fn tag(self) -> &'static str {
+        match self {
+            PayloadKind::Started => "Started",
+            PayloadKind::Yield => "Yield",
+            PayloadKind::Return => "Return",
+        }
+    }
+}
+
+/// A `Start`'s envelope: everything but the keyword arguments.
+#[derive(Clone, Copy, Debug)]
+pub struct StartHead<'a> {
+    /// The call id.
+    pub cid: &'a str,
+    /// Namespace.
+    pub ns: &'a str,
+    /// Function name.
+    pub func: &'a str,
+    /// The caller's uid.
+    pub uid: &'a Uid,
+    /// The payload-type string.
+    pub pld_spec: &'a str,
+}
+
+fn serialize<T: Serialize + ?Sized>(v: &T, buf: &mut Vec<u8>) -> Result<(), PayloadError> {
+    v.serialize(&mut rmp_serde::Serializer::new(&mut *buf).with_struct_map())
+        .map_err(|e| PayloadError(e.to_string()))
+}
+
+/// Appends a `Started`, `Yield` or `Return` with payload `pld` to `buf`.
+/// On error `buf` is left as it was.
+pub fn encode_payload<T: Serialize + ?Sized>(
+    kind: PayloadKind,
+    cid: &str,
+    pld: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), PayloadError> {
+    let start = buf.len();
+    header(buf, 3, kind.tag());
+    kstr(buf, "cid", cid);
+    key(buf, "pld");
+    serialize(pld, buf).inspect_err(|_| buf.truncate(start))
+}
+
+/// Appends a `Start` calling with keyword arguments `kwargs` (a struct or
+/// a string-keyed map; `()`/`None` for none) to `buf`. On error `buf` is
+/// left as it was.
+pub fn encode_start<K: Serialize + ?Sized>(
+    head: StartHead<'_>,
+    kwargs: &K,
+    buf: &mut Vec<u8>,
+) -> Result<(), PayloadError> {
+    let start = buf.len();
+    let r = (|| {
+        header(buf, 7, "Start");
+        kstr(buf, "cid", head.cid);
+        kstr(buf, "ns", head.ns);
+        kstr(buf, "func", head.func);
+        key(buf, "kwargs");
+        let at = buf.len();
+        serialize(kwargs, buf)?;
+        check_kwargs(buf, at)?;
+        key(buf, "uid");
+        uid(buf, head.uid);
+        kstr(buf, "pld_spec", head.pld_spec);
+        Ok(())
+    })();
+    r.inspect_err(|_| buf.truncate(start))
+}
+
+/// The keyword arguments just written at `buf[at..]` must be a map with
+/// string keys (nil means none: an empty map), as
+/// [`super::payload::to_kwargs`] requires.
+fn check_kwargs(buf: &mut [u8], at: usize) -> Result<(), PayloadError> {
+    use rmp::decode as d;
+    if buf[at..] == [0xc0] {
+        buf[at] = 0x80;
+        return Ok(());
+    }
+    let mut b = &buf[at..];
+    let Ok(n) = d::read_map_len(&mut b) else {
+        let v = rmpv::decode::read_value(&mut &buf[at..]).unwrap_or(rmpv::Value::Nil);
+        return Err(PayloadError(format!(
+            "keyword arguments must serialize to a map, got {}",
+            super::kind(&v)
+        )));
+    };
+    for _ in 0..n {
+        // A string key is read in place; anything else is read as a value
+        // only to name its kind in the error.
+        let mut key = b;
+        if super::fast::read_str(&mut b).is_none() {
+            let k = rmpv::decode::read_value(&mut key).unwrap_or(rmpv::Value::Nil);
+            return Err(PayloadError(format!(
+                "keyword names must be strings, got {}",
+                super::kind(&k)
+            )));
+        }
+        super::codec::skip_one(&mut b, super::MAX_NESTING_CEILING)
+            .map_err(|e| PayloadError(e.to_string()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::payload::{to_kwargs, to_value};
+    use crate::msg::*;
+
+    #[derive(Serialize)]
+    struct Args<'a> {
+        x: i64,
+        label: &'a str,
+        data: Option<Vec<u32>>,
+        #[serde(with = "serde_bytes_like")]
+        blob: Vec<u8>,
+    }
+
+    /// `bin`, as a `serde_bytes` field would write it.
+    mod serde_bytes_like {
+        pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(v)
+        }
+    }
+
+    fn args() -> Args<'static> {
+        Args {
+            x: -70000,
+            label: "é",
+            data: Some(vec![1, 300, 70000]),
+            blob: vec![0, 255],
+        }
+    }
+
+    #[test]
+    fn a_typed_start_is_byte_identical_to_the_dynamic_one() {
+        let u = Uid::new("root", "u1");
+        let head = StartHead {
+            cid: "c1",
+            ns: "m",
+            func: "f",
+            uid: &u,
+            pld_spec: ANY_PLD_SPEC,
+        };
+        let mut buf = vec![9];
+        encode_start(head, &args(), &mut buf).unwrap();
+        let dynamic = encode(&Msg::Start(Start {
+            cid: "c1".into(),
+            ns: "m".into(),
+            func: "f".into(),
+            kwargs: to_kwargs(&args()).unwrap(),
+            uid: u.clone(),
+            pld_spec: ANY_PLD_SPEC.into(),
+        }));
+        assert_eq!(buf[1..], dynamic[..]);
+        // No kwargs at all: an empty map, as to_kwargs gives.
+        let mut none = Vec::new();
+        encode_start(head, &(), &mut none).unwrap();
+        let MsgRef::Start(s) = decode_ref(&none).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.kwargs.as_bytes(), [0x80]);
+    }
+
+    #[test]
+    fn a_typed_payload_is_byte_identical_to_the_dynamic_one() {
+        for kind in [
+            PayloadKind::Started,
+            PayloadKind::Yield,
+            PayloadKind::Return,
+        ] {
+            let mut buf = Vec::new();
+            encode_payload(kind, "c", &args(), &mut buf).unwrap();
+            let p = Payload {
+                cid: "c".into(),
+                pld: to_value(&args()).unwrap(),
+            };
+            let m = match kind {
+                PayloadKind::Started => Msg::Started(p),
+                PayloadKind::Yield => Msg::Yield(p),
+                PayloadKind::Return => Msg::Return(p),
+            };
+            assert_eq!(buf, encode(&m), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn kwargs_that_are_not_a_string_keyed_map_are_refused_and_leave_the_buffer() {
+        let u = Uid::new("a", "b");
+        let head = StartHead {
+            cid: "c",
+            ns: "m",
+            func: "f",
+            uid: &u,
+            pld_spec: ANY_PLD_SPEC,
+        };
+        let mut buf = vec![1, 2];
+        let e = encode_start(head, &5, &mut buf).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "keyword arguments must serialize to a map, got int"
+        );
+        let e =
+            encode_start(head, &std::collections::BTreeMap::from([(1, 2)]), &mut buf).unwrap_err();
+        assert_eq!(e.to_string(), "keyword names must be strings, got int");
+        assert_eq!(buf, [1, 2]);
+        // The same words as the dynamic path.
+        assert_eq!(
+            to_kwargs(&5).unwrap_err().to_string(),
+            "keyword arguments must serialize to a map, got int"
+        );
+    }
+}

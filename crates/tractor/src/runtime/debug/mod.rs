@@ -1,0 +1,30 @@
+//! Debug mode's tree-wide terminal lock, shared with Python tractor.
+//!
+//! Only one actor of a tree may own the terminal at a time (to show a
+//! crash card and read a key). The lock lives in the root actor, which
+//! serves Python's own dialog for it (`tractor.devx.debug._tty_lock`): a
+//! peer opens the context `lock_stdio_for_peer(subactor_task_uid)`, gets
+//! `started(LockStatus{locked: true})` once it holds the lock, later sends
+//! a `LockRelease` on the context's stream, and the context returns
+//! `LockStatus{locked: false}`. Because the payloads are Python's
+//! (msgspec structs tagged by `msg_type`), Rust and Python actors of one
+//! tree queue on one lock.
+//!
+//! * [`lock`]: the root's side (the FIFO lock, its holder, the context
+//!   function);
+//! * [`request`]: an actor's side ([`acquire`], [`TtyLock::release`]);
+//! * [`hold`](mod@hold): pause on crash (a failed task, in debug mode, shows its
+//!   [`card`] holding the lock and waits for a key before its error goes
+//!   on);
+//! * [`pause`](mod@pause): the same at a chosen point (`tractor::pause!()`).
+
+pub mod card;
+pub mod hold;
+pub mod lock;
+pub mod pause;
+pub mod request;
+
+pub use card::{Crash, Key};
+pub use hold::{crash_of, hold};
+pub use lock::{LockRelease, LockStatus, TTY_LOCK_NS, holder, lock_stdio_for_peer, queued};
+pub use request::{TtyLock, acquire, acquire_from};

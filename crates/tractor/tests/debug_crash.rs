@@ -1,0 +1,248 @@
+//! Debug mode through a real pseudo-terminal: the `debug_crash` example
+//! (root → child → grandchild, the grandchild panics) shows the
+//! grandchild's crash card first (its name and pid), then on `c` the
+//! child's with the relayed error, then the root's; the program exits
+//! non-zero and leaves no process behind.
+//!
+//! The terminal is made by hand with `openpty(3)` (libc): the program runs
+//! in a new session whose controlling terminal is the pty's slave side, as
+//! in a shell; the test reads the master side and types the keys.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tractor::testing::{example_path, procs, session_vars};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// The master side of a pty with a program on its slave side.
+struct Terminal {
+    master: std::fs::File,
+    bytes: mpsc::Receiver<Vec<u8>>,
+    /// Everything read so far.
+    screen: String,
+    /// Where the next search starts.
+    cursor: usize,
+}
+
+fn openpty() -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two fds into the given ints; the name,
+    // termios and window-size pointers may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both fds were just opened by openpty and are ours alone.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+impl Terminal {
+    fn start(cmd: &mut Command) -> (Terminal, std::process::Child) {
+        let (master, slave) = openpty();
+        cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        // SAFETY: between fork and exec only async-signal-safe calls:
+        // setsid and ioctl(TIOCSCTTY) make the slave our controlling
+        // terminal, with our process group in the foreground.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("the program starts");
+        let master = std::fs::File::from(master);
+        let mut reader = master.try_clone().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // Ends with EIO once every slave fd is closed.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        (
+            Terminal {
+                master,
+                bytes: rx,
+                screen: String::new(),
+                cursor: 0,
+            },
+            child,
+        )
+    }
+
+    /// Waits for `needle` after the cursor; moves the cursor past it and
+    /// returns the text from the old cursor to its end.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            if let Some(at) = self.screen[self.cursor..].find(needle) {
+                let start = self.cursor;
+                self.cursor += at + needle.len();
+                return self.screen[start..self.cursor].to_owned();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.bytes.recv_timeout(left) {
+                Ok(b) => self.screen.push_str(&String::from_utf8_lossy(&b)),
+                Err(_) => panic!(
+                    "no {needle:?} on the terminal within {LIMIT:?}; it shows:\n{}",
+                    self.screen
+                ),
+            }
+        }
+    }
+
+    fn line_after(&mut self, label: &str) -> String {
+        self.expect(label);
+        self.expect("\n");
+        let end = self.cursor;
+        let line = &self.screen[..end];
+        line[line[..end - 1].rfind('\n').map_or(0, |i| i + 1)..end]
+            .trim()
+            .to_owned()
+    }
+
+    fn press(&mut self, key: &str) {
+        self.master.write_all(key.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn a_grandchild_panic_shows_three_cards_grandchild_child_root_then_exits_nonzero() {
+    let (rv, mut t, mut child) = start(&[]);
+
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(
+        actor.starts_with("actor:   'grandchild' uid ('grandchild', '"),
+        "{actor}"
+    );
+    let pid_line = t.line_after("pid:");
+    let pid: u32 = pid_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {pid_line:?}"));
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(
+        comm.trim(),
+        "grandchild",
+        "the card's pid is the grandchild's"
+    );
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains("error:   Panic: the grandchild blew up"),
+        "{card}"
+    );
+    assert!(card.contains(&format!("rust-gdb -p {pid}")), "{card}");
+    assert!(card.contains("--- task tree ---"), "{card}");
+    assert!(card.contains("actor 'grandchild'"), "{card}");
+    t.press("c");
+
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'child' "), "{actor}");
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains("error:   RemoteActorError(Panic): the grandchild blew up"),
+        "{card}"
+    );
+    assert!(card.contains("relayed: from grandchild"), "{card}");
+    assert!(
+        card.contains("rpc debug_crash.spawn_grandchild"),
+        "the child's task tree: {card}"
+    );
+    t.press("c");
+
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'root' "), "{actor}");
+    let card = t.expect("keys: [c] continue");
+    assert!(card.contains("the grandchild blew up"), "{card}");
+    assert!(card.contains("relayed: from grandchild -> child"), "{card}");
+    t.press("c");
+
+    let st = wait_exit(&mut t, &mut child);
+    assert_eq!(st.code(), Some(1), "exits non-zero:\n{}", t.screen);
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none(),
+        "{}",
+        t.screen
+    );
+    let _ = std::fs::remove_dir_all(&rv.bind_dir);
+}
+
+fn wait_exit(t: &mut Terminal, child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "still running:\n{}", t.screen);
+        // Wake on output or look again: the timeout only bounds how late
+        // the exit is noticed.
+        if let Ok(b) = t.bytes.recv_timeout(Duration::from_millis(50)) {
+            t.screen.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+}
+
+fn start(args: &[&str]) -> (tractor::RuntimeVars, Terminal, std::process::Child) {
+    let rv = session_vars();
+    let (k, v) = rv.dump();
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    let mut cmd = Command::new(example_path("debug_crash"));
+    cmd.args(args).env(k, v).env_remove("RUST_LOG");
+    let (t, child) = Terminal::start(&mut cmd);
+    (rv, t, child)
+}
+
+#[test]
+fn pause_shows_the_card_and_the_task_goes_on_after_c() {
+    let (rv, mut t, mut child) = start(&["pause"]);
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'child' "), "{actor}");
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains("paused:  tractor::pause!() at crates/tractor/examples/debug_crash.rs:"),
+        "{card}"
+    );
+    assert!(card.contains("rpc debug_crash.pause_then_answer"), "{card}");
+    // `t` reprints the task tree; `c` goes on.
+    t.press("t");
+    t.expect("actor 'child' (uuid ");
+    t.press("c");
+    t.expect("resumed: the child answered 42");
+    let st = wait_exit(&mut t, &mut child);
+    assert_eq!(st.code(), Some(0), "{}", t.screen);
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none(),
+        "{}",
+        t.screen
+    );
+    let _ = std::fs::remove_dir_all(&rv.bind_dir);
+}
