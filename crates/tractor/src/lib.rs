@@ -94,6 +94,12 @@ pub mod __private {
         BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
 
+    /// The crate of a `module_path!()` (its first segment): what
+    /// `crate::a` in `#[tractor::main(enable = [..])]` starts with.
+    pub fn crate_of(module_path: &str) -> &str {
+        module_path.split("::").next().unwrap_or(module_path)
+    }
+
     /// The callee end of a context function's call.
     pub fn callee_context(caller: &crate::Caller, func: &str) -> crate::Context {
         caller.context(func)
