@@ -34,12 +34,12 @@ async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
         )
         .await?;
     println!("started: {}", first.as_str().unwrap_or_default());
-    let mut stream = ctx.open_stream::<Value>();
+    let mut stream = ctx.open_stream();
     for i in 0..3i64 {
         stream.send(&Value::from(i)).await?;
         let Some(back) = stream.recv().await? else {
             // The callee ended the stream early: its outcome says why.
-            return match ctx.result::<Value>().await {
+            return match ctx.result().await {
                 Err(e) => Err(e),
                 Ok(v) => Err(tractor::Error::Config(format!(
                     "the stream ended after {i} echoes with result {v}"
@@ -49,7 +49,7 @@ async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
         println!("echoed: {back}");
     }
     stream.close().await?;
-    let n: u64 = ctx.result().await?;
+    let n: u64 = ctx.result_as().await?;
     println!("rust->python context ok: {n} items");
     Ok(())
 }
@@ -73,14 +73,14 @@ async fn rust_ctx_with(name: &str) -> Result<(), tractor::Error> {
         )
         .await?;
     println!("started: {}", first.as_str().unwrap_or_default());
-    let mut stream = ctx.open_stream::<Value>();
+    let mut stream = ctx.open_stream();
     for i in 0..3i64 {
         stream.send(&Value::from(i)).await?;
         let back = stream.recv().await?.expect("an echo");
         println!("echoed: {back}");
     }
     stream.close().await?;
-    let n: u64 = ctx.result().await?;
+    let n: u64 = ctx.result_as().await?;
     println!("rust->rust context ok: {n} items");
     Ok(())
 }

@@ -31,9 +31,12 @@ async fn fail(why: String) -> Result<(), RustError> {
 /// Callee end of a context: started(greeting), echo each item, return
 /// the count.
 #[tractor::context]
-async fn rs_echo(ctx: tractor::Context, greeting: String) -> Result<u64, tractor::Error> {
+async fn rs_echo(
+    ctx: tractor::Context<tractor::Callee<String, tractor::msg::Value>>,
+    greeting: String,
+) -> Result<u64, tractor::Error> {
     ctx.started(&greeting).await?;
-    let mut stream = ctx.open_stream::<tractor::msg::Value>();
+    let mut stream = ctx.open_stream();
     let mut n = 0;
     while let Some(v) = stream.recv().await? {
         stream.send(&v).await?;

@@ -121,14 +121,18 @@ pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Registers an async function as a *context* function: the callee end of
-/// `Portal::open_context`. Its first parameter is the `tractor::Context`;
-/// the rest are keyword arguments, as with `#[tractor::rpc]`.
+/// `Portal::open_context`. Its first parameter is its context,
+/// `tractor::Context<tractor::Callee<Started, Item>>` (`tractor::Context`
+/// alone is untyped: `Value`s); the rest are keyword arguments, as with
+/// `#[tractor::rpc]`. The `Started` and `Item` types and the result type
+/// go on the generated struct's `RemoteContextFn` impl, so the opener's
+/// side is typed the same.
 ///
 /// ```ignore
 /// #[tractor::context]
-/// async fn counter(ctx: tractor::Context, to: u32) -> Result<u32, tractor::Error> {
-///     ctx.started(&0u32).await?;
-///     let stream = ctx.open_stream::<u32>();
+/// async fn counter(ctx: Context<Callee<u32, u32>>, to: u32) -> Result<u32, tractor::Error> {
+///     ctx.started(&0).await?;
+///     let stream = ctx.open_stream();
 ///     for i in 0..to { stream.send(&i).await?; }
 ///     Ok(to)
 /// }
@@ -203,6 +207,7 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
     let name = &func.sig.ident;
     let name_str = name.to_string();
     let mut takes_caller = false;
+    let mut ctx_ty: Option<Type> = None;
     let mut fields = Vec::new();
     let mut idents = Vec::new();
     for (i, input) in func.sig.inputs.iter().enumerate() {
@@ -220,9 +225,10 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
             if last_ident(&pt.ty).as_deref() != Some("Context") {
                 return Err(syn::Error::new_spanned(
                     &pt.ty,
-                    "the first parameter of a #[tractor::context] function is its `tractor::Context`",
+                    "the first parameter of a #[tractor::context] function is its `tractor::Context<tractor::Callee<Started, Item>>` (or `tractor::Context`, untyped)",
                 ));
             }
+            ctx_ty = Some((*pt.ty).clone());
             continue;
         }
         let Pat::Ident(pi) = &*pt.pat else {
@@ -265,12 +271,12 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
     }
     let caller_arg = match kind {
         Kind::Rpc => takes_caller.then(|| quote!(caller,)),
-        Kind::Context => Some(quote!(ctx.clone(),)),
+        Kind::Context => Some(quote!(::core::clone::Clone::clone(&ctx),)),
     };
     let (make_ctx, finish_ctx) = match kind {
         Kind::Rpc => (quote!(), quote!()),
         Kind::Context => (
-            quote!(let ctx = ::tractor::__private::callee_context(&caller, #name_str);),
+            quote!(let ctx: #ctx_ty = ::tractor::__private::callee_context(&caller, #name_str);),
             quote!(::tractor::__private::finish_context(&ctx).await;),
         ),
     };
@@ -283,6 +289,15 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
             quote!(::tractor::RemoteContextFn),
             quote!(::tractor::msg::FuncType::Context),
         ),
+    };
+    // A context function's `started` and stream types come from its
+    // `Context<Callee<S, I>>` parameter (through an alias too).
+    let payload_types = match &ctx_ty {
+        Some(t) => quote! {
+            type Started = <#t as ::tractor::context::CalleeTypes>::Started;
+            type Item = <#t as ::tractor::context::CalleeTypes>::Item;
+        },
+        None => quote!(),
     };
     let call_fn = format_ident!("__tractor_call_{}", name);
     let static_name = format_ident!("__TRACTOR_RPC_{}", name.to_string().to_uppercase());
@@ -306,6 +321,7 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
         impl #trait_path for #name {
             const NS: &'static str = #ns;
             const NAME: &'static str = #name_str;
+            #payload_types
             type Output = #out_ty;
         }
 

@@ -64,7 +64,7 @@ pub mod testing;
 pub mod trionics;
 
 pub use child::maybe_run_child;
-pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};
+pub use context::{Callee, CancelCause, Context, ContextOptions, Opener, RemoteContextFn, Side};
 pub use discovery::{find_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use nursery::{ActorNursery, open_nursery};
@@ -100,14 +100,18 @@ pub mod __private {
         module_path.split("::").next().unwrap_or(module_path)
     }
 
-    /// The callee end of a context function's call.
-    pub fn callee_context(caller: &crate::Caller, func: &str) -> crate::Context {
-        caller.context(func)
+    /// The callee end of a context function's call, typed as its first
+    /// parameter declares (`CalleeTypes` checks it is a callee's context).
+    pub fn callee_context<St, It>(
+        caller: &crate::Caller,
+        func: &str,
+    ) -> crate::Context<crate::Callee<St, It>> {
+        caller.context(func).retype()
     }
 
     /// After a context function returns: the `Stop` its stream owes goes
     /// out before the `Return`.
-    pub async fn finish_context(ctx: &crate::Context) {
+    pub async fn finish_context<S>(ctx: &crate::Context<S>) {
         let _ = ctx.send_stop_once().await;
     }
 
