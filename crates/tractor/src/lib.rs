@@ -65,7 +65,7 @@ pub mod trionics;
 
 pub use child::maybe_run_child;
 pub use context::{Callee, CancelCause, Context, ContextOptions, Opener, RemoteContextFn, Side};
-pub use discovery::{find_actor, wait_for_actor};
+pub use discovery::{find_actor, get_root, open_portal, query_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};

@@ -3,4 +3,6 @@
 pub mod api;
 pub mod registry;
 
-pub use api::{find_actor, get_registry, query_registrar, wait_for_actor};
+pub use api::{
+    find_actor, get_registry, get_root, open_portal, query_actor, query_registrar, wait_for_actor,
+};
