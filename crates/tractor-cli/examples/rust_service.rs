@@ -45,6 +45,22 @@ async fn rs_echo(
     Ok(n)
 }
 
+/// A context with a typed payload spec (Python's `pld_spec=int`): it
+/// starts with `0`, answers each `i64` item with the running sum, and
+/// returns the total. An item that is not an `i64` is refused with a
+/// `MsgTypeError` to its sender.
+#[tractor::context]
+async fn rs_sum(ctx: tractor::Context<tractor::Callee<i64, i64>>) -> Result<i64, tractor::Error> {
+    ctx.started(&0).await?;
+    let mut stream = ctx.open_stream();
+    let mut sum = 0;
+    while let Some(x) = stream.recv().await? {
+        sum += x;
+        stream.send(&sum).await?;
+    }
+    Ok(sum)
+}
+
 #[tractor::main(name = "rustservice", enable = "rust_service")]
 async fn main() -> Result<(), tractor::Error> {
     println!("rust service ready");
