@@ -33,7 +33,12 @@
 //! * [`Portal`]: `run` (typed), `run_from_ns` (by name), `cancel_actor`.
 //! * [`RemoteActorError`]: an error from another actor, with its origin,
 //!   relay path and traceback.
-//! * [`discovery`]: `find_actor`, `wait_for_actor`, the registrar.
+//! * [`Context`]: a dialog with a `#[tractor::context]` function
+//!   (`Portal::with_context` / `open_context`), typed on both sides by
+//!   the callee's signature (`Context<Callee<Started, Item>>`).
+//! * [`discovery`]: `find_actor`, `wait_for_actor`, `query_actor` (an
+//!   address), `open_portal` (a portal from an address), `get_root`, the
+//!   registrar.
 //! * [`RuntimeVars`]: everything a child inherits, carried in the
 //!   `_TRACTOR_RT_VARS` envelope.
 //! * [`msg`] and [`ipc`]: the wire protocol and transports, usable alone.
