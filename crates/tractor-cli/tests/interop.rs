@@ -8,7 +8,8 @@
 //! Then what Python users found (issue 19), over TCP: what a Python
 //! caller sees when it passes an unknown keyword, an int Rust cannot hold,
 //! an item nested past the limit, an item over the frame limit, and a Rust
-//! caller whose Python callee raises mid-stream; and Python tractor's own
+//! caller whose Python callee raises mid-stream; payload specs
+//! (`pld_spec`) enforced both ways; and Python tractor's own
 //! discovery tests run with our `tractor registrar` as their registrar
 //! daemon (`tests/py/rust_registrar_daemon.py`).
 
