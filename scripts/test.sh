@@ -39,6 +39,8 @@ say "building examples (tests run them)"
 cargo build --workspace --examples --quiet
 say "cargo nextest"
 cargo nextest run --workspace --profile ci "${@:2}"
+say "doctests (the compile_fail ones show what must not compile)"
+cargo test -p tractor --doc --quiet
 say "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 say "all green"

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tractor::msg::Value;
 use tractor::shm::ShmOffer;
-use tractor::{ContextOptions, Error, Portal};
+use tractor::{Callee, Context, ContextOptions, Error, Portal};
 
 use crate::affinity::{Cpus, Mode, cpu_self};
 use crate::measure::{Latency, Rate};
@@ -28,15 +28,15 @@ pub async fn cpu_us() -> u64 {
 
 /// started() then return.
 #[tractor::context]
-pub async fn ctx_noop(ctx: tractor::Context) -> Result<(), Error> {
+pub async fn ctx_noop(ctx: Context<Callee<()>>) -> Result<(), Error> {
     ctx.started(&()).await
 }
 
 /// Echoes every stream item.
 #[tractor::context]
-pub async fn echo(ctx: tractor::Context) -> Result<(), Error> {
+pub async fn echo(ctx: Context<Callee<()>>) -> Result<(), Error> {
     ctx.started(&()).await?;
-    let mut s = ctx.open_stream::<Value>();
+    let mut s = ctx.open_stream();
     while let Some(v) = s.recv().await? {
         s.send_value(v).await?;
     }
@@ -45,9 +45,9 @@ pub async fn echo(ctx: tractor::Context) -> Result<(), Error> {
 
 /// Streams `n` 64-byte payloads.
 #[tractor::context]
-pub async fn blast(ctx: tractor::Context, n: u64) -> Result<(), Error> {
+pub async fn blast(ctx: Context<Callee<()>>, n: u64) -> Result<(), Error> {
     ctx.started(&()).await?;
-    let s = ctx.open_stream::<Value>();
+    let s = ctx.open_stream();
     let item = Value::Binary(vec![7u8; 64]);
     for _ in 0..n {
         s.send_value(item.clone()).await?;
@@ -57,7 +57,7 @@ pub async fn blast(ctx: tractor::Context, n: u64) -> Result<(), Error> {
 
 /// Writes `n` 64-byte records into a shared-memory ring.
 #[tractor::context]
-pub async fn shm_blast(ctx: tractor::Context, n: u64) -> Result<(), Error> {
+pub async fn shm_blast(ctx: Context<Callee<ShmOffer>>, n: u64) -> Result<(), Error> {
     let (mut tx, offer) = ctx.open_shm_writer(1 << 20).await?;
     ctx.started(&offer).await?;
     let rec = [7u8; 64];
@@ -143,14 +143,14 @@ pub async fn ctx_open_result(iters: usize, cpus: Cpus, mode: Mode) -> Result<Lat
         place(&p, cpus, mode)?;
         for _ in 0..iters / 10 + 10 {
             let (ctx, ()) = p.open_context(ctx_noop {}).await?;
-            ctx.result::<()>().await?;
+            ctx.result().await?;
         }
         let mut samples = Vec::with_capacity(iters);
         let meter = Meter::start(&p).await?;
         for _ in 0..iters {
             let t = Instant::now();
             let (ctx, ()) = p.open_context(ctx_noop {}).await?;
-            ctx.result::<()>().await?;
+            ctx.result().await?;
             samples.push(t.elapsed());
         }
         let cpu = meter.stop(&p).await?;
@@ -165,7 +165,7 @@ pub async fn stream_echo(iters: usize, cpus: Cpus, mode: Mode) -> Result<Latency
         let p = n.start_actor("echo", NS).await?;
         place(&p, cpus, mode)?;
         let (ctx, ()) = p.open_context(echo {}).await?;
-        let mut s = ctx.open_stream::<Value>();
+        let mut s = ctx.open_stream();
         let item = Value::Binary(vec![1u8; 64]);
         for _ in 0..iters / 10 + 10 {
             s.send_value(item.clone()).await?;
@@ -181,7 +181,7 @@ pub async fn stream_echo(iters: usize, cpus: Cpus, mode: Mode) -> Result<Latency
         }
         let cpu = meter.stop(&p).await?;
         s.close().await?;
-        ctx.result::<()>().await?;
+        ctx.result().await?;
         p.cancel_actor().await?;
         Ok(Latency { samples, cpu })
     })
@@ -200,12 +200,12 @@ pub async fn stream_throughput(n: u64, cpus: Cpus, mode: Mode) -> Result<Rate, E
         let meter = Meter::start(&p).await?;
         let t = Instant::now();
         let (ctx, ()) = p.open_context_with(blast { n }, opts).await?;
-        let mut s = ctx.open_stream::<Value>();
+        let mut s = ctx.open_stream();
         let mut got = 0u64;
         while s.recv().await?.is_some() {
             got += 1;
         }
-        ctx.result::<()>().await?;
+        ctx.result().await?;
         if got != n {
             return Err(Error::other(format!("{got} of {n} stream items arrived")));
         }
@@ -236,7 +236,7 @@ pub async fn shm_throughput(n: u64, cpus: Cpus, mode: Mode) -> Result<Rate, Erro
             got += 1;
         }
         let per_sec = got as f64 / t.elapsed().as_secs_f64();
-        ctx.result::<()>().await?;
+        ctx.result().await?;
         let cpu = meter.stop(&p).await?;
         p.cancel_actor().await?;
         Ok(Rate {

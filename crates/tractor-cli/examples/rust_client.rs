@@ -18,6 +18,11 @@
 //! * `rust_client etcd-watch NAME`: with the registry on etcd, watch the
 //!   entries of `NAME` and print each change ("NAME registered", "NAME
 //!   gone") until killed: a watcher on one host of the two-hosts tests;
+//! * `rust_client pldspec NAME`: payload specs with the Python actor
+//!   `NAME`: its `py_funcs.int_sum` (`pld_spec=int`) opened typed (the
+//!   types declared here, on a `RemoteContextFn` of our own), then sent a
+//!   str by name (Python refuses it); `py_funcs.greets` opened with an int
+//!   declared for the str it starts with (we refuse it);
 //! * `rust_client spawn-python PYTHON PY_FUNCS_FILE`: start a Python tractor
 //!   actor as a child of a Rust nursery, call it, cancel it;
 //! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
@@ -41,12 +46,12 @@ async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
         )
         .await?;
     println!("started: {}", first.as_str().unwrap_or_default());
-    let mut stream = ctx.open_stream::<Value>();
+    let mut stream = ctx.open_stream();
     for i in 0..3i64 {
         stream.send(&Value::from(i)).await?;
         let Some(back) = stream.recv().await? else {
             // The callee ended the stream early: its outcome says why.
-            return match ctx.result::<Value>().await {
+            return match ctx.result().await {
                 Err(e) => Err(e),
                 Ok(v) => Err(tractor::Error::Config(format!(
                     "the stream ended after {i} echoes with result {v}"
@@ -56,7 +61,7 @@ async fn ctx_with(name: &str, func: &str) -> Result<(), tractor::Error> {
         println!("echoed: {back}");
     }
     stream.close().await?;
-    let n: u64 = ctx.result().await?;
+    let n: u64 = ctx.result_as().await?;
     println!("rust->python context ok: {n} items");
     Ok(())
 }
@@ -81,14 +86,14 @@ async fn rust_ctx_with(name: &str) -> Result<(), tractor::Error> {
         )
         .await?;
     println!("started: {}", first.as_str().unwrap_or_default());
-    let mut stream = ctx.open_stream::<Value>();
+    let mut stream = ctx.open_stream();
     for i in 0..3i64 {
         stream.send(&Value::from(i)).await?;
         let back = stream.recv().await?.expect("an echo");
         println!("echoed: {back}");
     }
     stream.close().await?;
-    let n: u64 = ctx.result().await?;
+    let n: u64 = ctx.result_as().await?;
     println!("rust->rust context ok: {n} items");
     Ok(())
 }
@@ -104,6 +109,68 @@ impl tractor::RemoteStreamFn for count_to {
     const NS: &'static str = "py_funcs";
     const NAME: &'static str = "count_to";
     type Item = u32;
+}
+
+/// Python's `py_funcs.int_sum` (`@tractor.context(pld_spec=int)`), typed
+/// on our side: the spec declared once, here.
+#[derive(serde::Serialize)]
+#[allow(non_camel_case_types)]
+struct int_sum {}
+
+impl tractor::RemoteContextFn for int_sum {
+    const NS: &'static str = "py_funcs";
+    const NAME: &'static str = "int_sum";
+    type Started = i64;
+    type Item = i64;
+    type Output = i64;
+}
+
+/// Python's `py_funcs.greets`, declared (wrongly) to start with an int.
+#[derive(serde::Serialize)]
+#[allow(non_camel_case_types)]
+struct greets {}
+
+impl tractor::RemoteContextFn for greets {
+    const NS: &'static str = "py_funcs";
+    const NAME: &'static str = "greets";
+    type Started = i64;
+    type Item = Value;
+    type Output = Value;
+}
+
+/// Payload specs enforced both ways with the Python actor `name`.
+async fn pld_spec(name: &str) -> Result<(), tractor::Error> {
+    let portal = tractor::wait_for_actor(name).await?;
+    println!("spec: {}", tractor::msg::ANY_PLD_SPEC);
+    let (sums, total) = portal
+        .with_context(int_sum {}, |ctx, first| async move {
+            let mut stream = ctx.open_stream();
+            let mut sums = vec![first];
+            for x in [1, 2] {
+                stream.send(&x).await?;
+                sums.extend(stream.recv().await?);
+            }
+            stream.close().await?;
+            Ok(sums)
+        })
+        .await?;
+    println!("typed: sums {sums:?} total {total}");
+    // By name, untyped: Python's spec refuses the str.
+    let (ctx, _) = portal
+        .open_context_from_ns("py_funcs", "int_sum", vec![], ContextOptions::default())
+        .await?;
+    let stream = ctx.open_stream();
+    stream.send(&Value::from("two")).await?;
+    match ctx.result().await {
+        Ok(v) => println!("python took a str: {v}"),
+        Err(e) => println!("python refused: {:?}: {e}", e.kind()),
+    }
+    // Our declared spec refuses what Python starts with.
+    match portal.open_context(greets {}).await {
+        Ok((_, v)) => println!("we took a str as an int: {v}"),
+        Err(e) => println!("we refused: {:?}: {e}", e.kind()),
+    }
+    Ok(())
 }
 
 /// Streams Python async generators from `name`, and calls them (and a
@@ -299,10 +366,11 @@ async fn main() -> Result<(), tractor::Error> {
         ["etcd-outage", name] => etcd_outage(name).await,
         ["etcd-watch", name] => etcd_watch(name).await,
         ["stream", name] => stream_from(name).await,
+        ["pldspec", name] => pld_spec(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
-            "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME \
+            "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME | pldspec NAME \
              | spawn-python PYTHON PY_FUNCS_FILE \
              | supervise-python PYTHON PY_FUNCS_FILE"
                 .into(),

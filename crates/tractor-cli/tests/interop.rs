@@ -8,7 +8,8 @@
 //! Then what Python users found (issue 19), over TCP: what a Python
 //! caller sees when it passes an unknown keyword, an int Rust cannot hold,
 //! an item nested past the limit, an item over the frame limit, and a Rust
-//! caller whose Python callee raises mid-stream; and Python tractor's own
+//! caller whose Python callee raises mid-stream; payload specs
+//! (`pld_spec`) enforced both ways; and Python tractor's own
 //! discovery tests run with our `tractor registrar` as their registrar
 //! daemon (`tests/py/rust_registrar_daemon.py`).
 
@@ -435,6 +436,58 @@ fn python_takes_and_releases_the_terminal_lock_a_rust_root_serves_in_debug_mode(
         "released on request: {released}"
     );
     stop_all(w, registrar, service);
+}
+
+/// Payload specs, Python opening a Rust context: a Python opener sends
+/// the spec string we send (`typing.Any`), and our typed callee
+/// (`rs_sum`, `Callee<i64, i64>`) refuses a str with a `MsgTypeError`
+/// Python raises as such; the connection stays usable.
+#[test]
+fn python_gets_a_msg_type_error_from_a_typed_rust_context() {
+    let (w, registrar, service) = rust_service_world(|_| {});
+    let out = run_py_client(&w, "pldspec");
+    assert_eq!(
+        line(&out, "spec"),
+        format!("spec -> {}", tractor::msg::ANY_PLD_SPEC),
+        "{out}"
+    );
+    assert_eq!(line(&out, "ints"), "ints -> ok ([0, 1, 3], 3)", "{out}");
+    let refused = line(&out, "a str");
+    assert!(
+        refused.starts_with("a str -> MsgTypeError MsgTypeError"),
+        "{out}"
+    );
+    assert!(
+        refused.contains("invalid type: string \"two\", expected i64"),
+        "{out}"
+    );
+    assert_eq!(line(&out, "after"), "after -> 42", "{out}");
+    stop_all(w, registrar, service);
+}
+
+/// Payload specs, Rust opening Python contexts: a Python function's spec
+/// declared on a `RemoteContextFn` of our own types the opener; Python's
+/// `pld_spec=int` refuses a str we send by name; our declared `i64`
+/// refuses the str Python starts with. Both are `MsgTypeError`s.
+#[test]
+fn rust_and_python_enforce_each_others_payload_specs() {
+    let w = World::new(Proto::Tcp);
+    let mut registrar = registrar(&w.rv, &w.reg);
+    let pyreg = w.py_reg();
+    let mut service = w.py("py_service.py", &[&pyreg, "pyservice"]);
+    service.wait_for_line("ready", LIMIT).unwrap();
+    let mut client = w.rust("rust_client", &["pldspec", "pyservice"]);
+    let st = client.wait(LIMIT).unwrap();
+    let out = client.transcript.join("\n");
+    assert_eq!(st.code(), Some(0), "{out}");
+    assert!(out.contains("spec: typing.Any"), "{out}");
+    assert!(out.contains("typed: sums [0, 1, 3] total 3"), "{out}");
+    assert!(out.contains("python refused: MsgTypeError: "), "{out}");
+    assert!(out.contains("we refused: MsgTypeError: "), "{out}");
+    w.stop_python(service, false);
+    registrar.signal(Signal::SIGINT);
+    registrar.wait(LIMIT).unwrap();
+    w.finish();
 }
 
 #[test]

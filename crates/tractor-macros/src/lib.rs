@@ -121,14 +121,18 @@ pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Registers an async function as a *context* function: the callee end of
-/// `Portal::open_context`. Its first parameter is the `tractor::Context`;
-/// the rest are keyword arguments, as with `#[tractor::rpc]`.
+/// `Portal::open_context`. Its first parameter is its context,
+/// `tractor::Context<tractor::Callee<Started, Item>>` (`tractor::Context`
+/// alone is untyped: `Value`s); the rest are keyword arguments, as with
+/// `#[tractor::rpc]`. The `Started` and `Item` types and the result type
+/// go on the generated struct's `RemoteContextFn` impl, so the opener's
+/// side is typed the same.
 ///
 /// ```ignore
 /// #[tractor::context]
-/// async fn counter(ctx: tractor::Context, to: u32) -> Result<u32, tractor::Error> {
-///     ctx.started(&0u32).await?;
-///     let stream = ctx.open_stream::<u32>();
+/// async fn counter(ctx: Context<Callee<u32, u32>>, to: u32) -> Result<u32, tractor::Error> {
+///     ctx.started(&0).await?;
+///     let stream = ctx.open_stream();
 ///     for i in 0..to { stream.send(&i).await?; }
 ///     Ok(to)
 /// }
@@ -203,6 +207,7 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
     let name = &func.sig.ident;
     let name_str = name.to_string();
     let mut takes_caller = false;
+    let mut ctx_ty: Option<Type> = None;
     let mut fields = Vec::new();
     let mut idents = Vec::new();
     for (i, input) in func.sig.inputs.iter().enumerate() {
@@ -220,9 +225,10 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
             if last_ident(&pt.ty).as_deref() != Some("Context") {
                 return Err(syn::Error::new_spanned(
                     &pt.ty,
-                    "the first parameter of a #[tractor::context] function is its `tractor::Context`",
+                    "the first parameter of a #[tractor::context] function is its `tractor::Context<tractor::Callee<Started, Item>>` (or `tractor::Context`, untyped)",
                 ));
             }
+            ctx_ty = Some((*pt.ty).clone());
             continue;
         }
         let Pat::Ident(pi) = &*pt.pat else {
@@ -265,12 +271,12 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
     }
     let caller_arg = match kind {
         Kind::Rpc => takes_caller.then(|| quote!(caller,)),
-        Kind::Context => Some(quote!(ctx.clone(),)),
+        Kind::Context => Some(quote!(::core::clone::Clone::clone(&ctx),)),
     };
     let (make_ctx, finish_ctx) = match kind {
         Kind::Rpc => (quote!(), quote!()),
         Kind::Context => (
-            quote!(let ctx = ::tractor::__private::callee_context(&caller, #name_str);),
+            quote!(let ctx: #ctx_ty = ::tractor::__private::callee_context(&caller, #name_str);),
             quote!(::tractor::__private::finish_context(&ctx).await;),
         ),
     };
@@ -283,6 +289,15 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
             quote!(::tractor::RemoteContextFn),
             quote!(::tractor::msg::FuncType::Context),
         ),
+    };
+    // A context function's `started` and stream types come from its
+    // `Context<Callee<S, I>>` parameter (through an alias too).
+    let payload_types = match &ctx_ty {
+        Some(t) => quote! {
+            type Started = <#t as ::tractor::context::CalleeTypes>::Started;
+            type Item = <#t as ::tractor::context::CalleeTypes>::Item;
+        },
+        None => quote!(),
     };
     let call_fn = format_ident!("__tractor_call_{}", name);
     let static_name = format_ident!("__TRACTOR_RPC_{}", name.to_string().to_uppercase());
@@ -306,6 +321,7 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
         impl #trait_path for #name {
             const NS: &'static str = #ns;
             const NAME: &'static str = #name_str;
+            #payload_types
             type Output = #out_ty;
         }
 
@@ -351,7 +367,11 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
 /// In a process started by a parent actor (the `_TRACTOR_RT_VARS` envelope
 /// says so) the same binary runs as that child instead, so `main` needs no
 /// special casing. Options: `name = "..."` (default `"root"`),
-/// `enable = "ns1, ns2"` (namespaces callable in the root), `timeout = N`
+/// `enable = [workers, crate::jobs, ::other_crate::api]` (modules whose
+/// `#[tractor::rpc]` functions are callable in the root; a relative path
+/// is relative to this module, another crate's is spelled with a leading
+/// `::`; each must name a module) or `enable = "ns1, ns2"` (namespace
+/// strings, as `module_path!()` gives them), `timeout = N`
 /// (seconds): after N seconds the actor tree is cancelled as by a first
 /// Ctrl-C, and the program says so on stderr and exits with status 124.
 #[proc_macro_attribute]
@@ -369,24 +389,133 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
     let mut name = "root".to_owned();
-    let mut enable: Vec<String> = Vec::new();
+    let mut enable: Vec<Enabled> = Vec::new();
     for a in args {
         if a.path.is_ident("name") {
             name = lit_str(&a.value)?;
         } else if a.path.is_ident("enable") {
-            enable = lit_str(&a.value)?
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
+            enable = enable_list(&a.value)?;
         } else if a.path.is_ident("timeout") {
             continue; // read by `main_timeout`
         } else {
             return Err(syn::Error::new_spanned(&a.path, "unknown option"));
         }
     }
+    let names = enable.iter().map(|e| &e.name);
     Ok(quote! {
-        ::tractor::RootConfig::named(#name).enable(&[#(#enable),*])
+        ::tractor::RootConfig::named(#name).enable(&[#(::core::convert::AsRef::<str>::as_ref(&#names)),*])
+    })
+}
+
+/// One entry of `enable = [..]` (or of the comma string).
+struct Enabled {
+    /// An expression for the namespace (`&str` or `String`) as
+    /// `module_path!()` spells it inside that module.
+    name: Tokens,
+    /// A compile-time check that the path names a module (empty for the
+    /// string form, which names namespaces, not paths).
+    check: Tokens,
+}
+
+const ENABLE_HELP: &str = "enable is a list of module paths, `enable = [workers, crate::jobs::io, ::other_crate::api]`, or a string of namespaces, `enable = \"my_bin::workers, other_crate::api\"`";
+
+/// `enable = [a::b, crate::c, ::krate::d]` or `enable = "ns1, ns2"`.
+///
+/// A path is resolved to the namespace `module_path!()` gives inside that
+/// module (what `#[tractor::rpc]` registers under, and what Python's
+/// `enable_modules` sends): `crate::c` → `<crate name>::c`; a relative
+/// `a::b` (or `self::a::b`) → `<this module's path>::a::b`; `::krate::d`
+/// (another crate) → `krate::d`. Each path must name a module: the
+/// expansion glob-imports it in a `const _` block, so a typo fails to
+/// compile where it is written.
+fn enable_list(value: &Expr) -> syn::Result<Vec<Enabled>> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s
+            .value()
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .map(|s| Enabled {
+                name: quote!(#s),
+                check: quote!(),
+            })
+            .collect()),
+        Expr::Array(arr) => arr.elems.iter().map(enable_path).collect(),
+        other => Err(syn::Error::new_spanned(other, ENABLE_HELP)),
+    }
+}
+
+fn enable_path(e: &Expr) -> syn::Result<Enabled> {
+    let Expr::Path(p) = e else {
+        return Err(syn::Error::new_spanned(
+            e,
+            format!("expected a module path here; {ENABLE_HELP}"),
+        ));
+    };
+    if p.qself.is_some()
+        || p.path
+            .segments
+            .iter()
+            .any(|s| !matches!(s.arguments, syn::PathArguments::None))
+    {
+        return Err(syn::Error::new_spanned(
+            e,
+            format!("expected a plain module path (no generics); {ENABLE_HELP}"),
+        ));
+    }
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| syn::ext::IdentExt::unraw(&s.ident).to_string())
+        .collect();
+    let path = &p.path;
+    let join = |s: &[String]| s.join("::");
+    let (name, import) = if p.path.leading_colon.is_some() {
+        let n = join(&segs);
+        (quote!(#n), quote!(#path))
+    } else if segs[0] == "crate" {
+        let rest = join(&segs[1..]);
+        let name = if rest.is_empty() {
+            quote!(::tractor::__private::crate_of(::core::module_path!()).to_owned())
+        } else {
+            quote!(::std::format!(
+                "{}::{}",
+                ::tractor::__private::crate_of(::core::module_path!()),
+                #rest
+            ))
+        };
+        (name, quote!(#path))
+    } else if segs[0] == "super" {
+        return Err(syn::Error::new_spanned(
+            e,
+            format!("`super::` paths are not supported here; {ENABLE_HELP}"),
+        ));
+    } else {
+        let rel: Vec<String> = segs.iter().skip_while(|s| *s == "self").cloned().collect();
+        let rest = join(&rel);
+        let name = if rest.is_empty() {
+            quote!(::core::module_path!())
+        } else {
+            quote!(::std::format!("{}::{}", ::core::module_path!(), #rest))
+        };
+        let import = if segs[0] == "self" {
+            quote!(#path)
+        } else {
+            quote!(self::#path)
+        };
+        (name, import)
+    };
+    Ok(Enabled {
+        name,
+        check: quote! {
+            const _: () = {
+                #[allow(unused_imports)]
+                use #import::*;
+            };
+        },
     })
 }
 
@@ -426,6 +555,13 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         ));
     }
     let cfg = root_config(&args)?;
+    let checks = match args.iter().find(|a| a.path.is_ident("enable")) {
+        Some(a) => enable_list(&a.value)?
+            .into_iter()
+            .map(|e| e.check)
+            .collect(),
+        None => Vec::new(),
+    };
     let timeout = match main_timeout(&args)? {
         Some(secs) => quote!(::core::option::Option::Some(#secs)),
         None => quote!(::core::option::Option::None),
@@ -434,6 +570,8 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     let ret = &func.sig.output;
     let attrs = &func.attrs;
     Ok(quote! {
+        #(#checks)*
+
         #(#attrs)*
         fn main() -> ::std::process::ExitCode {
             async fn __tractor_main() #ret #body

@@ -33,7 +33,12 @@
 //! * [`Portal`]: `run` (typed), `run_from_ns` (by name), `cancel_actor`.
 //! * [`RemoteActorError`]: an error from another actor, with its origin,
 //!   relay path and traceback.
-//! * [`discovery`]: `find_actor`, `wait_for_actor`, the registrar.
+//! * [`Context`]: a dialog with a `#[tractor::context]` function
+//!   (`Portal::with_context` / `open_context`), typed on both sides by
+//!   the callee's signature (`Context<Callee<Started, Item>>`).
+//! * [`discovery`]: `find_actor`, `wait_for_actor`, `query_actor` (an
+//!   address), `open_portal` (a portal from an address), `get_root`, the
+//!   registrar.
 //! * [`RuntimeVars`]: everything a child inherits, carried in the
 //!   `_TRACTOR_RT_VARS` envelope.
 //! * [`msg`] and [`ipc`]: the wire protocol and transports, usable alone.
@@ -64,8 +69,8 @@ pub mod testing;
 pub mod trionics;
 
 pub use child::maybe_run_child;
-pub use context::{CancelCause, Context, ContextOptions, RemoteContextFn, Side};
-pub use discovery::{find_actor, wait_for_actor};
+pub use context::{Callee, CancelCause, Context, ContextOptions, Opener, RemoteContextFn, Side};
+pub use discovery::{find_actor, get_root, open_portal, query_actor, wait_for_actor};
 pub use errors::{Error, ErrorKind, RemoteActorError, RemoteErrorType, register_error_type};
 pub use nursery::{ActorNursery, open_nursery};
 pub use root::{Root, RootConfig, open_root_actor, run_root};
@@ -95,14 +100,24 @@ pub mod __private {
         BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
 
-    /// The callee end of a context function's call.
-    pub fn callee_context(caller: &crate::Caller, func: &str) -> crate::Context {
-        caller.context(func)
+    /// The crate of a `module_path!()` (its first segment): what
+    /// `crate::a` in `#[tractor::main(enable = [..])]` starts with.
+    pub fn crate_of(module_path: &str) -> &str {
+        module_path.split("::").next().unwrap_or(module_path)
+    }
+
+    /// The callee end of a context function's call, typed as its first
+    /// parameter declares (`CalleeTypes` checks it is a callee's context).
+    pub fn callee_context<St, It>(
+        caller: &crate::Caller,
+        func: &str,
+    ) -> crate::Context<crate::Callee<St, It>> {
+        caller.context(func).retype()
     }
 
     /// After a context function returns: the `Stop` its stream owes goes
     /// out before the `Return`.
-    pub async fn finish_context(ctx: &crate::Context) {
+    pub async fn finish_context<S>(ctx: &crate::Context<S>) {
         let _ = ctx.send_stop_once().await;
     }
 

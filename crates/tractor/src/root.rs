@@ -66,6 +66,35 @@ impl RootConfig {
     }
 
     /// Enables namespaces in the root.
+    ///
+    /// `#[tractor::main(enable = [..])]` fills this from module paths,
+    /// each resolved to the namespace `module_path!()` gives inside that
+    /// module (a relative path is relative to the module of `main`):
+    ///
+    /// ```no_run
+    /// mod jobs {
+    ///     #[tractor::rpc]
+    ///     pub async fn ping() -> u32 { 1 }
+    /// }
+    /// #[tractor::main(enable = [jobs, crate::jobs])]
+    /// async fn main() {}
+    /// ```
+    ///
+    /// An entry that is not a module path does not compile (the error says
+    /// what `enable` takes):
+    ///
+    /// ```compile_fail
+    /// #[tractor::main(enable = [1 + 1])]
+    /// async fn main() {}
+    /// ```
+    ///
+    /// nor does a path that names no module:
+    ///
+    /// ```compile_fail
+    /// mod jobs {}
+    /// #[tractor::main(enable = [jbos])]
+    /// async fn main() {}
+    /// ```
     pub fn enable(mut self, ns: &[&str]) -> Self {
         self.enable.extend(ns.iter().map(|s| s.to_string()));
         self

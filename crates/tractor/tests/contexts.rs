@@ -6,23 +6,23 @@ mod common;
 use std::time::Duration;
 
 use common::{NotifyOnDrop, wait_cancelled};
-use tractor::{CancelCause, Error};
+use tractor::{Callee, CancelCause, Context, Error};
 
 #[tractor::context]
-async fn greeter(ctx: tractor::Context, name: String) -> Result<String, Error> {
+async fn greeter(ctx: Context<Callee<String>>, name: String) -> Result<String, Error> {
     ctx.started(&format!("hello {name}")).await?;
     Ok(format!("goodbye {name}"))
 }
 
 #[tractor::context]
-async fn failing(ctx: tractor::Context) -> Result<(), std::io::Error> {
+async fn failing(ctx: Context<Callee<()>>) -> Result<(), std::io::Error> {
     ctx.started(&()).await.map_err(std::io::Error::other)?;
     Err(std::io::Error::other("callee broke"))
 }
 
 /// Never calls `started` until cancelled.
 #[tractor::context]
-async fn slow_start(ctx: tractor::Context) -> Result<(), Error> {
+async fn slow_start(ctx: Context<Callee<()>>) -> Result<(), Error> {
     let _guard = NotifyOnDrop;
     std::future::pending::<()>().await;
     ctx.started(&()).await
@@ -30,10 +30,10 @@ async fn slow_start(ctx: tractor::Context) -> Result<(), Error> {
 
 /// Streams forever until cancelled.
 #[tractor::context]
-async fn ticker(ctx: tractor::Context) -> Result<(), Error> {
+async fn ticker(ctx: Context<Callee<(), u64>>) -> Result<(), Error> {
     let _guard = NotifyOnDrop;
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<u64>();
+    let stream = ctx.open_stream();
     for i in 0.. {
         stream.send(&i).await?;
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -43,7 +43,7 @@ async fn ticker(ctx: tractor::Context) -> Result<(), Error> {
 
 /// Cancels itself after `started`.
 #[tractor::context]
-async fn quitter(ctx: tractor::Context) -> Result<(), Error> {
+async fn quitter(ctx: Context<Callee<()>>) -> Result<(), Error> {
     ctx.started(&()).await?;
     ctx.cancel().await?;
     std::future::pending::<()>().await;
@@ -65,7 +65,7 @@ async fn started_value_and_result() -> Result<(), Error> {
         let p = n.start_actor("greeter", &[greeter::NS]).await?;
         let (ctx, first): (_, String) = p.open_context(greeter { name: "ada".into() }).await?;
         assert_eq!(first, "hello ada");
-        assert_eq!(ctx.result::<String>().await?, "goodbye ada");
+        assert_eq!(ctx.result().await?, "goodbye ada");
         assert_eq!(ctx.cancel_cause(), None);
         p.cancel_actor().await?;
         Ok(())
@@ -78,7 +78,7 @@ async fn an_error_in_the_callee_arrives_as_a_remote_error() -> Result<(), Error>
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("failing", &[failing::NS]).await?;
         let (ctx, ()) = p.open_context(failing {}).await?;
-        let e = ctx.result::<()>().await.unwrap_err();
+        let e = ctx.result().await.unwrap_err();
         let r = e.as_remote().unwrap_or_else(|| panic!("{e}"));
         assert_eq!(r.message(), "callee broke");
         assert_eq!(r.src_uid().name, "failing");
@@ -94,7 +94,7 @@ async fn leaving_open_context_before_started_cancels_the_callee() -> Result<(), 
         let p = n
             .start_actor("slow", &[slow_start::NS, wait_cancelled::NS])
             .await?;
-        let opening = p.open_context::<_, ()>(slow_start {});
+        let opening = p.open_context(slow_start {});
         // The opener gives up while waiting for `started`.
         let gave_up = tokio::time::timeout(Duration::from_millis(200), opening).await;
         assert!(gave_up.is_err());
@@ -115,11 +115,11 @@ async fn opener_cancel_during_streaming_is_self_cancelled() -> Result<(), Error>
             .start_actor("ticker", &[ticker::NS, wait_cancelled::NS])
             .await?;
         let (ctx, ()) = p.open_context(ticker {}).await?;
-        let mut stream = ctx.open_stream::<u64>();
+        let mut stream = ctx.open_stream();
         assert_eq!(stream.recv().await?, Some(0));
         assert_eq!(stream.recv().await?, Some(1));
         assert!(ctx.cancel().await?, "the callee acknowledged");
-        let e = ctx.result::<()>().await.unwrap_err();
+        let e = ctx.result().await.unwrap_err();
         assert_eq!(
             e.as_remote().map(|r| r.boxed_type()),
             Some("ContextCancelled")
@@ -141,7 +141,7 @@ async fn dropping_the_context_early_cancels_the_callee() -> Result<(), Error> {
             .await?;
         {
             let (ctx, ()) = p.open_context(ticker {}).await?;
-            let mut stream = ctx.open_stream::<u64>();
+            let mut stream = ctx.open_stream();
             assert_eq!(stream.recv().await?, Some(0));
             // `ctx` and `stream` go out of scope without a result.
         }
@@ -160,7 +160,7 @@ async fn the_callee_cancelling_itself_is_cancelled_by_peer() -> Result<(), Error
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("quitter", &[quitter::NS]).await?;
         let (ctx, ()) = p.open_context(quitter {}).await?;
-        let e = ctx.result::<()>().await.unwrap_err();
+        let e = ctx.result().await.unwrap_err();
         assert_eq!(
             e.as_remote().map(|r| r.boxed_type()),
             Some("ContextCancelled")
@@ -178,7 +178,7 @@ async fn a_third_actor_cancelling_the_callee_is_named() -> Result<(), Error> {
         let target = n.start_actor("target", &[ticker::NS]).await?;
         let killer = n.start_actor("killer", &[cancel_actor_named::NS]).await?;
         let (ctx, ()) = target.open_context(ticker {}).await?;
-        let mut stream = ctx.open_stream::<u64>();
+        let mut stream = ctx.open_stream();
         assert_eq!(stream.recv().await?, Some(0));
         assert!(
             killer
@@ -187,7 +187,7 @@ async fn a_third_actor_cancelling_the_callee_is_named() -> Result<(), Error> {
                 })
                 .await?
         );
-        let e = ctx.result::<()>().await.unwrap_err();
+        let e = ctx.result().await.unwrap_err();
         let r = e.as_remote().unwrap_or_else(|| panic!("{e}"));
         assert_eq!(r.boxed_type(), "ContextCancelled");
         assert_eq!(r.canceller().map(|u| u.name.as_str()), Some("killer"));

@@ -10,7 +10,7 @@ use tractor::{Error, ErrorKind};
 
 /// A context function that would run until cancelled.
 #[tractor::context]
-async fn session(ctx: tractor::Context) -> Result<(), Error> {
+async fn session(ctx: tractor::Context<tractor::Callee<()>>) -> Result<(), Error> {
     let _guard = NotifyOnDrop;
     ctx.started(&()).await?;
     std::future::pending::<()>().await;

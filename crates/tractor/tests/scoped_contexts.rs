@@ -5,24 +5,24 @@
 mod common;
 
 use common::{NotifyOnDrop, wait_cancelled};
-use tractor::{Error, ErrorKind};
+use tractor::{Callee, Context, Error, ErrorKind};
 
 #[tractor::context]
-async fn greeter(ctx: tractor::Context, name: String) -> Result<String, Error> {
+async fn greeter(ctx: Context<Callee<String>>, name: String) -> Result<String, Error> {
     ctx.started(&format!("hello {name}")).await?;
     Ok(format!("goodbye {name}"))
 }
 
 /// Fails after `started`.
 #[tractor::context]
-async fn breaks(ctx: tractor::Context) -> Result<(), std::io::Error> {
+async fn breaks(ctx: Context<Callee<()>>) -> Result<(), std::io::Error> {
     ctx.started(&()).await.map_err(std::io::Error::other)?;
     Err(std::io::Error::other("callee broke after started"))
 }
 
 /// Runs until cancelled.
 #[tractor::context]
-async fn forever(ctx: tractor::Context) -> Result<(), Error> {
+async fn forever(ctx: Context<Callee<()>>) -> Result<(), Error> {
     let _guard = NotifyOnDrop;
     ctx.started(&()).await?;
     std::future::pending::<()>().await;

@@ -4,13 +4,13 @@
 mod common;
 
 use common::{NotifyOnDrop, wait_cancelled};
-use tractor::Error;
 use tractor::trionics::{BroadcastReceiver, maybe_open_context, run_on_all};
+use tractor::{Callee, Context, Error};
 
 #[tractor::context]
-async fn count_to(ctx: tractor::Context, n: u64) -> Result<(), Error> {
+async fn count_to(ctx: Context<Callee<(), u64>>, n: u64) -> Result<(), Error> {
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<u64>();
+    let stream = ctx.open_stream();
     for i in 0..n {
         stream.send(&i).await?;
     }
@@ -19,7 +19,7 @@ async fn count_to(ctx: tractor::Context, n: u64) -> Result<(), Error> {
 
 /// Serves a feed until cancelled.
 #[tractor::context]
-async fn feed(ctx: tractor::Context, topic: String) -> Result<(), Error> {
+async fn feed(ctx: Context<Callee<String>>, topic: String) -> Result<(), Error> {
     let _guard = NotifyOnDrop;
     ctx.started(&format!("subscribed to {topic}")).await?;
     std::future::pending::<()>().await;
@@ -44,7 +44,7 @@ async fn every_subscriber_sees_every_item() -> Result<(), Error> {
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("counter", &[count_to::NS]).await?;
         let (ctx, ()) = p.open_context(count_to { n: 100 }).await?;
-        let rx = ctx.open_stream::<u64>().broadcast(256);
+        let rx = ctx.open_stream().broadcast(256);
         let (a, b, c) = tokio::join!(
             collect(rx.subscribe()),
             collect(rx.subscribe()),
@@ -54,7 +54,7 @@ async fn every_subscriber_sees_every_item() -> Result<(), Error> {
         assert_eq!(a?, want);
         assert_eq!(b?, want);
         assert_eq!(c?, want);
-        ctx.result::<()>().await?;
+        ctx.result().await?;
         p.cancel_actor().await?;
         Ok(())
     })
@@ -71,8 +71,8 @@ async fn local_tasks_share_one_context_torn_down_with_the_last_user() -> Result<
             topic: "prices".into(),
         };
         let (a, b) = tokio::join!(
-            maybe_open_context::<_, String>(&p, call()),
-            maybe_open_context::<_, String>(&p, call())
+            maybe_open_context(&p, call()),
+            maybe_open_context(&p, call())
         );
         let (a, b) = (a?, b?);
         assert_ne!(a.cache_hit, b.cache_hit, "exactly one task opened it");

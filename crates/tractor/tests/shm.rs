@@ -36,7 +36,7 @@ fn rings_open_here() -> usize {
 /// set, the process aborts after that many records instead.
 #[tractor::context]
 async fn producer(
-    ctx: tractor::Context,
+    ctx: tractor::Context<tractor::Callee<tractor::shm::ShmOffer>>,
     records: u64,
     crash_after: Option<u64>,
 ) -> Result<u64, Error> {
@@ -76,7 +76,7 @@ async fn a_gibibyte_arrives_intact() -> Result<(), Error> {
         }
         assert_eq!(count, RECORDS);
         assert_eq!(bytes, 1 << 30);
-        assert_eq!(ctx.result::<u64>().await?, sum, "checksums match");
+        assert_eq!(ctx.result().await?, sum, "checksums match");
         drop(rx);
         p.cancel_actor().await?;
         Ok(())
@@ -105,7 +105,7 @@ async fn cancelling_mid_transfer_frees_the_ring() -> Result<(), Error> {
         // The writer is dropped with its task: the reader drains what was
         // written and then sees the end.
         while rx.recv(&mut buf).await? {}
-        let e = ctx.result::<u64>().await.unwrap_err();
+        let e = ctx.result().await.unwrap_err();
         assert_eq!(
             e.as_remote().map(|r| r.boxed_type()),
             Some("ContextCancelled")

@@ -1,13 +1,13 @@
 //! Bidirectional streams: order and completeness, clean end on both sides,
 //! backpressure (overrun errors vs `allow_overruns`), typed payloads.
 
-use tractor::{ContextOptions, Error};
+use tractor::{Callee, Context, ContextOptions, Error};
 
 /// Echoes every item back, then returns how many it saw.
 #[tractor::context]
-async fn echo(ctx: tractor::Context) -> Result<u64, Error> {
+async fn echo(ctx: Context<Callee<(), u64>>) -> Result<u64, Error> {
     ctx.started(&()).await?;
-    let mut stream = ctx.open_stream::<u64>();
+    let mut stream = ctx.open_stream();
     let mut n = 0;
     while let Some(x) = stream.recv().await? {
         stream.send(&x).await?;
@@ -18,10 +18,10 @@ async fn echo(ctx: tractor::Context) -> Result<u64, Error> {
 
 /// Sends `0..count` while receiving `0..count`, checking order.
 #[tractor::context]
-async fn both_ways(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+async fn both_ways(ctx: Context<Callee<u64, u64>>, count: u64) -> Result<u64, Error> {
     ctx.started(&count).await?;
-    let mut rx = ctx.open_stream::<u64>();
-    let mut tx = ctx.open_stream::<u64>();
+    let mut rx = ctx.open_stream();
+    let mut tx = ctx.open_stream();
     let send = async {
         for i in 0..count {
             tx.send(&i).await?;
@@ -54,9 +54,9 @@ fn flood_failure() -> &'static tokio::sync::watch::Sender<Option<String>> {
 
 /// Sends until a send fails (the opener is not reading).
 #[tractor::context]
-async fn flood(ctx: tractor::Context) -> Result<u64, Error> {
+async fn flood(ctx: Context<Callee<(), u64>>) -> Result<u64, Error> {
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<u64>();
+    let stream = ctx.open_stream();
     for i in 0..1_000_000u64 {
         if let Err(e) = stream.send(&i).await {
             let why = format!("send {i} refused: {e}");
@@ -89,9 +89,9 @@ fn burst_finished() -> &'static tokio::sync::watch::Sender<bool> {
 
 /// Sends exactly `count` items and returns how many sends succeeded.
 #[tractor::context]
-async fn burst(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+async fn burst(ctx: Context<Callee<(), u64>>, count: u64) -> Result<u64, Error> {
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<u64>();
+    let stream = ctx.open_stream();
     let mut sent = 0;
     for i in 0..count {
         stream.send(&i).await?;
@@ -113,9 +113,9 @@ async fn burst_done() -> bool {
 
 /// Expects numbers; says what it got instead.
 #[tractor::context]
-async fn numbers_only(ctx: tractor::Context) -> Result<String, Error> {
+async fn numbers_only(ctx: Context<Callee<(), u32>>) -> Result<String, Error> {
     ctx.started(&()).await?;
-    let mut stream = ctx.open_stream::<u32>();
+    let mut stream = ctx.open_stream();
     match stream.recv().await {
         Ok(v) => Ok(format!("got {v:?}")),
         Err(e) => Ok(format!("refused: {e}")),
@@ -130,9 +130,9 @@ fn burst_sent() -> &'static tokio::sync::watch::Sender<bool> {
 
 /// Sends `count` items, marks that it did, and returns.
 #[tractor::context]
-async fn burst_then_mark(ctx: tractor::Context, count: u64) -> Result<u64, Error> {
+async fn burst_then_mark(ctx: Context<Callee<(), u64>>, count: u64) -> Result<u64, Error> {
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<u64>();
+    let stream = ctx.open_stream();
     for i in 0..count {
         stream.send(&i).await?;
     }
@@ -160,7 +160,7 @@ async fn echo_stream_ends_cleanly_on_both_sides() -> Result<(), Error> {
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("echo", &[echo::NS]).await?;
         let (ctx, ()) = p.open_context(echo {}).await?;
-        let mut stream = ctx.open_stream::<u64>();
+        let mut stream = ctx.open_stream();
         for i in 0..10 {
             stream.send(&i).await?;
             assert_eq!(stream.recv().await?, Some(i));
@@ -168,7 +168,7 @@ async fn echo_stream_ends_cleanly_on_both_sides() -> Result<(), Error> {
         stream.close().await?;
         // The callee's loop ends on our Stop; it closes its side and returns.
         assert_eq!(stream.recv().await?, None);
-        assert_eq!(ctx.result::<u64>().await?, 10);
+        assert_eq!(ctx.result().await?, 10);
         p.cancel_actor().await?;
         Ok(())
     })
@@ -182,8 +182,8 @@ async fn a_hundred_thousand_messages_each_way_in_order() -> Result<(), Error> {
         let p = n.start_actor("pump", &[both_ways::NS]).await?;
         let (ctx, count): (_, u64) = p.open_context(both_ways { count: N }).await?;
         assert_eq!(count, N);
-        let mut rx = ctx.open_stream::<u64>();
-        let tx = ctx.open_stream::<u64>();
+        let mut rx = ctx.open_stream();
+        let tx = ctx.open_stream();
         let mut tx = tx;
         let send = async {
             for i in 0..N {
@@ -202,7 +202,7 @@ async fn a_hundred_thousand_messages_each_way_in_order() -> Result<(), Error> {
         let (sent, received) = tokio::join!(send, recv);
         sent?;
         assert_eq!(received?, N);
-        assert_eq!(ctx.result::<u64>().await?, N);
+        assert_eq!(ctx.result().await?, N);
         p.cancel_actor().await?;
         Ok(())
     })
@@ -220,7 +220,7 @@ async fn an_overrun_is_an_error_the_sender_sees() -> Result<(), Error> {
         };
         // We open the stream but never read it.
         let (ctx, ()) = p.open_context_with(flood {}, opts).await?;
-        let _stream = ctx.open_stream::<u64>();
+        let _stream = ctx.open_stream();
         let report = reporter
             .run(flood_report {})
             .await?
@@ -247,7 +247,7 @@ async fn allow_overruns_buffers_everything() -> Result<(), Error> {
             allow_overruns: true,
         };
         let (ctx, ()) = p.open_context_with(burst { count: N }, opts).await?;
-        let mut stream = ctx.open_stream::<u64>();
+        let mut stream = ctx.open_stream();
         // Let everything arrive before reading anything: the burst has
         // sent all its items once the callee counts them as sent.
         assert!(ctx.portal().run(burst_done {}).await?, "the burst finished");
@@ -256,7 +256,7 @@ async fn allow_overruns_buffers_everything() -> Result<(), Error> {
             assert_eq!(x, got);
             got += 1;
         }
-        let sent = ctx.result::<u64>().await?;
+        let sent = ctx.result().await?;
         assert_eq!(sent, N, "the callee says it sent them all");
         assert_eq!(got, sent, "all of them arrived, none refused");
         p.cancel_actor().await?;
@@ -271,10 +271,16 @@ async fn a_wrong_typed_message_is_a_msg_type_error_for_its_sender() -> Result<()
         let p = n
             .start_actor("strict", &[numbers_only::NS, ping::NS])
             .await?;
-        let (ctx, ()) = p.open_context(numbers_only {}).await?;
-        let stream = ctx.open_stream::<String>();
-        stream.send(&"not a number".to_string()).await?;
-        let e = ctx.result::<String>().await.unwrap_err();
+        // A wrongly typed item does not compile on a typed context (see
+        // the doctests on `tractor::context`); a peer that does not know
+        // the types (the untyped opener here, or a Python actor) is told
+        // at run time.
+        let (ctx, _) = p
+            .open_context_from_ns(numbers_only::NS, "numbers_only", vec![], Default::default())
+            .await?;
+        let stream = ctx.open_stream();
+        stream.send(&"not a number".into()).await?;
+        let e = ctx.result().await.unwrap_err();
         let r = e.as_remote().unwrap_or_else(|| panic!("{e}"));
         assert_eq!(r.boxed_type(), "MsgTypeError");
         assert_eq!(e.kind(), tractor::ErrorKind::MsgTypeError);
@@ -316,7 +322,7 @@ async fn a_full_stream_does_not_hold_up_other_calls_on_its_connection() -> Resul
                 opts,
             )
             .await?;
-        let mut stream = ctx.open_stream::<u64>();
+        let mut stream = ctx.open_stream();
         // A call on the same connection whose reply comes behind the
         // items: it answers without waiting for the stream's reader (a
         // stalled connection would hold it for OVERRUN_STALL, then refuse
@@ -330,7 +336,7 @@ async fn a_full_stream_does_not_hold_up_other_calls_on_its_connection() -> Resul
             got += 1;
         }
         assert_eq!(got, CAP as u64 + 1);
-        assert_eq!(ctx.result::<u64>().await?, CAP as u64 + 1);
+        assert_eq!(ctx.result().await?, CAP as u64 + 1);
         p.cancel_actor().await?;
         Ok(())
     })

@@ -195,7 +195,7 @@ pub fn serve(scope: &Path, req: Request) -> Result<Outcome, Unserved> {
                     request: super::ops::wire(&req),
                 }).await?;
             began2.store(true, std::sync::atomic::Ordering::SeqCst);
-            let mut stream = ctx.open_stream::<String>();
+            let mut stream = ctx.open_stream();
             let mut cancelled = false;
             loop {
                 tokio::select! {
@@ -218,7 +218,7 @@ pub fn serve(scope: &Path, req: Request) -> Result<Outcome, Unserved> {
                     }
                 }
             }
-            match ctx.result::<String>().await {
+            match ctx.result().await {
                 Ok(o) if !cancelled => serde_json::from_str::<Outcome>(&o).map_err(|e| {
                     tractor::Error::Config(format!("an outcome we cannot read: {e}"))
                 }),
@@ -289,7 +289,7 @@ pub fn follow_with(
                         tail: tail as u64,
                     })
                     .await?;
-                let mut stream = ctx.open_stream::<String>();
+                let mut stream = ctx.open_stream();
                 let switched = loop {
                     tokio::select! {
                         changed = sel.changed() => break changed.is_ok(),

@@ -199,7 +199,10 @@ pub fn set_log_cap(cfg: &Config) {
 /// CLI going away) is passed on to the command, which is then waited for:
 /// what it launched is undone before the context ends.
 #[tractor::context(ns = "envctl.daemon")]
-pub async fn run_command(ctx: tractor::Context, request: String) -> Result<String, tractor::Error> {
+pub async fn run_command(
+    ctx: tractor::Context<tractor::Callee<(), String>>,
+    request: String,
+) -> Result<String, tractor::Error> {
     let sup = super::rpc::sup()?.clone();
     let request: Request = serde_json::from_str(&request)
         .map_err(|e| tractor::Error::Config(format!("a command we cannot read: {e}")))?;
@@ -210,7 +213,7 @@ pub async fn run_command(ctx: tractor::Context, request: String) -> Result<Strin
     let _busy = sup.busy();
     tracing::info!(op = ?request.op, "serving a command");
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<String>();
+    let stream = ctx.open_stream();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let served = Served::new(request.env.clone(), tx);
     let job = {

@@ -78,7 +78,7 @@ fn selected_logs(scope: &std::path::Path, project: &str, service: &str) -> Vec<P
 /// ([`super::tail`]). Ends when the caller goes away.
 #[tractor::context(ns = "envctl.daemon")]
 pub async fn follow_logs(
-    ctx: tractor::Context,
+    ctx: tractor::Context<tractor::Callee<(), String>>,
     project: String,
     service: String,
     tail: u64,
@@ -102,7 +102,7 @@ pub async fn follow_logs(
     };
     let mut paths = select().await;
     ctx.started(&()).await?;
-    let stream = ctx.open_stream::<String>();
+    let stream = ctx.open_stream();
     let (head, mut rx) = s.tails.follow(&paths, tail as usize);
     for line in head {
         stream.send(&line).await?;

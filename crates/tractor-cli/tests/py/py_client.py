@@ -123,10 +123,27 @@ async def main():
                             'released ->', type(final).__name__, final.locked,
                             flush=True,
                         )
+            elif what == 'pldspec':
+                # The spec string a Python opener puts in every `Start`.
+                from tractor.msg import types as msgtypes
+                start = msgtypes.Start(cid='c', ns='n', func='f', kwargs={}, uid=('a', 'b'))
+                print('spec ->', start.pld_spec, flush=True)
+
+                async def sum_of(*items):
+                    async with portal.open_context(rust_service.rs_sum) as (ctx, first):
+                        sums = [first]
+                        async with ctx.open_stream() as stream:
+                            for item in items:
+                                await stream.send(item)
+                                sums.append(await stream.receive())
+                        return sums, await ctx.wait_for_result()
+
+                await report('ints', sum_of(1, 2))
+                await report('a str', sum_of(1, 'two'))
             elif what == 'big':
                 size = int(sys.argv[3])
                 await report('big', echo_once(portal, b'x' * size, show=len))
-            if what in ('kwargs', 'overflow', 'deep', 'big'):
+            if what in ('kwargs', 'overflow', 'deep', 'big', 'pldspec'):
                 # The connection (and this portal) still works.
                 print('after ->', await portal.run(rust_service.add, x=40, y=2), flush=True)
 

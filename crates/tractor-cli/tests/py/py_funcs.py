@@ -46,3 +46,25 @@ async def echo_then_raise(ctx: tractor.Context, greeting: str):
         async for msg in stream:
             await stream.send(msg)
             raise ValueError(f'python gave up after {msg!r}')
+
+
+@tractor.context(pld_spec=int)
+async def int_sum(ctx: tractor.Context):
+    '''Callee end with a payload spec: started(0), answer each int with
+    the running sum, return the total. Anything but an int is refused
+    with a `MsgTypeError`.'''
+    await ctx.started(0)
+    total = 0
+    async with ctx.open_stream() as stream:
+        async for n in stream:
+            total += n
+            await stream.send(total)
+    return total
+
+
+@tractor.context
+async def greets(ctx: tractor.Context):
+    '''Starts with a str (for an opener that declared an int), then waits
+    for the opener to end the context.'''
+    await ctx.started('hello')
+    await trio.sleep_forever()

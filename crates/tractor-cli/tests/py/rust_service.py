@@ -15,3 +15,8 @@ async def fail(why):
 @tractor.context
 async def rs_echo(ctx: tractor.Context, greeting: str):
     raise NotImplementedError('runs in the Rust actor')
+
+
+@tractor.context(pld_spec=int)
+async def rs_sum(ctx: tractor.Context):
+    raise NotImplementedError('runs in the Rust actor')

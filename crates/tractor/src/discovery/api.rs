@@ -1,5 +1,7 @@
-//! Finding actors: `find_actor`, `wait_for_actor`, `get_registry`, and the
-//! registration every actor does on start and exit (spec §6.2–6.4).
+//! Finding actors: `find_actor`, `wait_for_actor`, `query_actor` (an
+//! address only), `open_portal` (a portal from an address), `get_root`,
+//! `get_registry`, and the registration every actor does on start and
+//! exit (spec §6.2–6.4).
 //!
 //! Registrar calls use a fresh, short-lived connection each, as Python
 //! tractor does: connect, Aid exchange, one call, close.
@@ -298,6 +300,58 @@ pub async fn find_actor(name: &str) -> Result<Option<Portal>, Error> {
         return Ok(None);
     }
     connect_to(&actor, name, &addrs).await.map(Some)
+}
+
+/// The address the actor named `name` registered, or `None` if the
+/// registry does not know it — without connecting to it (Python's
+/// `tractor.query_actor`). Of several addresses, the one
+/// [`prefer_addr`] picks (UDS, then loopback TCP, then any).
+pub async fn query_actor(name: &str) -> Result<Option<Addr>, Error> {
+    let actor = need_actor()?;
+    let addrs = lookup(&actor, name, false).await?;
+    Ok(prefer_addr(&addrs))
+}
+
+/// A portal to the actor listening at `addr`, on a new connection
+/// (Python's `open_portal` over `_connect_chan(addr)`). This actor's own
+/// address is refused: an actor calls its own functions directly.
+pub async fn open_portal(addr: &Addr) -> Result<Portal, Error> {
+    let actor = need_actor()?;
+    if actor.accept_addrs().contains(addr) {
+        return Err(Error::Config(format!(
+            "open_portal({addr}): that is this actor's own address ('{}'); call the function directly",
+            actor.name()
+        )));
+    }
+    let peer = actor.dial(addr).await.map_err(|e| match e {
+        Error::Chan(c) if matches!(*c, crate::ipc::ChanError::Connect(_)) => {
+            Error::Discovery(format!("open_portal: nothing answers at {addr}: {c}"))
+        }
+        other => other,
+    })?;
+    Ok(Portal::new(actor, peer))
+}
+
+/// A portal to the root actor of this actor's tree, at the address its
+/// parent passed down (Python's `tractor.get_root`, which dials
+/// `_root_mailbox`). In the root itself there is no other root to reach:
+/// that is an [`Error::Config`].
+pub async fn get_root() -> Result<Portal, Error> {
+    let actor = need_actor()?;
+    let rtv = actor.runtime_vars();
+    if rtv.is_root {
+        return Err(Error::Config(format!(
+            "get_root(): '{}' is the root of its tree itself",
+            actor.name()
+        )));
+    }
+    let addr = rtv.root_addrs.first().cloned().ok_or_else(|| {
+        Error::Discovery(format!(
+            "get_root(): '{}' was given no root address by its parent",
+            actor.name()
+        ))
+    })?;
+    open_portal(&addr).await
 }
 
 /// A portal to the actor named `name`, waiting until it registers (with

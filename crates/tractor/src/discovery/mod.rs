@@ -11,4 +11,6 @@ pub mod classic;
 pub mod etcd;
 pub mod registry;
 
-pub use api::{find_actor, get_registry, query_registrar, wait_for_actor};
+pub use api::{
+    find_actor, get_registry, get_root, open_portal, query_actor, query_registrar, wait_for_actor,
+};

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use super::actor::Actor;
@@ -238,30 +237,34 @@ pub fn uid_value(u: &Uid) -> Value {
 // Contexts (see `dialog::context`).
 impl Portal {
     /// Opens a context with a `#[tractor::context]` function and waits for
-    /// its `started` value, decoded as `S`.
+    /// its `started` value, decoded as the function declares it
+    /// (`F::Started`); the context's stream and result are typed by `F`
+    /// too. A `started` value that does not decode is refused with a
+    /// `MsgTypeError` sent back to the callee.
     ///
     /// The lower-level escape hatch: the returned context is tied to no
     /// scope, so a callee error is seen only by `result()` (or the
     /// stream), and walking away leaves the callee's cancellation to
     /// `Drop`. Prefer [`Portal::with_context`], whose exit always settles
     /// the callee.
-    pub async fn open_context<F: RemoteContextFn, S: DeserializeOwned>(
+    pub async fn open_context<F: RemoteContextFn>(
         &self,
         call: F,
-    ) -> Result<(Context<Opener>, S), Error> {
+    ) -> Result<(Context<Opener<F>>, F::Started), Error> {
         self.open_context_with(call, ContextOptions::default())
             .await
     }
 
     /// [`Portal::open_context`] with options (overrun policy, buffer).
-    pub async fn open_context_with<F: RemoteContextFn, S: DeserializeOwned>(
+    pub async fn open_context_with<F: RemoteContextFn>(
         &self,
         call: F,
         opts: ContextOptions,
-    ) -> Result<(Context<Opener>, S), Error> {
+    ) -> Result<(Context<Opener<F>>, F::Started), Error> {
         let kwargs = payload::to_kwargs(&call)?;
         let (ctx, first) = context::open(self, F::NS, F::NAME, kwargs, opts).await?;
-        match payload::from_value::<S>(first.clone()) {
+        let ctx = ctx.retype::<Opener<F>>();
+        match payload::from_value::<F::Started>(first.clone()) {
             Ok(s) => Ok((ctx, s)),
             Err(e) => {
                 let started = Msg::Started(Payload {
@@ -274,7 +277,8 @@ impl Portal {
         }
     }
 
-    /// Opens a context by name, untyped.
+    /// Opens a context by name, untyped: every payload is a `Value` (for
+    /// the CLI, and functions only a Python peer knows).
     pub async fn open_context_from_ns(
         &self,
         ns: &str,

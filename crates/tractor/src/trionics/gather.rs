@@ -1,7 +1,5 @@
 //! Running one call on many actors at once.
 
-use serde::de::DeserializeOwned;
-
 use crate::errors::Error;
 use crate::msg::payload;
 use crate::runtime::dialog::context::{Context, ContextOptions, Opener, RemoteContextFn};
@@ -32,13 +30,12 @@ pub async fn run_on_all<F: RemoteFn>(portals: &[Portal], call: F) -> Vec<Result<
 /// Opens the same context on every portal concurrently. If any fails, the
 /// ones that opened are dropped (and so cancelled) and the first error is
 /// returned.
-pub async fn gather_contexts<F, S>(
+pub async fn gather_contexts<F>(
     portals: &[Portal],
     call: F,
-) -> Result<Vec<(Context<Opener>, S)>, Error>
+) -> Result<Vec<(Context<Opener<F>>, F::Started)>, Error>
 where
     F: RemoteContextFn,
-    S: DeserializeOwned,
 {
     let kwargs = payload::to_kwargs(&call)?;
     let opens = portals.iter().map(|p| {
@@ -47,7 +44,7 @@ where
             let (ctx, first) = p
                 .open_context_from_ns(F::NS, F::NAME, kwargs, ContextOptions::default())
                 .await?;
-            Ok((ctx, payload::from_value::<S>(first)?))
+            Ok((ctx.retype(), payload::from_value::<F::Started>(first)?))
         }
     });
     futures_util::future::join_all(opens)

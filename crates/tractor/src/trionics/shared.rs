@@ -9,8 +9,6 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
 
-use serde::de::DeserializeOwned;
-
 use crate::errors::Error;
 use crate::msg::payload;
 use crate::runtime::dialog::context::{Context, Opener, RemoteContextFn};
@@ -23,19 +21,19 @@ fn cache() -> &'static Cache {
     C.get_or_init(Default::default)
 }
 
-struct Entry<S> {
-    ctx: Context<Opener>,
-    first: S,
+struct Entry<F: RemoteContextFn> {
+    ctx: Context<Opener<F>>,
+    first: F::Started,
 }
 
-/// A context shared by local tasks; clone freely.
-pub struct SharedContext<S> {
-    entry: Arc<Entry<S>>,
+/// A context with the function `F`, shared by local tasks; clone freely.
+pub struct SharedContext<F: RemoteContextFn> {
+    entry: Arc<Entry<F>>,
     /// False for the task that opened it, true for those that reused it.
     pub cache_hit: bool,
 }
 
-impl<S> Clone for SharedContext<S> {
+impl<F: RemoteContextFn> Clone for SharedContext<F> {
     fn clone(&self) -> Self {
         SharedContext {
             entry: self.entry.clone(),
@@ -44,7 +42,7 @@ impl<S> Clone for SharedContext<S> {
     }
 }
 
-impl<S> std::fmt::Debug for SharedContext<S> {
+impl<F: RemoteContextFn> std::fmt::Debug for SharedContext<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedContext")
             .field("ctx", &self.entry.ctx)
@@ -54,14 +52,14 @@ impl<S> std::fmt::Debug for SharedContext<S> {
     }
 }
 
-impl<S> SharedContext<S> {
+impl<F: RemoteContextFn> SharedContext<F> {
     /// The shared context.
-    pub fn context(&self) -> &Context<Opener> {
+    pub fn context(&self) -> &Context<Opener<F>> {
         &self.entry.ctx
     }
 
     /// The `started` value it opened with.
-    pub fn first(&self) -> &S {
+    pub fn first(&self) -> &F::Started {
         &self.entry.first
     }
 
@@ -73,24 +71,24 @@ impl<S> SharedContext<S> {
 
 /// Opens `call` on `portal`, or joins an identical context another local
 /// task already opened.
-pub async fn maybe_open_context<F, S>(portal: &Portal, call: F) -> Result<SharedContext<S>, Error>
+pub async fn maybe_open_context<F>(portal: &Portal, call: F) -> Result<SharedContext<F>, Error>
 where
-    F: RemoteContextFn,
-    S: DeserializeOwned + Send + Sync + 'static,
+    F: RemoteContextFn + 'static,
+    F::Started: Sync,
 {
     let kwargs = payload::to_kwargs(&call)?;
     let key = format!("{}|{}|{}|{:?}", portal.uid().uuid, F::NS, F::NAME, kwargs);
     let mut map = cache().lock().await;
     map.retain(|_, w| w.strong_count() > 0);
     if let Some(live) = map.get(&key).and_then(Weak::upgrade)
-        && let Ok(entry) = live.downcast::<Entry<S>>()
+        && let Ok(entry) = live.downcast::<Entry<F>>()
     {
         return Ok(SharedContext {
             entry,
             cache_hit: true,
         });
     }
-    let (ctx, first) = portal.open_context::<F, S>(call).await?;
+    let (ctx, first) = portal.open_context(call).await?;
     let entry = Arc::new(Entry { ctx, first });
     let erased: Arc<dyn Any + Send + Sync> = entry.clone();
     map.insert(key, Arc::downgrade(&erased));

@@ -140,7 +140,9 @@ mod wire {
     /// `LockRelease` on the stream, returns `LockStatus{locked: false}`.
     #[tractor_macros::context(ns = "tractor.devx.debug._tty_lock")]
     pub async fn lock_stdio_for_peer(
-        ctx: crate::runtime::dialog::context::Context,
+        ctx: crate::runtime::dialog::context::Context<
+            crate::runtime::dialog::context::Callee<LockStatus, LockRelease>,
+        >,
         subactor_task_uid: (String, u64),
     ) -> Result<LockStatus, Error> {
         let peer = ctx.peer_uid();
@@ -154,7 +156,7 @@ mod wire {
             locked: true,
         })
         .await?;
-        let mut stream = ctx.open_stream::<LockRelease>();
+        let mut stream = ctx.open_stream();
         match stream.recv().await? {
             Some(rel) if rel.cid == cid && rel.subactor_uid == uid => held.released(),
             Some(rel) => {

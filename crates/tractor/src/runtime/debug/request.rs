@@ -23,7 +23,7 @@ enum How {
     Local(Held),
     /// Through the root: the open dialog.
     Remote {
-        ctx: Context<Opener>,
+        ctx: Context<Opener<lock_stdio_for_peer>>,
         stream: MsgStream<LockRelease>,
         status: LockStatus,
     },
@@ -56,7 +56,7 @@ pub async fn acquire(actor: &Actor, task: &str) -> Result<TtyLock, Error> {
 pub async fn acquire_from(actor: &Actor, root: &Addr, task: &str) -> Result<TtyLock, Error> {
     let peer = actor.dial(root).await?;
     let portal = Portal::new(actor.clone(), peer);
-    let (ctx, status): (Context<Opener>, LockStatus) = portal
+    let (ctx, status) = portal
         .open_context(lock_stdio_for_peer {
             subactor_task_uid: (task.to_owned(), u64::from(std::process::id())),
         })
@@ -67,7 +67,7 @@ pub async fn acquire_from(actor: &Actor, root: &Addr, task: &str) -> Result<TtyL
             "the root answered the terminal-lock request of {me:?} with {status:?}"
         )));
     }
-    let stream = ctx.open_stream::<LockRelease>();
+    let stream = ctx.open_stream();
     Ok(TtyLock {
         how: How::Remote {
             ctx,
@@ -96,7 +96,7 @@ impl TtyLock {
                         cid: status.cid.clone(),
                     })
                     .await?;
-                let done: LockStatus = ctx.result().await?;
+                let done = ctx.result().await?;
                 if done.locked {
                     return Err(Error::Config(format!(
                         "the root still reports the terminal lock held after its release: {done:?}"

@@ -7,11 +7,22 @@
 //! context's result. Cancellation travels as messages and always says who
 //! asked for it ([`CancelCause`]).
 //!
+//! The payload types are declared once, by the callee's signature: its
+//! `Context<Callee<Started, Item>>` parameter gives what `started` sends
+//! and what the stream carries (both ways), its return type the result.
+//! The macro puts them on [`RemoteContextFn`], so the opener's
+//! [`Context<Opener<F>>`](Opener) is typed the same without naming them
+//! again, and a wrongly typed value does not compile on either side.
+//! `Context` alone (`Callee<Value, Value>`) and the `*_ns` openers are the
+//! untyped forms, for the CLI and Python peers.
+//!
 //! ```ignore
+//! use tractor::{Callee, Context};
+//!
 //! #[tractor::context]
-//! async fn echo(ctx: tractor::Context, greeting: String) -> Result<u32, tractor::Error> {
+//! async fn echo(ctx: Context<Callee<String, String>>, greeting: String) -> Result<u32, tractor::Error> {
 //!     ctx.started(&greeting).await?;
-//!     let mut stream = ctx.open_stream::<String>();
+//!     let mut stream = ctx.open_stream();
 //!     let mut n = 0;
 //!     while let Some(s) = stream.recv().await? {
 //!         stream.send(&s).await?;
@@ -20,12 +31,66 @@
 //!     Ok(n)
 //! }
 //!
-//! let (ctx, hello): (_, String) = portal.open_context(echo { greeting: "hi".into() }).await?;
-//! let mut stream = ctx.open_stream::<String>();
+//! let (ctx, hello) = portal.open_context(echo { greeting: "hi".into() }).await?; // hello: String
+//! let mut stream = ctx.open_stream(); // MsgStream<String>
 //! stream.send(&"ping".to_string()).await?;
 //! assert_eq!(stream.recv().await?, Some("ping".to_string()));
 //! stream.close().await?;
-//! assert_eq!(ctx.result::<u32>().await?, 1);
+//! assert_eq!(ctx.result().await?, 1); // u32
+//! ```
+//!
+//! A value of another type than declared does not compile, on the
+//! callee's side:
+//!
+//! ```compile_fail
+//! use tractor::{Callee, Context};
+//!
+//! #[tractor::context]
+//! async fn count(ctx: Context<Callee<u32, u32>>) -> Result<(), tractor::Error> {
+//!     ctx.started(&"zero").await // declared `u32`
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! nor on the opener's:
+//!
+//! ```compile_fail
+//! use tractor::{Callee, Context};
+//!
+//! #[tractor::context]
+//! async fn count(ctx: Context<Callee<u32, u32>>) -> Result<(), tractor::Error> {
+//!     ctx.started(&0).await
+//! }
+//!
+//! async fn opener(portal: tractor::Portal) -> Result<(), tractor::Error> {
+//!     let (ctx, _first) = portal.open_context(count {}).await?;
+//!     ctx.open_stream().send(&"one".to_string()).await // items are `u32`
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The same functions with the declared types compile, and the opener
+//! names no type:
+//!
+//! ```
+//! use tractor::{Callee, Context};
+//!
+//! #[tractor::context]
+//! async fn count(ctx: Context<Callee<u32, u32>>) -> Result<String, tractor::Error> {
+//!     ctx.started(&0).await?;
+//!     ctx.open_stream().send(&1).await?;
+//!     Ok("done".into())
+//! }
+//!
+//! async fn opener(portal: tractor::Portal) -> Result<String, tractor::Error> {
+//!     let (ctx, first) = portal.open_context(count {}).await?;
+//!     let _: u32 = first;
+//!     let mut stream = ctx.open_stream();
+//!     let _: Option<u32> = stream.recv().await?;
+//!     stream.send(&2).await?;
+//!     ctx.result().await
+//! }
+//! # fn main() {}
 //! ```
 
 use std::marker::PhantomData;
@@ -44,14 +109,92 @@ pub use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::peer::{DialogRx, Peer, lock};
 use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, DEFAULT_STREAM_BUFFER, Portal};
 
-/// A `#[tractor::context]` function's call arguments (generated).
+/// A `#[tractor::context]` function's call arguments and payload types
+/// (generated from its signature).
 pub trait RemoteContextFn: Serialize + Send {
     /// The namespace.
     const NS: &'static str;
     /// The function name.
     const NAME: &'static str;
+    /// What the callee's `started` sends (the `S` of its
+    /// `Context<Callee<S, I>>` parameter).
+    type Started: Serialize + DeserializeOwned + Send;
+    /// What the context's stream carries, both ways (the `I`).
+    type Item: Serialize + DeserializeOwned + Send;
     /// What the function returns (the context's result).
     type Output: DeserializeOwned + Send;
+}
+
+/// The payload types an opener's context is typed by: a
+/// [`RemoteContextFn`]'s, or [`Untyped`]'s (`Value` for all three).
+pub trait Payloads {
+    /// The `started` value.
+    type Started: Serialize + DeserializeOwned + Send;
+    /// A stream item.
+    type Item: Serialize + DeserializeOwned + Send;
+    /// The callee's result.
+    type Output: DeserializeOwned + Send;
+}
+
+impl<F: RemoteContextFn> Payloads for F {
+    type Started = F::Started;
+    type Item = F::Item;
+    type Output = F::Output;
+}
+
+/// The payload types of a context opened by name
+/// ([`Portal::open_context_from_ns`]): every payload is a `Value`.
+#[derive(Debug)]
+pub enum Untyped {}
+
+impl Payloads for Untyped {
+    type Started = Value;
+    type Item = Value;
+    type Output = Value;
+}
+
+/// The payload types of a callee's context type (what
+/// `#[tractor::context]` reads from the function's first parameter). An
+/// opener's context there does not compile:
+///
+/// ```compile_fail
+/// #[tractor::context]
+/// async fn wrong(ctx: tractor::Context<tractor::Opener>) -> Result<(), tractor::Error> {
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the first parameter of a #[tractor::context] function is a `tractor::Context<tractor::Callee<Started, Item>>` (or `tractor::Context`, untyped), not `{Self}`"
+)]
+pub trait CalleeTypes {
+    /// What `started` sends.
+    type Started: Serialize + DeserializeOwned + Send;
+    /// What the stream carries.
+    type Item: Serialize + DeserializeOwned + Send;
+}
+
+impl<St, It> CalleeTypes for Context<Callee<St, It>>
+where
+    St: Serialize + DeserializeOwned + Send,
+    It: Serialize + DeserializeOwned + Send,
+{
+    type Started = St;
+    type Item = It;
+}
+
+/// A side whose context has a stream, and what it carries.
+pub trait StreamSide {
+    /// The stream's item type.
+    type Item: Serialize + DeserializeOwned;
+}
+
+impl<St, It: Serialize + DeserializeOwned> StreamSide for Callee<St, It> {
+    type Item = It;
+}
+
+impl<P: Payloads> StreamSide for Opener<P> {
+    type Item = P::Item;
 }
 
 /// Which end of a context this is.
@@ -100,33 +243,40 @@ impl ContextOptions {
     }
 }
 
-/// Marker for the opener's end of a context ([`Portal::open_context`]):
-/// it waits for [`Context::result`]; it has no `started`.
+/// Marker for the opener's end of a context ([`Portal::open_context`]),
+/// typed by the context function `P` it opened (its [`Payloads`]), or
+/// [`Untyped`] when opened by name: it waits for [`Context::result`]; it
+/// has no `started`.
 ///
 /// ```compile_fail
 /// async fn opener(portal: tractor::Portal) -> Result<(), tractor::Error> {
-///     let (ctx, ()): (_, ()) = portal
+///     let (ctx, _) = portal
 ///         .open_context_from_ns("ns", "f", vec![], Default::default())
-///         .await
-///         .map(|(c, _)| (c, ()))?;
-///     ctx.started(&1u32).await // only the callee sends `started`
+///         .await?;
+///     ctx.started(&tractor::msg::Value::Nil).await // only the callee sends `started`
 /// }
+/// # fn main() {}
 /// ```
 #[derive(Debug)]
-pub enum Opener {}
+pub struct Opener<P = Untyped>(std::convert::Infallible, PhantomData<fn() -> P>);
 
 /// Marker for the callee's end of a context (the `ctx` a
-/// `#[tractor::context]` function receives): it sends
+/// `#[tractor::context]` function receives), with the types of its
+/// `started` value and of its stream items: it sends
 /// [`Context::started`]; it has no `result`.
 ///
 /// ```compile_fail
 /// async fn callee(ctx: tractor::Context) -> Result<(), tractor::Error> {
-///     let _n: u32 = ctx.result().await?; // only the opener waits for a result
+///     let _n = ctx.result().await?; // only the opener waits for a result
 ///     Ok(())
 /// }
+/// # fn main() {}
 /// ```
 #[derive(Debug)]
-pub enum Callee {}
+pub struct Callee<Started = Value, Item = Value>(
+    std::convert::Infallible,
+    PhantomData<fn() -> (Started, Item)>,
+);
 
 /// Marker for a context handle kept by a stream or a shared-memory
 /// channel, which either end may own: only the methods common to both
@@ -137,7 +287,8 @@ pub enum AnySide {}
 /// One end of a context, typed by its side ([`Callee`], the default, for
 /// the `ctx` of a `#[tractor::context]` function; [`Opener`] for what
 /// `open_context` returns), so calling the other end's methods does not
-/// compile. Cheap to clone.
+/// compile, and by its payload types (see the module docs). Cheap to
+/// clone.
 pub struct Context<S = Callee> {
     pub(crate) inner: Arc<CtxInner>,
     _side: PhantomData<fn() -> S>,
@@ -256,8 +407,14 @@ impl<S> Context<S> {
 
     /// This handle without its side (what streams and rings keep).
     pub(crate) fn any(&self) -> Context<AnySide> {
+        self.clone().retype()
+    }
+
+    /// The same context, seen with other payload types (the caller
+    /// vouches for them: the opener of a typed call, say).
+    pub(crate) fn retype<T>(self) -> Context<T> {
         Context {
-            inner: self.inner.clone(),
+            inner: self.inner,
             _side: PhantomData,
         }
     }
@@ -290,13 +447,6 @@ impl<S> Context<S> {
             return Err(RemoteActorError::from_msg(e.clone()).into());
         }
         self.inner.peer.tx.send(&msg).await.map_err(Error::from)
-    }
-
-    /// Opens the bidirectional stream of this context, typed `T` both ways
-    /// (`Value` for untyped). Opening sends nothing; either side may open.
-    pub fn open_stream<T: Serialize + DeserializeOwned>(&self) -> MsgStream<T> {
-        lock(&self.inner.state).stream_opened = true;
-        MsgStream::new(self.any())
     }
 
     /// Changes this side's stream buffering (see [`ContextOptions`]).
@@ -423,11 +573,21 @@ impl<S> Context<S> {
     }
 }
 
+/// Either end, once it knows its stream's type.
+impl<S: StreamSide> Context<S> {
+    /// Opens the bidirectional stream of this context, typed as declared
+    /// (`Value` for untyped). Opening sends nothing; either side may open.
+    pub fn open_stream(&self) -> MsgStream<S::Item> {
+        lock(&self.inner.state).stream_opened = true;
+        MsgStream::new(self.any())
+    }
+}
+
 /// The callee's end.
-impl Context<Callee> {
+impl<St: Serialize, It> Context<Callee<St, It>> {
     /// Callee: sends the first value; the opener's `open_context` returns
     /// with it.
-    pub async fn started<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
+    pub async fn started(&self, value: &St) -> Result<(), Error> {
         let pld = payload::to_value(value)?;
         self.send(Msg::Started(Payload {
             cid: self.inner.cid.clone(),
@@ -443,10 +603,10 @@ impl Context<Callee> {
 }
 
 /// The opener's end.
-impl Context<Opener> {
+impl<P: Payloads> Context<Opener<P>> {
     /// Opener: waits for the callee's result (closing our stream first,
     /// discarding stream items nobody read).
-    pub async fn result<T: DeserializeOwned>(&self) -> Result<T, Error> {
+    pub async fn result(&self) -> Result<P::Output, Error> {
         // The peer may already be gone (it was cancelled, say): what it
         // sent before going is the outcome, so a failed Stop is no error.
         if self.inner.errored.get().is_none()
@@ -469,6 +629,16 @@ impl Context<Opener> {
             Some(Err(e)) => Err(RemoteActorError::from_msg(e).into()),
             None => unreachable!("Done is only returned with an outcome"),
         }
+    }
+}
+
+/// The opener's end of a context opened by name.
+impl Context<Opener<Untyped>> {
+    /// Opener: waits for the callee's result and decodes it as `T` (the
+    /// untyped form of [`Context::result`]; a result that does not decode
+    /// is an [`Error::Payload`]).
+    pub async fn result_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        Ok(payload::from_value(self.result().await?)?)
     }
 }
 

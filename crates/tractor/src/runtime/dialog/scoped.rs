@@ -11,10 +11,7 @@
 
 use std::future::Future;
 
-use serde::de::DeserializeOwned;
-
 use crate::errors::Error;
-use crate::msg::Value;
 use crate::runtime::dialog::context::{Context, ContextOptions, Opener, RemoteContextFn};
 use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, Portal};
 
@@ -26,10 +23,13 @@ impl Portal {
     /// error cancels the callee first. Prefer this to
     /// [`Portal::open_context`], the lower-level escape hatch.
     ///
+    /// The `started` value, the stream and the result are typed as the
+    /// function declares them (see [`RemoteContextFn`]):
+    ///
     /// ```ignore
     /// let (echoed, count) = portal
-    ///     .with_context(echo { greeting: "hi".into() }, |ctx, hello: String| async move {
-    ///         let mut stream = ctx.open_stream::<String>();
+    ///     .with_context(echo { greeting: "hi".into() }, |ctx, hello| async move {
+    ///         let mut stream = ctx.open_stream(); // MsgStream<String>
     ///         stream.send(&hello).await?;
     ///         let back = stream.recv().await?;
     ///         stream.close().await?;
@@ -37,15 +37,14 @@ impl Portal {
     ///     })
     ///     .await?;
     /// ```
-    pub async fn with_context<F, S, R, B, Fut>(
+    pub async fn with_context<F, R, B, Fut>(
         &self,
         call: F,
         body: B,
     ) -> Result<(R, F::Output), Error>
     where
         F: RemoteContextFn,
-        S: DeserializeOwned,
-        B: FnOnce(Context<Opener>, S) -> Fut,
+        B: FnOnce(Context<Opener<F>>, F::Started) -> Fut,
         Fut: Future<Output = Result<R, Error>>,
     {
         self.with_context_opts(call, ContextOptions::default(), body)
@@ -53,7 +52,7 @@ impl Portal {
     }
 
     /// [`Portal::with_context`] with options (overrun policy, buffer).
-    pub async fn with_context_opts<F, S, R, B, Fut>(
+    pub async fn with_context_opts<F, R, B, Fut>(
         &self,
         call: F,
         opts: ContextOptions,
@@ -61,14 +60,13 @@ impl Portal {
     ) -> Result<(R, F::Output), Error>
     where
         F: RemoteContextFn,
-        S: DeserializeOwned,
-        B: FnOnce(Context<Opener>, S) -> Fut,
+        B: FnOnce(Context<Opener<F>>, F::Started) -> Fut,
         Fut: Future<Output = Result<R, Error>>,
     {
-        let (ctx, first) = self.open_context_with::<F, S>(call, opts).await?;
+        let (ctx, first) = self.open_context_with(call, opts).await?;
         match body(ctx.clone(), first).await {
             Ok(r) => {
-                let out = ctx.result::<F::Output>().await?;
+                let out = ctx.result().await?;
                 Ok((r, out))
             }
             Err(e) => {
@@ -77,7 +75,8 @@ impl Portal {
                 }
                 // The callee's answer (its ContextCancelled, or an error of
                 // its own) settles the dialog; the body's error wins.
-                match tokio::time::timeout(CANCEL_ACK_TIMEOUT, ctx.result::<Value>()).await {
+                let untyped = ctx.clone().retype::<Opener>();
+                match tokio::time::timeout(CANCEL_ACK_TIMEOUT, untyped.result()).await {
                     Ok(Err(callee)) if !callee.is_cancelled() => {
                         tracing::warn!(error = %callee, "the callee also failed after a body error");
                     }
