@@ -246,3 +246,156 @@ fn pause_shows_the_card_and_the_task_goes_on_after_c() {
     );
     let _ = std::fs::remove_dir_all(&rv.bind_dir);
 }
+
+/// Waits for the first card (the grandchild's) to be complete.
+fn grandchilds_card(t: &mut Terminal) {
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'grandchild' "), "{actor}");
+    t.expect("keys: [c] continue");
+}
+
+/// No process of the tree is left, and the runtime folder is removed.
+fn assert_no_leak(rv: &tractor::RuntimeVars, t: &Terminal) {
+    if let Some(left) = procs::leak_report(std::process::id(), &rv.bind_dir, LIMIT) {
+        panic!("left behind:\n{left}\nthe terminal shows:\n{}", t.screen);
+    }
+    let _ = std::fs::remove_dir_all(&rv.bind_dir);
+}
+
+#[test]
+fn q_on_a_card_quits_the_whole_tree() {
+    let (rv, mut t, mut child) = start(&[]);
+    grandchilds_card(&mut t);
+    t.press("q");
+    t.expect("tractor debug: quitting the tree");
+    let st = wait_exit(&mut t, &mut child);
+    assert_ne!(st.code(), Some(0), "exits non-zero:\n{}", t.screen);
+    assert!(
+        !t.screen[t.cursor..].contains("crash card"),
+        "no other card after q:\n{}",
+        t.screen
+    );
+    assert_no_leak(&rv, &t);
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_while_a_card_is_up_is_shielded_and_c_still_works() {
+    let (rv, mut t, mut child) = start(&[]);
+    grandchilds_card(&mut t);
+    // Ctrl-C typed on the terminal (the line discipline signals the
+    // foreground process group).
+    t.press("\x03");
+    t.expect("SIGINT shielded: 'grandchild' holds the terminal lock (again to kill the tree)");
+    assert!(child.try_wait().unwrap().is_none(), "{}", t.screen);
+    // The card still takes its key: the error goes on to the child.
+    t.press("c");
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'child' "), "{actor}");
+    t.expect("keys: [c] continue");
+    t.press("c");
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'root' "), "{actor}");
+    t.expect("keys: [c] continue");
+    t.press("c");
+    let st = wait_exit(&mut t, &mut child);
+    assert_eq!(st.code(), Some(1), "{}", t.screen);
+    assert_no_leak(&rv, &t);
+}
+
+#[test]
+fn a_second_ctrl_c_on_the_terminal_while_a_card_is_up_kills_the_tree() {
+    let (rv, mut t, mut child) = start(&[]);
+    grandchilds_card(&mut t);
+    t.press("\x03");
+    t.expect("SIGINT shielded: 'grandchild' holds the terminal lock");
+    t.press("\x03");
+    t.expect("SIGINT again: killing the actor tree now");
+    let st = wait_exit(&mut t, &mut child);
+    assert_eq!(st.code(), Some(130), "{}", t.screen);
+    // The root exited at once: its killed actors are now ours (this test
+    // is their subreaper) and must be gone, then reaped here.
+    let orphans: Vec<u32> = procs::descendants(std::process::id())
+        .iter()
+        .map(|p| p.pid)
+        .collect();
+    let alive = procs::wait_all_gone(&orphans, LIMIT);
+    assert!(alive.is_empty(), "still running: {alive:?}\n{}", t.screen);
+    for pid in orphans {
+        // SAFETY: waitpid on a pid of ours (a zombie) with a null status.
+        unsafe {
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
+    }
+    assert_no_leak(&rv, &t);
+}
+
+#[test]
+fn two_siblings_crashing_at_once_get_the_terminal_one_after_the_other() {
+    let rv = session_vars();
+    let (k, v) = rv.dump();
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    let mut cmd = Command::new(example_path("test_debug_siblings"));
+    cmd.env(k, v).env_remove("RUST_LOG");
+    let (mut t, mut child) = Terminal::start(&mut cmd);
+
+    t.expect("tractor debug: crash card");
+    let first = t.line_after("actor:");
+    let first = if first.starts_with("actor:   'left' ") {
+        "left"
+    } else {
+        assert!(first.starts_with("actor:   'right' "), "{first}");
+        "right"
+    };
+    let second = if first == "left" { "right" } else { "left" };
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains(&format!("error:   Panic: {first} blew up")),
+        "{card}"
+    );
+    // The other crashed too and waits in the root's queue: that is the
+    // event the test waits for before letting the first go on.
+    t.expect(&format!(
+        "'{second}' waits for the terminal lock (held by '{first}'; 1 waiting)"
+    ));
+    let upto = t.cursor;
+    assert!(
+        !t.screen[..upto].contains(&format!("actor:   '{second}' ")),
+        "the second card came while the first was up:\n{}",
+        t.screen
+    );
+    t.press("c");
+
+    let between = t.expect("tractor debug: crash card");
+    assert!(
+        between.contains(&format!("terminal lock released by '{first}'")),
+        "{between}"
+    );
+    let actor = t.line_after("actor:");
+    assert!(
+        actor.starts_with(&format!("actor:   '{second}' ")),
+        "{actor}"
+    );
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains(&format!("error:   Panic: {second} blew up")),
+        "{card}"
+    );
+    // One card at a time: nothing of the first actor's inside the second's.
+    assert!(!card.contains(&format!("'{first}'")), "{card}");
+    t.press("c");
+
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'root' "), "{actor}");
+    t.expect("keys: [c] continue");
+    t.press("c");
+    let st = wait_exit(&mut t, &mut child);
+    assert_eq!(st.code(), Some(1), "{}", t.screen);
+    assert_no_leak(&rv, &t);
+}

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::runtime::actor::Actor;
 
@@ -108,10 +109,36 @@ pub fn wait_for_key(actor: &Actor) -> Key {
     }
 }
 
+/// The process group the terminal belonged to before a card of this
+/// process took it (0: no card of ours holds the terminal).
+static TERMINAL_OWNER: AtomicI32 = AtomicI32::new(0);
+
+/// Passes a Ctrl-C (SIGINT) this process got on to the process group the
+/// terminal belonged to before our crash card took it (the root's), if a
+/// card of ours holds the terminal now; returns whether it did. The line
+/// discipline sends a Ctrl-C typed on the terminal to its foreground
+/// group, which is ours while the card reads its key: passed on, it
+/// reaches the root, which shields it (a card is up) or, the second time,
+/// kills the tree, as if the card had never taken the terminal.
+pub fn pass_interrupt_on() -> bool {
+    let owner = TERMINAL_OWNER.load(Ordering::SeqCst);
+    if owner <= 0 {
+        return false;
+    }
+    // SAFETY: killpg takes two integers; `owner` is a live group (the
+    // terminal's foreground group until our card took it).
+    let sent = unsafe { libc::killpg(owner, libc::SIGINT) } == 0;
+    if sent {
+        eprint!("tractor debug: Ctrl-C passed to the root (process group {owner})\r\n");
+    }
+    sent
+}
+
 /// Makes this process's group the terminal's foreground group while a
 /// key is read (an actor runs in its own process group; reading from a
 /// background group would stop it with SIGTTIN), and gives the terminal
-/// back afterwards.
+/// back afterwards. Meanwhile a Ctrl-C on the terminal reaches this
+/// process, which passes it on ([`pass_interrupt_on`]).
 struct Foreground {
     fd: i32,
     prev: libc::pid_t,
@@ -129,13 +156,18 @@ impl Foreground {
                 return None;
             }
             libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-            (libc::tcsetpgrp(fd, me) == 0).then_some(Foreground { fd, prev })
+            if libc::tcsetpgrp(fd, me) != 0 {
+                return None;
+            }
+            TERMINAL_OWNER.store(prev, Ordering::SeqCst);
+            Some(Foreground { fd, prev })
         }
     }
 }
 
 impl Drop for Foreground {
     fn drop(&mut self) {
+        TERMINAL_OWNER.store(0, Ordering::SeqCst);
         // SAFETY: as above; SIGTTOU is still ignored.
         unsafe {
             libc::tcsetpgrp(self.fd, self.prev);
