@@ -15,7 +15,11 @@
 //!   actor as a child of a Rust nursery, call it, cancel it;
 //! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
 //!   tractor actor (one-for-one, permanent), `kill -9` it, call the
-//!   restarted instance, then shut the supervisor down.
+//!   restarted instance, then shut the supervisor down;
+//! * `rust_client debug-python PYTHON PY_FUNCS_FILE`: start a Python child
+//!   and call its `pause_then_add`, which stops in Python's debugger
+//!   (`tractor.pause()`) holding our root's terminal lock (run it in debug
+//!   mode, on a terminal), then answers.
 
 use std::sync::Arc;
 
@@ -178,6 +182,32 @@ async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
     Ok(())
 }
 
+async fn debug_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
+    let backend = Arc::new(PythonBackend {
+        python: python.into(),
+        modules: vec![("py_funcs".into(), funcs.into())],
+    });
+    tractor::open_nursery(|n| async move {
+        let child = n
+            .start_actor_with("pychild", &["py_funcs"], backend)
+            .await?;
+        println!("python child pid {}", child.pid().unwrap_or(0));
+        let sum = child
+            .run_from_ns(
+                "py_funcs",
+                "pause_then_add",
+                vec![("x".into(), 20.into()), ("y".into(), 22.into())],
+            )
+            .await?;
+        println!("python child resumed: 20 + 22 = {sum}");
+        child.cancel_actor().await?;
+        Ok(())
+    })
+    .await?;
+    println!("nursery closed");
+    Ok(())
+}
+
 async fn supervise_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
     use tractor::supervision::{ChildSpec, Strategy, SupervisorEvent, SupervisorSpec};
     let backend = Arc::new(PythonBackend {
@@ -243,10 +273,11 @@ async fn main() -> Result<(), tractor::Error> {
         ["stream", name] => stream_from(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
+        ["debug-python", python, funcs] => debug_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
             "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME \
              | spawn-python PYTHON PY_FUNCS_FILE \
-             | supervise-python PYTHON PY_FUNCS_FILE"
+             | supervise-python PYTHON PY_FUNCS_FILE | debug-python PYTHON PY_FUNCS_FILE"
                 .into(),
         )),
     }

@@ -3,7 +3,9 @@
 //! calls, errors and cancellation both ways, contexts with streams started
 //! from each side, a Rust nursery supervising a Python child, and a Rust
 //! supervisor restarting a killed Python child. Each
-//! scenario runs over TCP and UDS.
+//! scenario runs over TCP and UDS. In debug mode (TCP): a Python client
+//! takes our root's terminal lock, and a Python child's debugger takes
+//! it and the terminal (a real pty).
 //!
 //! Then what Python users found (issue 19), over TCP: what a Python
 //! caller sees when it passes an unknown keyword, an int Rust cannot hold,
@@ -20,6 +22,7 @@ use common::*;
 use nix::sys::signal::Signal;
 use tractor::RuntimeVars;
 use tractor::ipc::{Addr, Proto};
+use tractor::testing::pty::Terminal;
 use tractor::testing::{Program, example_path, session_vars_for};
 
 /// The peer's Python: `TRACTOR_PEER_PYTHON` (set by scripts/test.sh), else
@@ -435,6 +438,53 @@ fn python_takes_and_releases_the_terminal_lock_a_rust_root_serves_in_debug_mode(
         "released on request: {released}"
     );
     stop_all(w, registrar, service);
+}
+
+/// A Python *child* in debug mode under a Rust root, on a real terminal:
+/// `tractor.pause()` in the child takes our root's lock with Python's own
+/// dialog, the root lends it the terminal, Python's debugger prompts on
+/// it, `c` typed there continues, and the lock comes back released (not
+/// dropped).
+#[test]
+fn a_python_child_in_debug_mode_takes_our_roots_lock_and_its_debugger_reads_the_terminal() {
+    let mut w = World::new(Proto::Tcp);
+    w.rv.debug_mode = true;
+    let funcs = py_dir().join("py_funcs.py");
+    let (k, v) = w.rv.dump();
+    let mut cmd = std::process::Command::new(example_path("rust_client"));
+    cmd.args([
+        "debug-python",
+        w.python.to_str().unwrap(),
+        funcs.to_str().unwrap(),
+    ])
+    .env(k, v)
+    .env("XDG_RUNTIME_DIR", w.xdg.path())
+    .env_remove("RUST_LOG");
+    let (mut t, mut client) = Terminal::start(&mut cmd, LIMIT).unwrap();
+    t.expect("python child pid ");
+    t.expect("tractor: terminal lock taken by 'pychild'");
+    // Python's debugger (pdbp) prompts on the terminal it was lent.
+    t.expect("(Pdb+)");
+    let prompt = t.cursor;
+    t.press("c\n");
+    t.expect("nursery closed");
+    let st = t.wait_exit(&mut client);
+    assert_eq!(st.code(), Some(0), "{}", t.screen);
+    // The answer and the root's release line come in either order.
+    let after = &t.screen[prompt..];
+    assert!(
+        after.contains("python child resumed: 20 + 22 = 42"),
+        "{after}"
+    );
+    let released = after
+        .lines()
+        .find(|l| l.contains("tractor: terminal lock released by 'pychild'"))
+        .unwrap_or_else(|| panic!("no release:\n{after}"));
+    assert!(
+        !released.contains("gone"),
+        "released on request: {released}"
+    );
+    w.finish();
 }
 
 #[test]

@@ -239,7 +239,7 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
             // Ctrl-C typed while our crash card owns the terminal is the
             // root's to judge (shielded, or a second one kills the tree).
             if sig != crate::devx::signals::Termination::Interrupt
-                || !crate::runtime::debug::card::pass_interrupt_on()
+                || !crate::runtime::debug::terminal::pass_interrupt_on()
             {
                 return sig;
             }

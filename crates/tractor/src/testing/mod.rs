@@ -8,6 +8,8 @@
 //!   no descendant process, zombie or socket file is left.
 //! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
 //! * [`dump_on_hang`]: every actor's task tree when a test runs too long.
+//! * [`pty`]: a program on a real pseudo-terminal (what a person sees and
+//!   types).
 //!
 //! The harness needs one test per process: it runs under `cargo nextest`
 //! (or libtest with `--test-threads=1`) and refuses to run otherwise
@@ -16,6 +18,7 @@
 mod hang;
 pub mod procs;
 mod programs;
+pub mod pty;
 
 pub use hang::{HangDump, HangGuard, dump_on_hang};
 pub use programs::{Program, example_path};

@@ -9,7 +9,8 @@ use crate::msg::ErrorMsg;
 use crate::runtime::actor::Actor;
 
 use super::card::{self, Crash, Key};
-use super::request::acquire;
+use super::request::{TtyLock, acquire};
+use super::terminal::process_group_of;
 
 /// Holds a crash of `actor` (see the module docs); returns the key.
 pub async fn hold(actor: &Actor, crash: Crash) -> Key {
@@ -25,7 +26,11 @@ pub async fn hold(actor: &Actor, crash: Crash) -> Key {
     };
     eprint!("{}", card::render(actor, &crash));
     let a = actor.clone();
-    let key = tokio::task::spawn_blocking(move || card::wait_for_key(&a))
+    let root = lock
+        .as_ref()
+        .and_then(TtyLock::root_pid)
+        .and_then(process_group_of);
+    let key = tokio::task::spawn_blocking(move || card::wait_for_key(&a, root))
         .await
         .unwrap_or(Key::Continue);
     if let Some(l) = lock

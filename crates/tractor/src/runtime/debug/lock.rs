@@ -147,6 +147,8 @@ mod wire {
         let uid = (peer.name.clone(), peer.uuid.clone());
         tracing::debug!(task = ?subactor_task_uid, peer = %peer, "terminal lock requested");
         let held = take(peer.clone()).await;
+        // The holder's debugger reads the terminal (see `terminal`).
+        let _loan = crate::runtime::debug::terminal::Loan::to(ctx.portal().pid());
         let cid = ctx.cid().to_owned();
         ctx.started(&LockStatus {
             subactor_uid: uid.clone(),
