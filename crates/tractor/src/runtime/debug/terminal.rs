@@ -5,12 +5,12 @@
 //! stopped with SIGTTIN). So the terminal follows the lock:
 //!
 //! * the root, serving the lock, lends the terminal's foreground to the
-//!   holder's process group for as long as it holds the lock ([`Loan`]):
+//!   holder's process group for as long as it holds the lock (`Loan`):
 //!   a Python child's debugger (pdb on its stdin) can then read it, as in
 //!   a Python tree whose actors share one group;
 //! * a card takes the foreground itself when nobody lent it
-//!   ([`Foreground`]: a Rust actor under a Python root), and reads its key
-//!   in non-canonical, no-echo mode ([`RawMode`]);
+//!   (`Foreground`: a Rust actor under a Python root), and reads its key
+//!   in non-canonical, no-echo mode (`RawMode`);
 //! * a Ctrl-C typed meanwhile reaches the holder (the foreground group),
 //!   which passes it on to the root ([`pass_interrupt_on`]); the root
 //!   shields it, and kills the tree on a second one.
