@@ -121,7 +121,18 @@ async fn stream_from(name: &str) -> Result<(), tractor::Error> {
     // actor keeps answering.
     let mut long = portal.open_stream_from(count_to { n: 1_000_000 }).await?;
     println!("first of a long stream: {:?}", long.recv().await?);
+    // The stream is in our task tree while it runs, and leaves it after.
+    let me = tractor::current_actor().expect("in the root");
+    let tree = me.task_tree();
+    let opened: Vec<&str> = tree
+        .lines()
+        .filter(|l| l.contains("(opener)"))
+        .map(|l| l.trim_start_matches(|c: char| !c.is_ascii_alphabetic()))
+        .collect();
+    println!("opened while streaming: {opened:?}");
     println!("long stream cancelled: {}", long.cancel().await?);
+    let left = me.task_tree().matches("(opener)").count();
+    println!("opened entries left after the streams: {left}");
     let n = vec![("n".into(), Value::from(3))];
     match portal.run_from_ns("py_funcs", "count_to", n).await {
         Ok(v) => println!("run on an async generator returned {v}"),

@@ -314,6 +314,21 @@ fn rust_streams_from_a_python_async_generator(proto: Proto) {
         "{out}"
     );
     assert!(out.contains("first of a long stream: Some(0)"), "{out}");
+    // Our task tree lists the one stream still open, with its peer.
+    let opened = out
+        .lines()
+        .find(|l| l.starts_with("opened while streaming:"))
+        .unwrap_or_else(|| panic!("no task-tree line in:\n{out}"));
+    assert!(
+        opened.contains("[\"stream py_funcs.count_to cid=")
+            && opened.contains(" peer=pyservice (opener)")
+            && opened.matches("(opener)").count() == 1,
+        "{opened}"
+    );
+    assert!(
+        out.contains("opened entries left after the streams: 0"),
+        "{out}"
+    );
     assert!(
         out.contains(
             "run: py_funcs.count_to() is an async generator (a streaming function), \
