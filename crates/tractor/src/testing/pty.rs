@@ -14,12 +14,18 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The master side of a pty with a program on its slave side.
+/// The master side of a pty with a program on its slave side. Dropped
+/// before [`Terminal::wait_exit`] saw the program exit (a failed test),
+/// it kills the program's process group, so a failure leaves nothing
+/// running (its actors follow their parent through `PR_SET_PDEATHSIG`).
 #[derive(Debug)]
 pub struct Terminal {
     master: std::fs::File,
     bytes: mpsc::Receiver<Vec<u8>>,
     limit: Duration,
+    /// The program's pid (its session and process group).
+    leader: u32,
+    exited: bool,
     /// Everything read so far.
     pub screen: String,
     /// Where the next [`Terminal::expect`] starts searching.
@@ -87,6 +93,8 @@ impl Terminal {
                 master,
                 bytes: rx,
                 limit,
+                leader: child.id(),
+                exited: false,
                 screen: String::new(),
                 cursor: 0,
             },
@@ -140,6 +148,7 @@ impl Terminal {
         let deadline = Instant::now() + self.limit;
         loop {
             if let Some(st) = child.try_wait().expect("wait for the program") {
+                self.exited = true;
                 return st;
             }
             assert!(Instant::now() < deadline, "still running:\n{}", self.screen);
@@ -147,6 +156,21 @@ impl Terminal {
             // late the exit is noticed.
             if let Ok(b) = self.bytes.recv_timeout(Duration::from_millis(50)) {
                 self.screen.push_str(&String::from_utf8_lossy(&b));
+            }
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if self.exited {
+            return;
+        }
+        if let Ok(pgid) = libc::pid_t::try_from(self.leader) {
+            // SAFETY: killpg takes two integers; the group is the
+            // program's own (it is unreaped, so the id is not reused).
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
             }
         }
     }

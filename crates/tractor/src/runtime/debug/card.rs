@@ -78,12 +78,14 @@ pub fn render(actor: &Actor, crash: &Crash) -> String {
     s
 }
 
-/// Waits for `c` or `q` on the controlling terminal (`t` reprints the
-/// task tree). Without a terminal it continues at once. Meanwhile a
-/// Ctrl-C this process gets is passed to the process group `root`
-/// (the root's, when the lock is the root's), or else to the group that
-/// had the terminal before the card took it.
-pub fn wait_for_key(actor: &Actor, root: Option<libc::pid_t>) -> Key {
+/// Shows the card `text` on the controlling terminal and waits for `c`
+/// or `q` (`t` reprints the task tree). The terminal is made ready
+/// (foreground, no echo) before the card is printed, so a key or a Ctrl-C
+/// typed as soon as it shows is the card's. Without a terminal it prints
+/// the card and continues at once. When the card has to take the
+/// terminal itself and `root` is unknown, a Ctrl-C meanwhile goes to the
+/// group that had the terminal.
+pub fn show_and_wait(actor: &Actor, text: &str, root: Option<libc::pid_t>) -> Key {
     let mut tty = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -91,13 +93,18 @@ pub fn wait_for_key(actor: &Actor, root: Option<libc::pid_t>) -> Key {
     {
         Ok(t) => t,
         Err(e) => {
+            eprint!("{text}");
             eprintln!("tractor debug: no terminal to read a key from ({e}): continuing");
             return Key::Continue;
         }
     };
     let fg = Foreground::take(tty.as_raw_fd());
-    let _ctrl_c = InterruptTarget::set(root.or(fg.as_ref().map(Foreground::previous)));
+    let _ctrl_c = match (root, &fg) {
+        (None, Some(fg)) => Some(InterruptTarget::set(Some(fg.previous()))),
+        _ => None,
+    };
     let _raw = RawMode::set(tty.as_raw_fd());
+    eprint!("{text}");
     let mut b = [0u8; 1];
     loop {
         match tty.read(&mut b) {
