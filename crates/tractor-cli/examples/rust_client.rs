@@ -27,7 +27,11 @@
 //!   actor as a child of a Rust nursery, call it, cancel it;
 //! * `rust_client supervise-python PYTHON PY_FUNCS_FILE`: supervise a Python
 //!   tractor actor (one-for-one, permanent), `kill -9` it, call the
-//!   restarted instance, then shut the supervisor down.
+//!   restarted instance, then shut the supervisor down;
+//! * `rust_client debug-python PYTHON PY_FUNCS_FILE`: start a Python child
+//!   and call its `pause_then_add`, which stops in Python's debugger
+//!   (`tractor.pause()`) holding our root's terminal lock (run it in debug
+//!   mode, on a terminal), then answers.
 
 use std::sync::Arc;
 
@@ -192,7 +196,18 @@ async fn stream_from(name: &str) -> Result<(), tractor::Error> {
     // actor keeps answering.
     let mut long = portal.open_stream_from(count_to { n: 1_000_000 }).await?;
     println!("first of a long stream: {:?}", long.recv().await?);
+    // The stream is in our task tree while it runs, and leaves it after.
+    let me = tractor::current_actor().expect("in the root");
+    let tree = me.task_tree();
+    let opened: Vec<&str> = tree
+        .lines()
+        .filter(|l| l.contains("(opener)"))
+        .map(|l| l.trim_start_matches(|c: char| !c.is_ascii_alphabetic()))
+        .collect();
+    println!("opened while streaming: {opened:?}");
     println!("long stream cancelled: {}", long.cancel().await?);
+    let left = me.task_tree().matches("(opener)").count();
+    println!("opened entries left after the streams: {left}");
     let n = vec![("n".into(), Value::from(3))];
     match portal.run_from_ns("py_funcs", "count_to", n).await {
         Ok(v) => println!("run on an async generator returned {v}"),
@@ -246,6 +261,32 @@ async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
         }
         let acked = child.cancel_actor().await?;
         println!("python child cancelled: {acked}");
+        Ok(())
+    })
+    .await?;
+    println!("nursery closed");
+    Ok(())
+}
+
+async fn debug_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
+    let backend = Arc::new(PythonBackend {
+        python: python.into(),
+        modules: vec![("py_funcs".into(), funcs.into())],
+    });
+    tractor::open_nursery(|n| async move {
+        let child = n
+            .start_actor_with("pychild", &["py_funcs"], backend)
+            .await?;
+        println!("python child pid {}", child.pid().unwrap_or(0));
+        let sum = child
+            .run_from_ns(
+                "py_funcs",
+                "pause_then_add",
+                vec![("x".into(), 20.into()), ("y".into(), 22.into())],
+            )
+            .await?;
+        println!("python child resumed: 20 + 22 = {sum}");
+        child.cancel_actor().await?;
         Ok(())
     })
     .await?;
@@ -369,10 +410,11 @@ async fn main() -> Result<(), tractor::Error> {
         ["pldspec", name] => pld_spec(name).await,
         ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
+        ["debug-python", python, funcs] => debug_python(python, funcs).await,
         _ => Err(tractor::Error::Config(
             "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME | pldspec NAME \
              | spawn-python PYTHON PY_FUNCS_FILE \
-             | supervise-python PYTHON PY_FUNCS_FILE"
+             | supervise-python PYTHON PY_FUNCS_FILE | debug-python PYTHON PY_FUNCS_FILE"
                 .into(),
         )),
     }

@@ -3,7 +3,9 @@
 //! calls, errors and cancellation both ways, contexts with streams started
 //! from each side, a Rust nursery supervising a Python child, and a Rust
 //! supervisor restarting a killed Python child. Each
-//! scenario runs over TCP and UDS.
+//! scenario runs over TCP and UDS. In debug mode (TCP): a Python client
+//! takes our root's terminal lock, and a Python child's debugger takes
+//! it and the terminal (a real pty).
 //!
 //! Then what Python users found (issue 19), over TCP: what a Python
 //! caller sees when it passes an unknown keyword, an int Rust cannot hold,
@@ -21,6 +23,7 @@ use common::*;
 use nix::sys::signal::Signal;
 use tractor::RuntimeVars;
 use tractor::ipc::{Addr, Proto};
+use tractor::testing::pty::Terminal;
 use tractor::testing::{Program, example_path, session_vars_for};
 
 /// The peer's Python: `TRACTOR_PEER_PYTHON` (set by scripts/test.sh), else
@@ -312,6 +315,21 @@ fn rust_streams_from_a_python_async_generator(proto: Proto) {
         "{out}"
     );
     assert!(out.contains("first of a long stream: Some(0)"), "{out}");
+    // Our task tree lists the one stream still open, with its peer.
+    let opened = out
+        .lines()
+        .find(|l| l.starts_with("opened while streaming:"))
+        .unwrap_or_else(|| panic!("no task-tree line in:\n{out}"));
+    assert!(
+        opened.contains("[\"stream py_funcs.count_to cid=")
+            && opened.contains(" peer=pyservice (opener)")
+            && opened.matches("(opener)").count() == 1,
+        "{opened}"
+    );
+    assert!(
+        out.contains("opened entries left after the streams: 0"),
+        "{out}"
+    );
     assert!(
         out.contains(
             "run: py_funcs.count_to() is an async generator (a streaming function), \
@@ -487,6 +505,53 @@ fn rust_and_python_enforce_each_others_payload_specs() {
     w.stop_python(service, false);
     registrar.signal(Signal::SIGINT);
     registrar.wait(LIMIT).unwrap();
+    w.finish();
+}
+
+/// A Python *child* in debug mode under a Rust root, on a real terminal:
+/// `tractor.pause()` in the child takes our root's lock with Python's own
+/// dialog, the root lends it the terminal, Python's debugger prompts on
+/// it, `c` typed there continues, and the lock comes back released (not
+/// dropped).
+#[test]
+fn a_python_child_in_debug_mode_takes_our_roots_lock_and_its_debugger_reads_the_terminal() {
+    let mut w = World::new(Proto::Tcp);
+    w.rv.debug_mode = true;
+    let funcs = py_dir().join("py_funcs.py");
+    let (k, v) = w.rv.dump();
+    let mut cmd = std::process::Command::new(example_path("rust_client"));
+    cmd.args([
+        "debug-python",
+        w.python.to_str().unwrap(),
+        funcs.to_str().unwrap(),
+    ])
+    .env(k, v)
+    .env("XDG_RUNTIME_DIR", w.xdg.path())
+    .env_remove("RUST_LOG");
+    let (mut t, mut client) = Terminal::start(&mut cmd, LIMIT).unwrap();
+    t.expect("python child pid ");
+    t.expect("tractor: terminal lock taken by 'pychild'");
+    // Python's debugger (pdbp) prompts on the terminal it was lent.
+    t.expect("(Pdb+)");
+    let prompt = t.cursor;
+    t.press("c\n");
+    t.expect("nursery closed");
+    let st = t.wait_exit(&mut client);
+    assert_eq!(st.code(), Some(0), "{}", t.screen);
+    // The answer and the root's release line come in either order.
+    let after = &t.screen[prompt..];
+    assert!(
+        after.contains("python child resumed: 20 + 22 = 42"),
+        "{after}"
+    );
+    let released = after
+        .lines()
+        .find(|l| l.contains("tractor: terminal lock released by 'pychild'"))
+        .unwrap_or_else(|| panic!("no release:\n{after}"));
+    assert!(
+        !released.contains("gone"),
+        "released on request: {released}"
+    );
     w.finish();
 }
 

@@ -236,7 +236,19 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
             // Signals belong to the process; the parent cancels us.
             return std::future::pending().await;
         }
-        crate::devx::signals::terminated().await
+        let Ok(mut signals) = crate::devx::signals::Signals::new() else {
+            return std::future::pending().await;
+        };
+        loop {
+            let sig = signals.next().await;
+            // Ctrl-C typed while our crash card owns the terminal is the
+            // root's to judge (shielded, or a second one kills the tree).
+            if sig != crate::devx::signals::Termination::Interrupt
+                || !crate::runtime::debug::terminal::pass_interrupt_on()
+            {
+                return sig;
+            }
+        }
     };
     tokio::select! {
         _ = actor.cancelled() => {}

@@ -4,128 +4,19 @@
 //! child's with the relayed error, then the root's; the program exits
 //! non-zero and leaves no process behind.
 //!
-//! The terminal is made by hand with `openpty(3)` (libc): the program runs
-//! in a new session whose controlling terminal is the pty's slave side, as
-//! in a shell; the test reads the master side and types the keys.
+//! Also: `q` quits the tree; Ctrl-C typed while a card is up is shielded
+//! (a second one kills the tree); two siblings crashing at once get the
+//! terminal one after the other (`test_debug_siblings`).
+//!
+//! The terminal is [`tractor::testing::pty::Terminal`].
 
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use tractor::testing::pty::Terminal;
 use tractor::testing::{example_path, procs, session_vars};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// The master side of a pty with a program on its slave side.
-struct Terminal {
-    master: std::fs::File,
-    bytes: mpsc::Receiver<Vec<u8>>,
-    /// Everything read so far.
-    screen: String,
-    /// Where the next search starts.
-    cursor: usize,
-}
-
-fn openpty() -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two fds into the given ints; the name,
-    // termios and window-size pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both fds were just opened by openpty and are ours alone.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-}
-
-impl Terminal {
-    fn start(cmd: &mut Command) -> (Terminal, std::process::Child) {
-        let (master, slave) = openpty();
-        cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave));
-        // SAFETY: between fork and exec only async-signal-safe calls:
-        // setsid and ioctl(TIOCSCTTY) make the slave our controlling
-        // terminal, with our process group in the foreground.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().expect("the program starts");
-        let master = std::fs::File::from(master);
-        let mut reader = master.try_clone().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // Ends with EIO once every slave fd is closed.
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        (
-            Terminal {
-                master,
-                bytes: rx,
-                screen: String::new(),
-                cursor: 0,
-            },
-            child,
-        )
-    }
-
-    /// Waits for `needle` after the cursor; moves the cursor past it and
-    /// returns the text from the old cursor to its end.
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            if let Some(at) = self.screen[self.cursor..].find(needle) {
-                let start = self.cursor;
-                self.cursor += at + needle.len();
-                return self.screen[start..self.cursor].to_owned();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.bytes.recv_timeout(left) {
-                Ok(b) => self.screen.push_str(&String::from_utf8_lossy(&b)),
-                Err(_) => panic!(
-                    "no {needle:?} on the terminal within {LIMIT:?}; it shows:\n{}",
-                    self.screen
-                ),
-            }
-        }
-    }
-
-    fn line_after(&mut self, label: &str) -> String {
-        self.expect(label);
-        self.expect("\n");
-        let end = self.cursor;
-        let line = &self.screen[..end];
-        line[line[..end - 1].rfind('\n').map_or(0, |i| i + 1)..end]
-            .trim()
-            .to_owned()
-    }
-
-    fn press(&mut self, key: &str) {
-        self.master.write_all(key.as_bytes()).unwrap();
-    }
-}
 
 #[test]
 fn a_grandchild_panic_shows_three_cards_grandchild_child_root_then_exits_nonzero() {
@@ -182,7 +73,7 @@ fn a_grandchild_panic_shows_three_cards_grandchild_child_root_then_exits_nonzero
     assert!(card.contains("relayed: from grandchild -> child"), "{card}");
     t.press("c");
 
-    let st = wait_exit(&mut t, &mut child);
+    let st = t.wait_exit(&mut child);
     assert_eq!(st.code(), Some(1), "exits non-zero:\n{}", t.screen);
     assert!(
         procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none(),
@@ -190,21 +81,6 @@ fn a_grandchild_panic_shows_three_cards_grandchild_child_root_then_exits_nonzero
         t.screen
     );
     let _ = std::fs::remove_dir_all(&rv.bind_dir);
-}
-
-fn wait_exit(t: &mut Terminal, child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "still running:\n{}", t.screen);
-        // Wake on output or look again: the timeout only bounds how late
-        // the exit is noticed.
-        if let Ok(b) = t.bytes.recv_timeout(Duration::from_millis(50)) {
-            t.screen.push_str(&String::from_utf8_lossy(&b));
-        }
-    }
 }
 
 fn start(args: &[&str]) -> (tractor::RuntimeVars, Terminal, std::process::Child) {
@@ -216,7 +92,7 @@ fn start(args: &[&str]) -> (tractor::RuntimeVars, Terminal, std::process::Child)
     }
     let mut cmd = Command::new(example_path("debug_crash"));
     cmd.args(args).env(k, v).env_remove("RUST_LOG");
-    let (t, child) = Terminal::start(&mut cmd);
+    let (t, child) = Terminal::start(&mut cmd, LIMIT).expect("the program starts");
     (rv, t, child)
 }
 
@@ -237,7 +113,7 @@ fn pause_shows_the_card_and_the_task_goes_on_after_c() {
     t.expect("actor 'child' (uuid ");
     t.press("c");
     t.expect("resumed: the child answered 42");
-    let st = wait_exit(&mut t, &mut child);
+    let st = t.wait_exit(&mut child);
     assert_eq!(st.code(), Some(0), "{}", t.screen);
     assert!(
         procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none(),
@@ -245,4 +121,165 @@ fn pause_shows_the_card_and_the_task_goes_on_after_c() {
         t.screen
     );
     let _ = std::fs::remove_dir_all(&rv.bind_dir);
+}
+
+/// Waits for the first card (the grandchild's) to be complete.
+fn grandchilds_card(t: &mut Terminal) {
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'grandchild' "), "{actor}");
+    t.expect("keys: [c] continue");
+}
+
+/// No process of the tree is left, and the runtime folder is removed.
+fn assert_no_leak(rv: &tractor::RuntimeVars, t: &Terminal) {
+    if let Some(left) = procs::leak_report(std::process::id(), &rv.bind_dir, LIMIT) {
+        panic!("left behind:\n{left}\nthe terminal shows:\n{}", t.screen);
+    }
+    let _ = std::fs::remove_dir_all(&rv.bind_dir);
+}
+
+#[test]
+fn q_on_a_card_quits_the_whole_tree() {
+    let (rv, mut t, mut child) = start(&[]);
+    grandchilds_card(&mut t);
+    t.press("q");
+    t.expect("tractor debug: quitting the tree");
+    let st = t.wait_exit(&mut child);
+    assert_ne!(st.code(), Some(0), "exits non-zero:\n{}", t.screen);
+    assert!(
+        !t.screen[t.cursor..].contains("crash card"),
+        "no other card after q:\n{}",
+        t.screen
+    );
+    assert_no_leak(&rv, &t);
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_while_a_card_is_up_is_shielded_and_c_still_works() {
+    let (rv, mut t, mut child) = start(&[]);
+    grandchilds_card(&mut t);
+    // Ctrl-C typed on the terminal (the line discipline signals the
+    // foreground process group).
+    t.press("\x03");
+    t.expect("SIGINT shielded: 'grandchild' holds the terminal lock (again to kill the tree)");
+    assert!(child.try_wait().unwrap().is_none(), "{}", t.screen);
+    // The card still takes its key: the error goes on to the child.
+    t.press("c");
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'child' "), "{actor}");
+    t.expect("keys: [c] continue");
+    t.press("c");
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'root' "), "{actor}");
+    t.expect("keys: [c] continue");
+    t.press("c");
+    let st = t.wait_exit(&mut child);
+    assert_eq!(st.code(), Some(1), "{}", t.screen);
+    assert_no_leak(&rv, &t);
+}
+
+#[test]
+fn a_second_ctrl_c_on_the_terminal_while_a_card_is_up_kills_the_tree() {
+    let (rv, mut t, mut child) = start(&[]);
+    grandchilds_card(&mut t);
+    t.press("\x03");
+    t.expect("SIGINT shielded: 'grandchild' holds the terminal lock");
+    t.press("\x03");
+    t.expect("SIGINT again: killing the actor tree now");
+    let st = t.wait_exit(&mut child);
+    assert_eq!(st.code(), Some(130), "{}", t.screen);
+    // The root exited at once: its killed actors are now ours (this test
+    // is their subreaper) and must be gone, then reaped here.
+    let orphans: Vec<u32> = procs::descendants(std::process::id())
+        .iter()
+        .map(|p| p.pid)
+        .collect();
+    let alive = procs::wait_all_gone(&orphans, LIMIT);
+    assert!(alive.is_empty(), "still running: {alive:?}\n{}", t.screen);
+    for pid in orphans {
+        // SAFETY: waitpid on a pid of ours (a zombie) with a null status.
+        unsafe {
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
+    }
+    assert_no_leak(&rv, &t);
+}
+
+#[test]
+fn two_siblings_crashing_at_once_get_the_terminal_one_after_the_other() {
+    let rv = session_vars();
+    let (k, v) = rv.dump();
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    let mut cmd = Command::new(example_path("test_debug_siblings"));
+    cmd.env(k, v).env_remove("RUST_LOG");
+    let (mut t, mut child) = Terminal::start(&mut cmd, LIMIT).expect("the program starts");
+
+    // The root grants the lock to one of them first.
+    let taken = t.line_after("tractor: terminal lock taken by '");
+    let first = if taken.ends_with("'left'") {
+        "left"
+    } else {
+        assert!(taken.ends_with("'right'"), "{taken}");
+        "right"
+    };
+    let second = if first == "left" { "right" } else { "left" };
+    let from = t.cursor;
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(
+        actor.starts_with(&format!("actor:   '{first}' ")),
+        "{actor}"
+    );
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains(&format!("error:   Panic: {first} blew up")),
+        "{card}"
+    );
+    // The other crashed too and waits in the root's queue (said before or
+    // after the first card shows): that is the event the test waits for
+    // before letting the first go on.
+    let waits = format!("'{second}' waits for the terminal lock (held by '{first}'; 1 waiting)");
+    if !t.screen[from..].contains(&waits) {
+        t.expect(&waits);
+    }
+    assert!(
+        !t.screen[from..].contains(&format!("actor:   '{second}' ")),
+        "the second card came while the first was up:\n{}",
+        t.screen
+    );
+    t.press("c");
+
+    let between = t.expect("tractor debug: crash card");
+    assert!(
+        between.contains(&format!("terminal lock released by '{first}'")),
+        "{between}"
+    );
+    let actor = t.line_after("actor:");
+    assert!(
+        actor.starts_with(&format!("actor:   '{second}' ")),
+        "{actor}"
+    );
+    let card = t.expect("keys: [c] continue");
+    assert!(
+        card.contains(&format!("error:   Panic: {second} blew up")),
+        "{card}"
+    );
+    // One card at a time: nothing of the first actor's inside the second's.
+    assert!(!card.contains(&format!("'{first}'")), "{card}");
+    t.press("c");
+
+    t.expect("tractor debug: crash card");
+    let actor = t.line_after("actor:");
+    assert!(actor.starts_with("actor:   'root' "), "{actor}");
+    t.expect("keys: [c] continue");
+    t.press("c");
+    let st = t.wait_exit(&mut child);
+    assert_eq!(st.code(), Some(1), "{}", t.screen);
+    assert_no_leak(&rv, &t);
 }

@@ -3,7 +3,8 @@
 //! the root with Python's `lock_stdio_for_peer` dialog): holders get it in
 //! the order they asked, a holder killed with SIGKILL gives it back, and
 //! Ctrl-C in the root is shielded while it is held (a second one kills the
-//! tree).
+//! tree). A release naming another context is refused with a message
+//! saying so, and the lock's own server shows no crash card for it.
 
 use std::time::Duration;
 
@@ -145,4 +146,29 @@ fn a_second_ctrl_c_while_the_lock_is_held_kills_the_tree() {
         procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none()
     );
     let _ = std::fs::remove_dir_all(&rv.bind_dir);
+}
+
+#[test]
+fn a_release_naming_another_context_is_refused_and_the_server_shows_no_card() {
+    let rv = debug_vars();
+    let mut s = server(&rv);
+    let mut p =
+        Program::start(&example_path("test_tty_locker"), &["a", "bad-release"], &rv).unwrap();
+    holds(&mut p, "a");
+    let refused = p.wait_for_line("a: bad release refused:", LIMIT).unwrap();
+    assert!(
+        refused.contains("terminal lock: a LockRelease for (\"a\", ")
+            && refused.contains("(cid not-this-context) on the context of (\"a\", "),
+        "{refused}"
+    );
+    assert_eq!(p.wait(LIMIT).unwrap().code(), Some(0));
+    s.wait_for_line("terminal lock released by 'a'", LIMIT)
+        .unwrap();
+    // A card would have been printed before the error reply went out.
+    assert!(
+        !s.transcript.iter().any(|l| l.contains("crash card")),
+        "{}",
+        s.transcript.join("\n")
+    );
+    stop(s, &rv);
 }

@@ -11,6 +11,21 @@ async def boom():
     raise ValueError('boom from python')
 
 
+async def pause_then_add(x, y):
+    '''Stops in Python's debugger (in debug mode: holding the root's
+    terminal lock) until `c`, then answers.'''
+    await tractor.pause()
+    # Upstream bug (this tractor with trio >= 0.30, whose `Event.__bool__`
+    # raises): once a REPL was used, the next `self.cancel` evaluates
+    # `if DebugStatus.repl_release:` on the spent event and the actor's
+    # message loop dies with NotImplementedError. Forget the spent event,
+    # as `DebugStatus.release()` would if it reset it.
+    from tractor.devx.debug import DebugStatus
+    if DebugStatus.repl_release is not None and DebugStatus.repl_release.is_set():
+        DebugStatus.repl_release = None
+    return x + y
+
+
 @tractor.context
 async def echo_stream(ctx: tractor.Context, greeting: str):
     '''Callee end: started(greeting), echo every item, return the count.'''

@@ -25,7 +25,8 @@ pub enum TaskKind {
     Rpc,
     /// A served context (callee side) or one opened through a portal.
     Context,
-    /// A served streaming function.
+    /// A served streaming function, or a remote one streamed from
+    /// (`open_stream_from`).
     Stream,
     /// A runtime `self.*` call.
     Runtime,

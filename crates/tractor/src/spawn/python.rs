@@ -106,7 +106,13 @@ impl SpawnBackend for PythonBackend {
                 .unwrap_or(&req.rtv.bind_dir),
         )
         .env_remove(crate::runtime::state::ENV_VAR)
-        .stdin(Stdio::null())
+        // In debug mode Python's debugger (pdb) reads our stdin: the
+        // terminal, which the root lends it while it holds the lock.
+        .stdin(if req.rtv.debug_mode {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .process_group(0);

@@ -9,6 +9,8 @@
 //! * [`procs`]: `/proc` helpers (descendants, leak checks, diagnostics).
 //! * [`etcd`]: a real etcd server per test (the etcd registry's tests).
 //! * [`dump_on_hang`]: every actor's task tree when a test runs too long.
+//! * [`pty`]: a program on a real pseudo-terminal (what a person sees and
+//!   types).
 //!
 //! The harness needs one test per process: it runs under `cargo nextest`
 //! (or libtest with `--test-threads=1`) and refuses to run otherwise
@@ -18,6 +20,7 @@ pub mod etcd;
 mod hang;
 pub mod procs;
 mod programs;
+pub mod pty;
 
 pub use hang::{HangDump, HangGuard, dump_on_hang};
 pub use programs::{Program, example_path};

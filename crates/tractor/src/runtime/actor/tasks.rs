@@ -154,10 +154,12 @@ impl Actor {
             None => Msg::Error(self.context_cancelled(&scope, &cid, &start.func)),
         };
         // Debug mode: a failed task is held (crash card, terminal lock,
-        // a key) before its error goes on.
+        // a key) before its error goes on. Not the lock's own server: its
+        // card would wait for the lock it serves.
         if let Msg::Error(e) = &reply
             && self.runtime_vars().debug_mode
             && e.boxed_type_str != "ContextCancelled"
+            && start.ns != crate::runtime::debug::TTY_LOCK_NS
         {
             let task = format!("{}.{} (caller '{}')", start.ns, start.func, peer.aid.name);
             crate::runtime::debug::hold(&self, crate::runtime::debug::crash_of(&self, task, e))

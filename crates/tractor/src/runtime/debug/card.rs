@@ -8,6 +8,8 @@ use std::os::fd::AsRawFd;
 
 use crate::runtime::actor::Actor;
 
+use super::terminal::{Foreground, InterruptTarget, RawMode};
+
 /// What happened, for the card.
 #[derive(Clone, Debug)]
 pub struct Crash {
@@ -76,9 +78,14 @@ pub fn render(actor: &Actor, crash: &Crash) -> String {
     s
 }
 
-/// Waits for `c` or `q` on the controlling terminal (`t` reprints the
-/// task tree). Without a terminal it continues at once.
-pub fn wait_for_key(actor: &Actor) -> Key {
+/// Shows the card `text` on the controlling terminal and waits for `c`
+/// or `q` (`t` reprints the task tree). The terminal is made ready
+/// (foreground, no echo) before the card is printed, so a key or a Ctrl-C
+/// typed as soon as it shows is the card's. Without a terminal it prints
+/// the card and continues at once. When the card has to take the
+/// terminal itself and `root` is unknown, a Ctrl-C meanwhile goes to the
+/// group that had the terminal.
+pub fn show_and_wait(actor: &Actor, text: &str, root: Option<libc::pid_t>) -> Key {
     let mut tty = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -86,12 +93,18 @@ pub fn wait_for_key(actor: &Actor) -> Key {
     {
         Ok(t) => t,
         Err(e) => {
+            eprint!("{text}");
             eprintln!("tractor debug: no terminal to read a key from ({e}): continuing");
             return Key::Continue;
         }
     };
-    let _fg = Foreground::take(tty.as_raw_fd());
+    let fg = Foreground::take(tty.as_raw_fd());
+    let _ctrl_c = match (root, &fg) {
+        (None, Some(fg)) => Some(InterruptTarget::set(Some(fg.previous()))),
+        _ => None,
+    };
     let _raw = RawMode::set(tty.as_raw_fd());
+    eprint!("{text}");
     let mut b = [0u8; 1];
     loop {
         match tty.read(&mut b) {
@@ -104,75 +117,6 @@ pub fn wait_for_key(actor: &Actor) -> Key {
                 }
                 _ => {}
             },
-        }
-    }
-}
-
-/// Makes this process's group the terminal's foreground group while a
-/// key is read (an actor runs in its own process group; reading from a
-/// background group would stop it with SIGTTIN), and gives the terminal
-/// back afterwards.
-struct Foreground {
-    fd: i32,
-    prev: libc::pid_t,
-}
-
-impl Foreground {
-    fn take(fd: i32) -> Option<Foreground> {
-        // SAFETY: tcgetpgrp/getpgrp/tcsetpgrp take integers; signal()
-        // installs SIG_IGN for SIGTTOU so that tcsetpgrp from a background
-        // group is not stopped (as shells do).
-        unsafe {
-            let prev = libc::tcgetpgrp(fd);
-            let me = libc::getpgrp();
-            if prev < 0 || prev == me {
-                return None;
-            }
-            libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-            (libc::tcsetpgrp(fd, me) == 0).then_some(Foreground { fd, prev })
-        }
-    }
-}
-
-impl Drop for Foreground {
-    fn drop(&mut self) {
-        // SAFETY: as above; SIGTTOU is still ignored.
-        unsafe {
-            libc::tcsetpgrp(self.fd, self.prev);
-        }
-    }
-}
-
-/// Non-canonical, no-echo input while a key is read.
-struct RawMode {
-    fd: i32,
-    prev: libc::termios,
-}
-
-impl RawMode {
-    fn set(fd: i32) -> Option<RawMode> {
-        // SAFETY: termios is plain data; tcgetattr fills it, tcsetattr
-        // reads it.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut t) != 0 {
-                return None;
-            }
-            let prev = t;
-            t.c_lflag &= !(libc::ICANON | libc::ECHO);
-            t.c_cc[libc::VMIN] = 1;
-            t.c_cc[libc::VTIME] = 0;
-            libc::tcsetattr(fd, libc::TCSANOW, &t);
-            Some(RawMode { fd, prev })
-        }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        // SAFETY: restores the settings read in `set`.
-        unsafe {
-            libc::tcsetattr(self.fd, libc::TCSANOW, &self.prev);
         }
     }
 }

@@ -9,7 +9,8 @@ use crate::msg::ErrorMsg;
 use crate::runtime::actor::Actor;
 
 use super::card::{self, Crash, Key};
-use super::request::acquire;
+use super::request::{TtyLock, acquire};
+use super::terminal::{InterruptTarget, process_group_of};
 
 /// Holds a crash of `actor` (see the module docs); returns the key.
 pub async fn hold(actor: &Actor, crash: Crash) -> Key {
@@ -23,9 +24,16 @@ pub async fn hold(actor: &Actor, crash: Crash) -> Key {
             None
         }
     };
-    eprint!("{}", card::render(actor, &crash));
+    // From now until the lock is given back a Ctrl-C that reaches us
+    // (the root lent us the terminal) goes on to the root.
+    let root = lock
+        .as_ref()
+        .and_then(TtyLock::root_pid)
+        .and_then(process_group_of);
+    let ctrl_c = InterruptTarget::set(root);
     let a = actor.clone();
-    let key = tokio::task::spawn_blocking(move || card::wait_for_key(&a))
+    let text = card::render(actor, &crash);
+    let key = tokio::task::spawn_blocking(move || card::show_and_wait(&a, &text, root))
         .await
         .unwrap_or(Key::Continue);
     if let Some(l) = lock
@@ -33,6 +41,7 @@ pub async fn hold(actor: &Actor, crash: Crash) -> Key {
     {
         tracing::warn!(error = %e, "could not release the terminal lock");
     }
+    drop(ctrl_c);
     if key == Key::Quit {
         eprintln!("tractor debug: quitting the tree");
         quit_tree(actor).await;

@@ -149,6 +149,8 @@ mod wire {
         let uid = (peer.name.clone(), peer.uuid.clone());
         tracing::debug!(task = ?subactor_task_uid, peer = %peer, "terminal lock requested");
         let held = take(peer.clone()).await;
+        // The holder's debugger reads the terminal (see `terminal`).
+        let _loan = crate::runtime::debug::terminal::Loan::to(ctx.portal().pid());
         let cid = ctx.cid().to_owned();
         ctx.started(&LockStatus {
             subactor_uid: uid.clone(),
@@ -157,15 +159,21 @@ mod wire {
         })
         .await?;
         let mut stream = ctx.open_stream();
-        match stream.recv().await? {
-            Some(rel) if rel.cid == cid && rel.subactor_uid == uid => held.released(),
-            Some(rel) => {
+        match stream.recv().await {
+            Ok(Some(rel)) if rel.cid == cid && rel.subactor_uid == uid => held.released(),
+            Ok(Some(rel)) => {
                 return Err(Error::Config(format!(
                     "terminal lock: a LockRelease for {:?} (cid {}) on the context of {:?} (cid {cid})",
                     rel.subactor_uid, rel.cid, uid
                 )));
             }
-            None => drop(held),
+            // The stream closed, or the holder's connection dropped (it
+            // died): the lock comes back all the same.
+            Ok(None) => drop(held),
+            Err(e) => {
+                tracing::debug!(error = %e, "the terminal lock's holder is gone");
+                drop(held);
+            }
         }
         Ok(LockStatus {
             subactor_uid: uid,

@@ -16,13 +16,17 @@
 //! * [`hold`](mod@hold): pause on crash (a failed task, in debug mode, shows its
 //!   [`card`] holding the lock and waits for a key before its error goes
 //!   on);
-//! * [`pause`](mod@pause): the same at a chosen point (`tractor::pause!()`).
+//! * [`pause`](mod@pause): the same at a chosen point (`tractor::pause!()`);
+//! * [`terminal`]: the terminal follows the lock (the root lends its
+//!   foreground to the holder's process group; Ctrl-C at a card goes to
+//!   the root).
 
 pub mod card;
 pub mod hold;
 pub mod lock;
 pub mod pause;
 pub mod request;
+pub mod terminal;
 
 pub use card::{Crash, Key};
 pub use hold::{crash_of, hold};

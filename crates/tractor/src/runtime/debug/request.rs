@@ -78,6 +78,15 @@ pub async fn acquire_from(actor: &Actor, root: &Addr, task: &str) -> Result<TtyL
 }
 
 impl TtyLock {
+    /// The pid of the root serving the lock, when it is another process
+    /// (None in the root itself).
+    pub fn root_pid(&self) -> Option<i64> {
+        match &self.how {
+            How::Local(_) => None,
+            How::Remote { ctx, .. } => ctx.portal().pid(),
+        }
+    }
+
     /// Gives the lock back (the root confirms with `locked: false`).
     pub async fn release(self) -> Result<(), Error> {
         match self.how {

@@ -335,6 +335,9 @@ pub(crate) struct CtxInner {
     pub stop_sent: tokio::sync::Mutex<bool>,
     /// The callee task's scope.
     pub scope: Option<CancelScope>,
+    /// The opener's entry in its actor's task tree, until the context
+    /// ends (its result arrives, or the last handle is dropped).
+    pub task: Mutex<Option<crate::devx::tasktree::TaskGuard>>,
 }
 
 impl Drop for CtxInner {
@@ -401,6 +404,7 @@ impl<S> Context<S> {
                 state: Mutex::new(CtxState::default()),
                 stop_sent: tokio::sync::Mutex::new(false),
                 scope,
+                task: Mutex::new(None),
             }),
         }
     }
@@ -624,6 +628,8 @@ impl<P: Payloads> Context<Opener<P>> {
             }
         }
         let outcome = lock(&self.inner.state).outcome.clone();
+        // Ended: it leaves the opener's task tree.
+        lock(&self.inner.task).take();
         match outcome {
             Some(Ok(v)) => Ok(payload::from_value(v)?),
             Some(Err(e)) => Err(RemoteActorError::from_msg(e).into()),
@@ -664,6 +670,10 @@ pub(crate) async fn open(
         rx,
         None,
     );
+    *lock(&ctx.inner.task) = Some(actor.tasks().enter(
+        crate::devx::tasktree::TaskKind::Context,
+        format!("{ns}.{func} cid={cid} peer={} (opener)", peer.aid.name),
+    ));
     let start = start_msg(&actor, cid.clone(), ns, func, kwargs);
     if let Err(e) = peer.tx.send(&start).await {
         // Nothing started remotely: nothing to cancel.

@@ -50,6 +50,8 @@ pub trait RemoteStreamFn: Serialize + Send {
 pub struct RemoteStream<T> {
     call: Call,
     ended: bool,
+    /// Its entry in the opener's task tree, until the stream ends.
+    task: Option<crate::devx::tasktree::TaskGuard>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -71,6 +73,13 @@ pub(crate) async fn open<T: DeserializeOwned>(
     kwargs: StrMap,
 ) -> Result<RemoteStream<T>, Error> {
     let mut call = Call::start(&portal.actor, &portal.peer, ns, func, kwargs).await?;
+    let task = portal.actor.tasks().enter(
+        crate::devx::tasktree::TaskKind::Stream,
+        format!(
+            "{ns}.{func} cid={} peer={} (opener)",
+            call.cid, portal.peer.aid.name
+        ),
+    );
     let what = format!("{ns}.{func}()");
     loop {
         match call.next().await? {
@@ -82,6 +91,7 @@ pub(crate) async fn open<T: DeserializeOwned>(
                     return Ok(RemoteStream {
                         call,
                         ended: false,
+                        task: Some(task),
                         _t: PhantomData,
                     });
                 }
@@ -167,6 +177,7 @@ impl<T: DeserializeOwned> RemoteStream<T> {
     }
 
     fn finish(&mut self) {
+        self.task = None;
         self.ended = true;
         self.call.done = true;
     }
