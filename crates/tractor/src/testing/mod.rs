@@ -13,6 +13,8 @@
 //! (or libtest with `--test-threads=1`) and refuses to run otherwise
 //! ([`one_test_per_process`]).
 
+#[doc(hidden)]
+pub mod fuzz;
 mod hang;
 pub mod procs;
 mod programs;
