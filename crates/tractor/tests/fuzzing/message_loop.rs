@@ -45,6 +45,10 @@ use tractor::{Actor, Caller, ContextOptions, Error};
 /// a hang. Generous: a healthy input takes well under a millisecond.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long [`Step::AwaitCall`] waits for the actor's call. Waiting less
+/// only makes a call seen a step later; it is no failure.
+const AWAIT_CALL: Duration = Duration::from_millis(50);
+
 /// The most steps read from one input.
 const MAX_STEPS: usize = 64;
 
@@ -149,9 +153,14 @@ pub enum Step {
     Garbage(Vec<u8>),
     /// Writes raw bytes, framing included (may desync the stream).
     Raw(Vec<u8>),
-    /// Waits until the actor, asked to `call_back`, has called us (its
-    /// `Start`, whose cid [`Cid::Theirs`] then names) or that call has
-    /// ended. Does nothing when no `call_back` is pending.
+    /// Waits (up to [`AWAIT_CALL`]) for the actor, asked to `call_back`,
+    /// to call us: its `Start`, whose cid [`Cid::Theirs`] then names. Does
+    /// nothing if a call came since the previous step, or if none may come
+    /// (no `call_back` sent since the last wait that saw nothing). A
+    /// bounded wait, because the harness cannot know for sure whether a
+    /// call is coming (the `call_back` may have been refused, cancelled,
+    /// garbled); a call that comes later is still noted, before the next
+    /// step.
     AwaitCall,
     /// Lets the actor run for a few scheduler turns.
     Yield,
@@ -574,14 +583,6 @@ fn frame(body: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // Running an input.
 
-/// What the actor sent us that a script waits for.
-enum Heard {
-    /// The actor called us (a `Start`) with this cid.
-    Call(String),
-    /// A call of ours ended (`Return` or `Error`) with this cid.
-    Ended(String),
-}
-
 struct Shared {
     rt: tokio::runtime::Runtime,
     actor: Mutex<Option<Actor>>,
@@ -652,39 +653,30 @@ pub fn run_script(script: Script) {
 async fn serve(actor: &Actor, script: &Script) {
     let (pipe, reader) = tractor::testing::fuzz::connect_in_memory(actor, peer_aid());
     let (rd, mut wr) = tokio::io::split(pipe);
-    let (heard_tx, mut heard) = mpsc::unbounded_channel();
+    // The cids of the actor's calls to us, as they come.
+    let (calls_tx, mut calls) = mpsc::unbounded_channel();
     // Read everything the actor sends (so it never waits on a full pipe),
-    // noting its calls to us and the ends of ours.
+    // noting its calls to us.
     let drain = tokio::spawn(async move {
         let mut frames = FramedRead::new(rd, tractor::ipc::FrameCodec::new(64 << 20));
         while let Some(f) = frames.next().await {
-            let heard = match f {
-                Ok(Ok(Msg::Start(s))) => Heard::Call(s.cid),
-                Ok(Ok(Msg::Return(p))) => Heard::Ended(p.cid),
-                Ok(Ok(Msg::Error(e))) => match e.cid {
-                    Some(c) => Heard::Ended(c),
-                    None => continue,
-                },
-                Ok(_) => continue,
+            match f {
+                Ok(Ok(Msg::Start(s))) => {
+                    let _ = calls_tx.send(s.cid);
+                }
+                Ok(_) => {}
                 Err(e) => panic!("the actor sent a bad frame: {e}"),
-            };
-            let _ = heard_tx.send(heard);
+            }
         }
     });
     let mut cids = Cids::default();
-    // Our `call_back` calls not yet heard from.
-    let mut pending: Vec<String> = Vec::new();
-    let note = |h: Heard, cids: &mut Cids, pending: &mut Vec<String>| match h {
-        Heard::Call(c) => {
-            cids.theirs.push(c);
-            pending.pop();
-        }
-        Heard::Ended(c) => pending.retain(|p| *p != c),
-    };
+    // Whether a call from the actor may still come (see `Step::AwaitCall`).
+    let mut expecting = false;
     let me = actor.uid().clone();
     for step in script.steps.iter().take(MAX_STEPS) {
-        while let Ok(h) = heard.try_recv() {
-            note(h, &mut cids, &mut pending);
+        let seen = cids.theirs.len();
+        while let Ok(c) = calls.try_recv() {
+            cids.theirs.push(c);
         }
         let bytes = match step {
             Step::Send(m) => frame(&m.encode(&cids, &me)),
@@ -692,11 +684,10 @@ async fn serve(actor: &Actor, script: &Script) {
             Step::Garbage(b) => frame(b),
             Step::Raw(b) => b.clone(),
             Step::AwaitCall => {
-                let before = pending.len();
-                while pending.len() == before && before > 0 {
-                    match heard.recv().await {
-                        Some(h) => note(h, &mut cids, &mut pending),
-                        None => pending.clear(),
+                if cids.theirs.len() == seen && expecting {
+                    match tokio::time::timeout(AWAIT_CALL, calls.recv()).await {
+                        Ok(Some(c)) => cids.theirs.push(c),
+                        _ => expecting = false,
                     }
                 }
                 continue;
@@ -709,12 +700,11 @@ async fn serve(actor: &Actor, script: &Script) {
             }
         };
         if let Step::Send(Message::Start {
-            cid,
             func: Func::CallBack(_),
-            wrong_uid: false,
+            ..
         }) = step
         {
-            pending.push(cids.name(cid));
+            expecting = true;
         }
         if wr.write_all(&bytes).await.is_err() {
             // The actor dropped the connection (too many bad frames).
