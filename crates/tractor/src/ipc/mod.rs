@@ -19,5 +19,5 @@ pub use chan::{ChanError, ChanReceiver, ChanSender, Channel};
 pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError, Limits};
 pub use tcp::Tcp;
 pub use tls::{Tls, TlsMode};
-pub use transport::{BoxRead, BoxWrite, Conn, Listener, Transport, connect};
+pub use transport::{BoxRead, BoxWrite, Conn, DebugIgnore, Listener, Transport, connect};
 pub use uds::{Uds, UdsListener, ensure_bind_dir};

@@ -17,6 +17,8 @@
 //! ([`one_test_per_process`]).
 
 pub mod etcd;
+#[doc(hidden)]
+pub mod fuzz;
 mod hang;
 pub mod procs;
 mod programs;

@@ -35,6 +35,26 @@ impl Actor {
             self.send_runtime_reply(&peer, Msg::Error(err));
             return;
         }
+        // A cid names one dialog per connection: a second `Start` taking a
+        // live one's place would put the first task out of reach of every
+        // cancel (`_cancel_task`, the peer's hang-up) for good.
+        if lock(&peer.served).contains_key(&start.cid)
+            || lock(&peer.dialogs).contains_key(&start.cid)
+        {
+            let err = pack_error(
+                self.uid(),
+                "RuntimeError",
+                format!(
+                    "Start for {}.{} reuses cid {:?}, which names a call still running on \
+                     this connection: each Start needs a fresh cid",
+                    start.ns, start.func, start.cid
+                ),
+                String::new(),
+                Some(start.cid.clone()),
+            );
+            self.send_runtime_reply(&peer, Msg::Error(err));
+            return;
+        }
         if start.ns == "self" {
             let entry = self.inner.tasks.enter(
                 TaskKind::Runtime,

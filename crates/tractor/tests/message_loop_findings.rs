@@ -1,0 +1,123 @@
+//! Findings of the `message_loop` fuzz target, each as the script that
+//! found it (written out by hand), run through the same harness
+//! (`tests/fuzzing/message_loop.rs`): it panics on a hang or on anything
+//! the actor keeps after the connection closed.
+
+mod fuzzing;
+
+use fuzzing::message_loop::{Cid, Func, Message, Script, Step, run_script};
+
+fn start(cid: u8, func: Func) -> Step {
+    Step::Send(Message::Start {
+        cid: Cid::Ours(cid),
+        func,
+        wrong_uid: false,
+    })
+}
+
+/// Two `Start`s with one cid: the second must not take the first one's
+/// place, or the first task is out of reach of every cancel (the peer's
+/// `_cancel_task` and its hang-up) and runs forever. (The yields let
+/// each task start before the next message: a task whose `StartAck`
+/// cannot go out any more ends by itself.)
+#[test]
+fn a_start_reusing_a_live_cid_leaks_no_task() {
+    run_script(Script {
+        steps: vec![
+            start(0, Func::Forever),
+            Step::Yield,
+            start(0, Func::Forever),
+            Step::Yield,
+        ],
+    });
+}
+
+/// The same through a context: a second `Start` on a live context's cid
+/// must not replace its dialog either.
+#[test]
+fn a_start_reusing_a_live_context_cid_leaks_no_task() {
+    run_script(Script {
+        steps: vec![
+            start(1, Func::StartedThenWait),
+            Step::Yield,
+            start(1, Func::EchoStream),
+            Step::Yield,
+            start(1, Func::Forever),
+            Step::Yield,
+        ],
+    });
+}
+
+/// The peer that reused a cid is told so, in words, on that cid; the
+/// first call runs on undisturbed.
+#[test]
+fn a_reused_cid_gets_an_error_saying_so() {
+    use std::time::Duration;
+    use tractor::ipc::{Channel, Conn, DebugIgnore};
+    use tractor::msg::{Aid, Msg, Start, Uid};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let actor = tractor::testing::fuzz::unbound_actor("dup", &[fuzzing::message_loop::NS]);
+        let me = Aid {
+            name: "peer".into(),
+            uuid: "00000000-0000-4000-8000-000000000001".into(),
+            pid: Some(1),
+            is_registrar: Some(false),
+            is_probe: false,
+        };
+        let (pipe, reader) = tractor::testing::fuzz::connect_in_memory(&actor, me.clone());
+        let (rd, wr) = tokio::io::split(pipe);
+        let mut chan = Channel::new(
+            Conn {
+                read: DebugIgnore(Box::pin(rd)),
+                write: DebugIgnore(Box::pin(wr)),
+                peer: "test".into(),
+            },
+            1 << 20,
+        );
+        let start = Msg::Start(Start {
+            cid: "same".into(),
+            ns: fuzzing::message_loop::NS.into(),
+            func: "forever".into(),
+            kwargs: vec![],
+            uid: Uid::new(me.name.clone(), me.uuid.clone()),
+            pld_spec: tractor::msg::ANY_PLD_SPEC.into(),
+        });
+        chan.send(&start).await.expect("sent");
+        assert_eq!(next(&mut chan).await.msg_type(), "StartAck");
+        chan.send(&start).await.expect("sent");
+        match next(&mut chan).await {
+            Msg::Error(e) => {
+                assert_eq!(e.cid.as_deref(), Some("same"));
+                assert_eq!(e.src_type_str, "RuntimeError");
+                let text = e.message.unwrap_or_default();
+                assert!(
+                    text.contains("reuses cid \"same\"") && text.contains("needs a fresh cid"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected an Error, got {other:?}"),
+        }
+        assert_eq!(actor.served_tasks(), 1, "the first call runs on");
+        chan.tx.close().await;
+        drop(chan);
+        reader.await.expect("the reader loop ends");
+        tokio::time::timeout(Duration::from_secs(10), actor.served_tasks_at_most(0))
+            .await
+            .expect("the first call is cancelled with its connection");
+        tractor::testing::fuzz::shut_down(actor).await;
+    });
+}
+
+/// The next message from the actor, within a generous time.
+async fn next(chan: &mut tractor::ipc::Channel) -> tractor::msg::Msg {
+    tokio::time::timeout(std::time::Duration::from_secs(10), chan.recv())
+        .await
+        .expect("a reply in time")
+        .expect("a good frame")
+        .expect("not closed")
+}
