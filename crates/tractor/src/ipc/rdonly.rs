@@ -189,16 +189,12 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn pair() -> (
-        (
-            ReadHalf<std::os::unix::net::UnixStream>,
-            WriteHalf<std::os::unix::net::UnixStream>,
-        ),
-        (
-            ReadHalf<std::os::unix::net::UnixStream>,
-            WriteHalf<std::os::unix::net::UnixStream>,
-        ),
-    ) {
+    type Halves = (
+        ReadHalf<std::os::unix::net::UnixStream>,
+        WriteHalf<std::os::unix::net::UnixStream>,
+    );
+
+    fn pair() -> (Halves, Halves) {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
         b.set_nonblocking(true).unwrap();
