@@ -8,6 +8,7 @@
 mod addr;
 mod chan;
 pub mod frame;
+mod rdonly;
 pub mod ringbuf;
 mod tcp;
 pub mod tls;

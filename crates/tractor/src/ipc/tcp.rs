@@ -58,7 +58,9 @@ fn conn(s: TcpStream) -> io::Result<Conn> {
     s.set_nodelay(true)?;
     detect_dead_peer(&s)?;
     let peer = format!("tcp:{}", s.peer_addr()?);
-    let (r, w) = s.into_split();
+    // Watched for reading only: no wake-up each time the peer reads
+    // what we sent (see `rdonly`).
+    let (r, w) = super::rdonly::split(s.into_std()?)?;
     Ok(Conn {
         read: DebugIgnore(Box::pin(r)),
         write: DebugIgnore(Box::pin(w)),

@@ -70,7 +70,9 @@ fn conn(s: UnixStream) -> io::Result<Conn> {
         Some(pid) => format!("uds:pid {pid}"),
         None => "uds:peer".to_owned(),
     };
-    let (r, w) = s.into_split();
+    // Watched for reading only: no wake-up each time the peer reads
+    // what we sent (see `rdonly`).
+    let (r, w) = super::rdonly::split(s.into_std()?)?;
     Ok(Conn {
         read: DebugIgnore(Box::pin(r)),
         write: DebugIgnore(Box::pin(w)),

@@ -48,7 +48,9 @@ impl fmt::Display for Uid {
     }
 }
 
-/// A call/context id: a `uuid4` string chosen by the caller.
+/// A call/context id chosen by the caller: a string unique on its
+/// connection (Python tractor draws a `uuid4`; we send the actor's uuid and
+/// a counter).
 pub type Cid = String;
 
 /// A transport address in the "unwrapped" form Python puts on the wire:

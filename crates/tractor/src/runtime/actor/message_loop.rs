@@ -21,7 +21,10 @@ impl Actor {
         let stop = self.inner.stop_reading.clone();
         let mut strikes = 0u32;
         loop {
+            // Biased: no random branch order to draw for every message;
+            // the stop token is checked first, as before the read.
             let m = tokio::select! {
+                biased;
                 _ = stop.cancelled() => break,
                 m = rx.recv() => m,
             };

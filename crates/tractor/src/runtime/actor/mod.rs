@@ -26,7 +26,9 @@ use crate::ipc::{Addr, Channel};
 use crate::msg::{Aid, Uid};
 use crate::runtime::peer::{Peer, lock};
 use crate::runtime::state::RuntimeVars;
+use cids::CidSource;
 
+mod cids;
 mod dump;
 mod flow;
 mod listen;
@@ -80,6 +82,8 @@ pub(crate) struct ActorInner {
     /// Named tasks for task-tree dumps (see [`crate::devx::tasktree`]).
     pub tasks: TaskRegistry,
     next_id: AtomicU64,
+    /// Call ids this actor hands out (see [`Actor::next_cid`]).
+    cids: CidSource,
 }
 
 thread_local! {
@@ -206,6 +210,7 @@ impl Actor {
     ) -> Actor {
         // Every listener and dialer of this process follows its vars' TLS policy.
         crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
+        let uid_for_cids = uid.uuid.clone();
         let a = Actor {
             inner: Arc::new(ActorInner {
                 uid,
@@ -225,6 +230,7 @@ impl Actor {
                 conn_tasks: TaskTracker::new(),
                 tasks: TaskRegistry::new(),
                 next_id: AtomicU64::new(1),
+                cids: CidSource::new(&uid_for_cids),
             }),
         };
         let mut live = lock(&LIVE);
@@ -317,15 +323,27 @@ impl Actor {
         }
     }
 
-    /// Spawns a task served for a peer: counted by `rpc_tasks` (teardown
+    /// A fresh call id for a dialog this actor opens: this actor's uuid
+    /// and a counter (see [`CidSource`]).
+    pub(crate) fn next_cid(&self) -> String {
+        self.inner.cids.next()
+    }
+
+    /// Runs a task served for a peer: counted by `rpc_tasks` (teardown
     /// waits for it) and announced on `served_ended` once it has ended.
+    ///
+    /// The task is polled once right here, on the connection's reader: a
+    /// handler that completes without pending (most plain calls) is
+    /// answered in that poll, without a task spawn and the scheduler hop
+    /// that comes with it. One that pends is spawned and goes on as its
+    /// own task (see [`poll_once_then_spawn`]).
     pub(super) fn spawn_served(
         &self,
         task: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         let tracked = self.inner.rpc_tasks.track_future(task);
         let inner = self.inner.clone();
-        tokio::spawn(async move {
+        poll_once_then_spawn(async move {
             // The tracker's token goes with `tracked` here, before the
             // notification.
             tracked.await;
@@ -410,5 +428,142 @@ impl Actor {
             .filter(|p| p.aid.name == name && !p.gone.is_cancelled())
             .cloned()
             .collect()
+    }
+}
+
+/// Polls `fut` once in place; if it is not finished, spawns it on the
+/// current runtime. True when it finished in place.
+///
+/// The first poll runs with a [`Relay`] waker: a wake-up that arrives
+/// before the spawned task exists is not needed (a new task is always
+/// polled once), and every later one through a waker `fut` kept from that
+/// first poll is passed on to the task. So even a future that registers
+/// its waker only once loses no wake-up, and a future that finishes at
+/// once costs no task.
+pub(crate) fn poll_once_then_spawn(
+    fut: impl std::future::Future<Output = ()> + Send + 'static,
+) -> bool {
+    let mut fut = Box::pin(fut);
+    let relay = Arc::new(Relay::default());
+    let waker = std::task::Waker::from(relay.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    if fut.as_mut().poll(&mut cx).is_ready() {
+        return true;
+    }
+    tokio::spawn(std::future::poll_fn(move |cx| {
+        relay.set(cx.waker());
+        fut.as_mut().poll(cx)
+    }));
+    false
+}
+
+/// The waker of a served task's first, in-place poll: passes wake-ups on
+/// to the task it was spawned as, once there is one.
+#[derive(Default)]
+struct Relay {
+    task: Mutex<Option<std::task::Waker>>,
+}
+
+impl Relay {
+    /// Records the task's waker (the first time, or if it changed).
+    fn set(&self, w: &std::task::Waker) {
+        let mut slot = lock(&self.task);
+        if !slot.as_ref().is_some_and(|t| t.will_wake(w)) {
+            *slot = Some(w.clone());
+        }
+    }
+}
+
+impl std::task::Wake for Relay {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(w) = lock(&self.task).as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+#[cfg(test)]
+mod inline_poll_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::Poll;
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn a_future_that_is_ready_at_once_finishes_in_place() {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let in_place = poll_once_then_spawn(async move { d.store(true, Ordering::SeqCst) });
+        assert!(in_place);
+        assert!(done.load(Ordering::SeqCst), "finished before returning");
+    }
+
+    #[tokio::test]
+    async fn a_pending_future_goes_on_as_a_task() {
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let in_place = poll_once_then_spawn(async move {
+            let _ = go_rx.await;
+            let _ = done_tx.send(());
+        });
+        assert!(!in_place);
+        go_tx.send(()).unwrap();
+        tokio::time::timeout(WAIT, done_rx)
+            .await
+            .expect("the spawned task finished")
+            .unwrap();
+    }
+
+    /// Registers the waker of its first poll only, and is ready once that
+    /// waker has been woken (legal within one tokio task, whose waker does
+    /// not change; the first in-place poll must not lose it).
+    struct RegistersOnce {
+        slot: Arc<Mutex<Option<std::task::Waker>>>,
+        woken: Arc<AtomicBool>,
+    }
+
+    impl std::future::Future for RegistersOnce {
+        type Output = ();
+        fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+            if self.woken.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            let mut slot = lock(&self.slot);
+            if slot.is_none() {
+                *slot = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waker_kept_from_the_first_poll_still_wakes_the_task() {
+        let slot = Arc::new(Mutex::new(None));
+        let woken = Arc::new(AtomicBool::new(false));
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let fut = RegistersOnce {
+            slot: slot.clone(),
+            woken: woken.clone(),
+        };
+        assert!(!poll_once_then_spawn(async move {
+            fut.await;
+            let _ = done_tx.send(());
+        }));
+        // Let the spawned task take its first poll (it stays pending).
+        tokio::task::yield_now().await;
+        woken.store(true, Ordering::SeqCst);
+        let kept = lock(&slot)
+            .take()
+            .expect("the first poll registered a waker");
+        kept.wake();
+        tokio::time::timeout(WAIT, done_rx)
+            .await
+            .expect("the wake-up reached the task")
+            .unwrap();
     }
 }

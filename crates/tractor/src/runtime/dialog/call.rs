@@ -80,7 +80,7 @@ impl Call {
         func: &str,
         kwargs: StrMap,
     ) -> Result<Call, Error> {
-        let cid = uuid::Uuid::new_v4().to_string();
+        let cid = actor.next_cid();
         let rx = peer.open_dialog(&cid, Some(DEFAULT_STREAM_BUFFER));
         let mut call = Call {
             actor: actor.clone(),

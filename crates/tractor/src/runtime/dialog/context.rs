@@ -659,7 +659,7 @@ pub(crate) async fn open(
 ) -> Result<(Context<Opener>, Value), Error> {
     let actor = portal.actor.clone();
     let peer = portal.peer.clone();
-    let cid = uuid::Uuid::new_v4().to_string();
+    let cid = actor.next_cid();
     let rx = peer.open_dialog(&cid, opts.cap());
     let ctx = Context::new(
         actor.clone(),
