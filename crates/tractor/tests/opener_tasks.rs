@@ -57,9 +57,7 @@ async fn contexts_an_actor_opened_are_in_its_task_tree_until_they_end() -> Resul
     tractor::open_nursery(|n| async move {
         let _far = n.start_actor("far", &[parked::NS]).await?;
         let middle = n.start_actor("middle", &[open_two::NS]).await?;
-        let (ctx, (c1, c2)) = middle
-            .open_context(open_two { far: "far".into() })
-            .await?;
+        let (ctx, (c1, c2)) = middle.open_context(open_two { far: "far".into() }).await?;
 
         // The root's own tree: the context it opened, with its peer.
         let me = tractor::current_actor().expect("in the root");

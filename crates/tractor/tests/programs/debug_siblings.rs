@@ -7,9 +7,7 @@
 
 /// Says `started`, waits for one message on the stream, then panics.
 #[tractor::context]
-async fn crash_on_go(
-    ctx: tractor::Context<tractor::Callee<(), ()>>,
-) -> Result<(), tractor::Error> {
+async fn crash_on_go(ctx: tractor::Context<tractor::Callee<(), ()>>) -> Result<(), tractor::Error> {
     ctx.started(&()).await?;
     let mut stream = ctx.open_stream();
     stream.recv().await?;
