@@ -79,9 +79,9 @@ async fn forever() {
 
 /// Echoes its stream until the opener stops it; returns the count.
 #[tractor::context]
-async fn echo_stream(ctx: tractor::Context) -> Result<u64, Error> {
+async fn echo_stream(ctx: tractor::Context<tractor::Callee<u64, Value>>) -> Result<u64, Error> {
     ctx.started(&0u64).await?;
-    let mut s = ctx.open_stream::<Value>();
+    let mut s = ctx.open_stream();
     let mut n = 0;
     while let Some(v) = s.recv().await? {
         s.send(&v).await?;
@@ -92,8 +92,8 @@ async fn echo_stream(ctx: tractor::Context) -> Result<u64, Error> {
 
 /// Sends `started`, then waits to be cancelled.
 #[tractor::context]
-async fn started_then_wait(ctx: tractor::Context) -> Result<(), Error> {
-    ctx.started(&"up").await?;
+async fn started_then_wait(ctx: tractor::Context<tractor::Callee<String>>) -> Result<(), Error> {
+    ctx.started(&"up".to_owned()).await?;
     std::future::pending::<()>().await;
     Ok(())
 }
