@@ -253,25 +253,7 @@ impl EtcdRegistry {
             .with_start_revision(rev + 1);
         let mut stream = timed(&self.at, c.watch(prefix.as_str(), Some(opts))).await?;
         loop {
-            let msg = tokio::select! {
-                _ = stop.cancelled() => return Err(EtcdError::Cancelled { at: self.at.clone() }),
-                m = stream.message() => m,
-            };
-            let resp = match msg {
-                Ok(Some(r)) => r,
-                Ok(None) => {
-                    return Err(EtcdError::Stream {
-                        at: self.at.clone(),
-                        what: format!("the watch for {name:?} ended"),
-                    });
-                }
-                Err(source) => {
-                    return Err(EtcdError::Unreachable {
-                        at: self.at.clone(),
-                        source,
-                    });
-                }
-            };
+            let resp = self.next_event(&mut stream, stop, name).await?;
             for ev in resp.events() {
                 if ev.event_type() == EventType::Put
                     && let Some(e) = ev.kv().and_then(parse)
@@ -312,25 +294,7 @@ impl EtcdRegistry {
             .with_start_revision(rev + 1);
         let mut stream = timed(&self.at, c.watch(prefix.as_str(), Some(opts))).await?;
         while !keys.is_empty() {
-            let msg = tokio::select! {
-                _ = stop.cancelled() => return Err(EtcdError::Cancelled { at: self.at.clone() }),
-                m = stream.message() => m,
-            };
-            let resp = match msg {
-                Ok(Some(r)) => r,
-                Ok(None) => {
-                    return Err(EtcdError::Stream {
-                        at: self.at.clone(),
-                        what: format!("the watch on {name:?} ended"),
-                    });
-                }
-                Err(source) => {
-                    return Err(EtcdError::Unreachable {
-                        at: self.at.clone(),
-                        source,
-                    });
-                }
-            };
+            let resp = self.next_event(&mut stream, stop, name).await?;
             for ev in resp.events() {
                 let Some(kv) = ev.kv() else { continue };
                 match ev.event_type() {
@@ -340,6 +304,32 @@ impl EtcdRegistry {
             }
         }
         Ok(())
+    }
+
+    /// The next message of a watch on `name`'s entries: a cancelled
+    /// `stop`, a watch the server ended and a lost connection are errors
+    /// naming the cluster.
+    async fn next_event(
+        &self,
+        stream: &mut etcd_client::WatchStream,
+        stop: &CancellationToken,
+        name: &str,
+    ) -> Result<etcd_client::WatchResponse, EtcdError> {
+        let msg = tokio::select! {
+            _ = stop.cancelled() => return Err(EtcdError::Cancelled { at: self.at.clone() }),
+            m = stream.message() => m,
+        };
+        match msg {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(EtcdError::Stream {
+                at: self.at.clone(),
+                what: format!("the watch on {name:?} ended"),
+            }),
+            Err(source) => Err(EtcdError::Unreachable {
+                at: self.at.clone(),
+                source,
+            }),
+        }
     }
 
     /// Every registered actor, as (uid, addresses).
