@@ -521,10 +521,16 @@ fn enable_path(e: &Expr) -> syn::Result<Enabled> {
 
 /// `timeout = N` (seconds, an integer or a float, more than zero).
 fn main_timeout(args: &[MetaNameValue]) -> syn::Result<Option<f64>> {
-    let Some(a) = args.iter().find(|a| a.path.is_ident("timeout")) else {
-        return Ok(None);
-    };
-    let secs = match &a.value {
+    args.iter()
+        .find(|a| a.path.is_ident("timeout"))
+        .map(|a| seconds(&a.value))
+        .transpose()
+}
+
+/// A number of seconds written as an integer or float literal, more than
+/// zero: the `timeout = …` of both `#[tractor::main]` and `#[tractor::test]`.
+fn seconds(value: &Expr) -> syn::Result<f64> {
+    let secs = match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
         }) => i.base10_parse::<u64>()? as f64,
@@ -540,11 +546,11 @@ fn main_timeout(args: &[MetaNameValue]) -> syn::Result<Option<f64>> {
     };
     if !(secs > 0.0 && secs.is_finite()) {
         return Err(syn::Error::new_spanned(
-            &a.value,
+            value,
             "timeout must be more than zero seconds",
         ));
     }
-    Ok(Some(secs))
+    Ok(secs)
 }
 
 fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
@@ -609,20 +615,7 @@ fn expand_test(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
     let mut backends = vec!["process".to_owned(), "thread".to_owned()];
     for a in &args {
         if a.path.is_ident("timeout") {
-            timeout = match &a.value {
-                Expr::Lit(ExprLit {
-                    lit: Lit::Int(i), ..
-                }) => i.base10_parse::<u64>()? as f64,
-                Expr::Lit(ExprLit {
-                    lit: Lit::Float(f), ..
-                }) => f.base10_parse::<f64>()?,
-                other => {
-                    return Err(syn::Error::new_spanned(
-                        other,
-                        "timeout is a number of seconds",
-                    ));
-                }
-            };
+            timeout = seconds(&a.value)?;
         } else if a.path.is_ident("transport") {
             let t = lit_str(&a.value)?;
             if t != "tcp" && t != "uds" {
