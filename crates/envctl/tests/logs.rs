@@ -7,9 +7,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
 use common::*;
@@ -89,23 +88,17 @@ fn logs_follow_streams_every_line_across_rotations() {
     let w = World::new();
     let svc = start(&w);
     let port = svc["actual_port"].as_u64().unwrap();
-    let mut follow = Command::new(env!("CARGO_BIN_EXE_envctl"))
-        .args(["logs", "-f", "--service", "backend", "--logs-tail", "1"])
-        .current_dir(&w.repo)
-        .env("RUN_SH_RUNTIME_DIR", &w.runtime)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
     // The tail line arrives first: it is attached.
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("[feat-a-1 Backend]"), "{first}");
+    let mut follow = Follow::start(
+        &w,
+        &["logs", "-f", "--service", "backend", "--logs-tail", "1"],
+        "[feat-a-1 Backend]",
+    );
     for i in 0..100 {
         request(port, i);
     }
     let mut seen = Vec::new();
-    for l in lines.by_ref().map_while(Result::ok) {
+    for l in follow.lines.by_ref().map_while(Result::ok) {
         seen.extend(probes(&l));
         if seen.last() == Some(&99) {
             break;
@@ -118,12 +111,7 @@ fn logs_follow_streams_every_line_across_rotations() {
     );
     let log = PathBuf::from(svc["log_path"].as_str().unwrap());
     assert!(rotated(&log, 1).exists(), "the log rotated meanwhile");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(follow.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let _ = follow.wait();
+    follow.stop();
     teardown(&w);
 }
 

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -119,8 +118,10 @@ fn logs_follow_streams_new_lines_and_daemon_stop_ends_everything() {
     let w = World::new();
     start(&w, &[]);
     let port = backend(&w)["actual_port"].as_u64().unwrap();
-    let mut follow = Command::new(env!("CARGO_BIN_EXE_envctl"))
-        .args([
+    // The tail arrives first, then what the service prints from now on.
+    let mut follow = Follow::start(
+        &w,
+        &[
             "logs",
             "-f",
             "--project",
@@ -129,28 +130,17 @@ fn logs_follow_streams_new_lines_and_daemon_stop_ends_everything() {
             "backend",
             "--logs-tail",
             "1",
-        ])
-        .current_dir(&w.repo)
-        .env("RUN_SH_RUNTIME_DIR", &w.runtime)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
-    // The tail arrives first, then what the service prints from now on.
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("[feat-a-1 Backend]"), "{first}");
+        ],
+        "[feat-a-1 Backend]",
+    );
     http_get(&format!("http://127.0.0.1:{port}/error"));
-    let found = lines
+    let found = follow
+        .lines
+        .by_ref()
         .map_while(Result::ok)
         .find(|l| l.contains("ERROR something went wrong"));
     assert!(found.is_some(), "the new line streamed");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(follow.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let _ = follow.wait();
+    follow.stop();
     let out = w.envctl(&["daemon", "stop"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(daemon(&w)["running"], false);

@@ -235,7 +235,16 @@ async fn stream_from(name: &str) -> Result<(), tractor::Error> {
     Ok(())
 }
 
-async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
+/// What `python_child` does with its Python child.
+#[derive(Clone, Copy, PartialEq)]
+enum PyChildMode {
+    /// `add`, then a remote error, then a cancel that must be acked.
+    Spawn,
+    /// `pause_then_add`: the child stops in its debugger first.
+    Debug,
+}
+
+async fn python_child(python: &str, funcs: &str, mode: PyChildMode) -> Result<(), tractor::Error> {
     let backend = Arc::new(PythonBackend {
         python: python.into(),
         modules: vec![("py_funcs".into(), funcs.into())],
@@ -245,14 +254,22 @@ async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
             .start_actor_with("pychild", &["py_funcs"], backend)
             .await?;
         println!("python child pid {}", child.pid().unwrap_or(0));
+        let (func, says) = match mode {
+            PyChildMode::Spawn => ("add", "python child says"),
+            PyChildMode::Debug => ("pause_then_add", "python child resumed:"),
+        };
         let sum = child
             .run_from_ns(
                 "py_funcs",
-                "add",
+                func,
                 vec![("x".into(), 20.into()), ("y".into(), 22.into())],
             )
             .await?;
-        println!("python child says 20 + 22 = {sum}");
+        println!("{says} 20 + 22 = {sum}");
+        if mode == PyChildMode::Debug {
+            child.cancel_actor().await?;
+            return Ok(());
+        }
         match child.run_from_ns("py_funcs", "boom", vec![]).await {
             Err(tractor::Error::Remote(e)) => {
                 println!("python error: {} / {}", e.src_type(), e.boxed_type())
@@ -261,32 +278,6 @@ async fn spawn_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
         }
         let acked = child.cancel_actor().await?;
         println!("python child cancelled: {acked}");
-        Ok(())
-    })
-    .await?;
-    println!("nursery closed");
-    Ok(())
-}
-
-async fn debug_python(python: &str, funcs: &str) -> Result<(), tractor::Error> {
-    let backend = Arc::new(PythonBackend {
-        python: python.into(),
-        modules: vec![("py_funcs".into(), funcs.into())],
-    });
-    tractor::open_nursery(|n| async move {
-        let child = n
-            .start_actor_with("pychild", &["py_funcs"], backend)
-            .await?;
-        println!("python child pid {}", child.pid().unwrap_or(0));
-        let sum = child
-            .run_from_ns(
-                "py_funcs",
-                "pause_then_add",
-                vec![("x".into(), 20.into()), ("y".into(), 22.into())],
-            )
-            .await?;
-        println!("python child resumed: 20 + 22 = {sum}");
-        child.cancel_actor().await?;
         Ok(())
     })
     .await?;
@@ -408,9 +399,9 @@ async fn main() -> Result<(), tractor::Error> {
         ["etcd-watch", name] => etcd_watch(name).await,
         ["stream", name] => stream_from(name).await,
         ["pldspec", name] => pld_spec(name).await,
-        ["spawn-python", python, funcs] => spawn_python(python, funcs).await,
+        ["spawn-python", python, funcs] => python_child(python, funcs, PyChildMode::Spawn).await,
         ["supervise-python", python, funcs] => supervise_python(python, funcs).await,
-        ["debug-python", python, funcs] => debug_python(python, funcs).await,
+        ["debug-python", python, funcs] => python_child(python, funcs, PyChildMode::Debug).await,
         _ => Err(tractor::Error::Config(
             "usage: rust_client ctx NAME [FUNC] | rust-ctx NAME | stream NAME | pldspec NAME \
              | spawn-python PYTHON PY_FUNCS_FILE \

@@ -250,27 +250,6 @@ fn a_malformed_etcd_address_is_refused_in_words() {
     assert_clean(&rv);
 }
 
-/// The peer's Python: `TRACTOR_PEER_PYTHON` (set by scripts/test.sh), else
-/// built now with the setup script (as in `interop.rs`).
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("TRACTOR_PEER_PYTHON")
-        && !p.is_empty()
-    {
-        return p.into();
-    }
-    let setup = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/peers/python-tractor/setup.sh");
-    let out = std::process::Command::new(&setup)
-        .output()
-        .expect("run the python peer setup script");
-    assert!(
-        out.status.success(),
-        "setup.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 #[test]
 fn a_python_actor_registering_with_an_etcd_backed_registrar_lands_in_etcd() {
     let tmp = tempfile::tempdir().unwrap();

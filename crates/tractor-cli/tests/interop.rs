@@ -26,27 +26,6 @@ use tractor::ipc::{Addr, Proto};
 use tractor::testing::pty::Terminal;
 use tractor::testing::{Program, example_path, session_vars_for};
 
-/// The peer's Python: `TRACTOR_PEER_PYTHON` (set by scripts/test.sh), else
-/// built now with the setup script.
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("TRACTOR_PEER_PYTHON")
-        && !p.is_empty()
-    {
-        return p.into();
-    }
-    let setup = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/peers/python-tractor/setup.sh");
-    let out = std::process::Command::new(&setup)
-        .output()
-        .expect("run the python peer setup script");
-    assert!(
-        out.status.success(),
-        "setup.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn py_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py")
 }

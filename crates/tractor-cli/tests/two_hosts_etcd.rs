@@ -11,10 +11,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::netns::{HOST_A, HOST_B, TwoHosts};
+use common::netns::{HOST_A, HOST_B, TwoHosts, cluster};
 use common::*;
 use nix::sys::signal::Signal;
 use tractor::RuntimeVars;
@@ -23,19 +23,6 @@ use tractor::testing::{Program, example_path};
 
 /// The lease TTL the service uses, in seconds.
 const TTL: u64 = 2;
-
-/// A cluster CA in `root/ca` and node folders for both hosts.
-fn cluster(root: &Path, rv: &RuntimeVars) -> (PathBuf, PathBuf) {
-    let ca = root.join("ca");
-    let ca_s = ca.to_str().unwrap();
-    let (code, out) = tractor(&["certs", "init", ca_s], rv);
-    assert_eq!(code, 0, "{out}");
-    for host in [HOST_A, HOST_B] {
-        let (code, out) = tractor(&["certs", "issue", "--name", host, ca_s], rv);
-        assert_eq!(code, 0, "{out}");
-    }
-    (ca.join(HOST_A), ca.join(HOST_B))
-}
 
 /// etcd on host A, at 10.77.0.1:2379 (its own namespace: the port is ours).
 fn etcd_on_a(hosts: &TwoHosts, dir: &Path) -> Etcd {
@@ -77,7 +64,7 @@ impl World {
         let hosts = TwoHosts::new()?;
         let (rv, _) = session();
         let tmp = tempfile::tempdir().unwrap();
-        let (a_dir, b_dir) = cluster(tmp.path(), &rv);
+        let (a_dir, b_dir) = cluster(tmp.path(), "ca", &rv);
         let etcd = etcd_on_a(&hosts, tmp.path());
         let b_vars = host_vars(&rv, &etcd, HOST_B, &b_dir);
         let a_vars = host_vars(&rv, &etcd, HOST_A, &a_dir);

@@ -11,9 +11,9 @@
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::netns::{HOST_A, HOST_B, TwoHosts};
+use common::netns::{HOST_B, TwoHosts, cluster};
 use common::*;
 use nix::sys::signal::Signal;
 use tractor::RuntimeVars;
@@ -22,20 +22,6 @@ use tractor::testing::example_path;
 /// The service's (and registrar's) address on host B, with TLS.
 fn service_addr() -> String {
     format!("/ip4/{HOST_B}/tcp/1616/tls")
-}
-
-/// A cluster CA in `root/name` and node folders for both hosts.
-fn cluster(root: &Path, name: &str, rv: &RuntimeVars) -> (PathBuf, PathBuf) {
-    let ca = root.join(name);
-    let ca_s = ca.to_str().unwrap();
-    let (code, out) = tractor(&["certs", "init", ca_s], rv);
-    assert_eq!(code, 0, "{out}");
-    for host in [HOST_A, HOST_B] {
-        let (code, out) = tractor(&["certs", "issue", "--name", host, ca_s], rv);
-        assert_eq!(code, 0, "{out}");
-        assert!(out.contains("TRACTOR_TLS_DIR="), "{out}");
-    }
-    (ca.join(HOST_A), ca.join(HOST_B))
 }
 
 /// Session vars for one host: the registrar is the service on B, over TLS.

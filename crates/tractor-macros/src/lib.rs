@@ -373,7 +373,9 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
 /// `::`; each must name a module) or `enable = "ns1, ns2"` (namespace
 /// strings, as `module_path!()` gives them), `timeout = N`
 /// (seconds): after N seconds the actor tree is cancelled as by a first
-/// Ctrl-C, and the program says so on stderr and exits with status 124.
+/// Ctrl-C, and the program says so on stderr and exits with status 124;
+/// `debug_mode = true`: a crash or `tractor::pause!()` in any actor of the
+/// tree shows a crash card on this terminal (Python's `debug_mode=True`).
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match parse_args(attr) {
@@ -390,20 +392,38 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn root_config(args: &[MetaNameValue]) -> syn::Result<Tokens> {
     let mut name = "root".to_owned();
     let mut enable: Vec<Enabled> = Vec::new();
+    let mut debug_mode = false;
     for a in args {
-        if a.path.is_ident("name") {
+        if a.path.is_ident("debug_mode") {
+            debug_mode = match &a.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => b.value,
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "debug_mode is `true` or `false`",
+                    ));
+                }
+            };
+        } else if a.path.is_ident("name") {
             name = lit_str(&a.value)?;
         } else if a.path.is_ident("enable") {
             enable = enable_list(&a.value)?;
         } else if a.path.is_ident("timeout") {
             continue; // read by `main_timeout`
         } else {
-            return Err(syn::Error::new_spanned(&a.path, "unknown option"));
+            return Err(syn::Error::new_spanned(
+                &a.path,
+                "unknown option; expected `name`, `enable`, `timeout` or `debug_mode`",
+            ));
         }
     }
     let names = enable.iter().map(|e| &e.name);
     Ok(quote! {
-        ::tractor::RootConfig::named(#name).enable(&[#(::core::convert::AsRef::<str>::as_ref(&#names)),*])
+        ::tractor::RootConfig::named(#name)
+            .enable(&[#(::core::convert::AsRef::<str>::as_ref(&#names)),*])
+            .debug_mode(#debug_mode)
     })
 }
 

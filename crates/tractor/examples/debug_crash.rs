@@ -35,40 +35,17 @@ async fn pause_then_answer() -> Result<u32, tractor::Error> {
     Ok(42)
 }
 
-fn main() -> std::process::ExitCode {
+#[tractor::main(debug_mode = true)]
+async fn main() -> Result<(), tractor::Error> {
     let pause = std::env::args().nth(1).as_deref() == Some("pause");
-    tractor::maybe_run_child();
-    tractor::devx::panics::install_hook();
-    let mut rtv = match tractor::RuntimeVars::from_env() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return std::process::ExitCode::from(2);
+    tractor::open_nursery(|n| async move {
+        let child = n.start_actor("child", &[spawn_grandchild::NS]).await?;
+        if pause {
+            let answer = child.run(pause_then_answer {}).await?;
+            println!("resumed: the child answered {answer}");
+            return child.cancel_actor().await.map(drop);
         }
-    };
-    rtv.debug_mode = true;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let cfg = tractor::RootConfig::named("root").with_vars(rtv);
-    let out = rt.block_on(tractor::run_root(cfg, || async {
-        tractor::open_nursery(|n| async move {
-            let child = n.start_actor("child", &[spawn_grandchild::NS]).await?;
-            if pause {
-                let answer = child.run(pause_then_answer {}).await?;
-                println!("resumed: the child answered {answer}");
-                return child.cancel_actor().await.map(drop);
-            }
-            child.run(spawn_grandchild {}).await
-        })
-        .await
-    }));
-    match out {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("debug_crash: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+        child.run(spawn_grandchild {}).await
+    })
+    .await
 }

@@ -10,7 +10,7 @@
 //!
 //! ## A tour
 //!
-//! ```ignore
+//! ```no_run
 //! #[tractor::rpc]
 //! async fn add(x: i64, y: i64) -> i64 { x + y }
 //!

@@ -90,14 +90,27 @@ impl Drop for NurseryInner {
 /// Opens a nursery, runs `body` with it, and returns only when every child
 /// has finished or been cancelled.
 ///
-/// ```ignore
-/// tractor::open_nursery(|n| async move {
-///     let p = n.start_actor("worker", &["my_crate.workers"]).await?;
-///     let sum: i64 = p.run(workers::add { x: 1, y: 2 }).await?;
-///     p.cancel_actor().await?;
-///     Ok(sum)
-/// })
-/// .await
+/// ```no_run
+/// mod workers {
+///     /// Adds two numbers, in whichever actor serves it.
+///     #[tractor::rpc]
+///     pub async fn add(x: i64, y: i64) -> i64 {
+///         x + y
+///     }
+/// }
+///
+/// #[tractor::main]
+/// async fn main() -> Result<(), tractor::Error> {
+///     let sum = tractor::open_nursery(|n| async move {
+///         let p = n.start_actor("worker", &[workers::add::NS]).await?;
+///         let sum: i64 = p.run(workers::add { x: 1, y: 2 }).await?;
+///         p.cancel_actor().await?;
+///         Ok(sum)
+///     })
+///     .await?;
+///     assert_eq!(sum, 3);
+///     Ok(())
+/// }
 /// ```
 pub async fn open_nursery<F, Fut, T>(body: F) -> Result<T, Error>
 where

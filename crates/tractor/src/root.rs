@@ -42,6 +42,10 @@ pub struct RootConfig {
     /// etcd cluster (`tractor registrar --store etcd://…`), so actors that
     /// register with it (Python ones too) are found through etcd.
     pub registrar_store: Option<EtcdEndpoints>,
+    /// Debug mode for the whole tree, over the runtime vars' own flag
+    /// (Python's `open_root_actor(debug_mode=True)`): a crash or
+    /// `tractor::pause!()` in any actor shows a card on this terminal.
+    pub debug_mode: bool,
 }
 
 impl Default for RootConfig {
@@ -52,6 +56,7 @@ impl Default for RootConfig {
             rtv: None,
             registry: None,
             registrar_store: None,
+            debug_mode: false,
         }
     }
 }
@@ -110,6 +115,27 @@ impl RootConfig {
     /// registrar).
     pub fn with_registrar_store(mut self, store: EtcdEndpoints) -> Self {
         self.registrar_store = Some(store);
+        self
+    }
+
+    /// Turns debug mode on for the tree (`#[tractor::main(debug_mode =
+    /// true)]`); off leaves the runtime vars' own flag as it is.
+    ///
+    /// ```no_run
+    /// #[tractor::main(debug_mode = true)]
+    /// async fn main() {
+    ///     tractor::pause!(); // a card on this terminal; `c` goes on
+    /// }
+    /// ```
+    ///
+    /// It takes a bool literal (the error says so):
+    ///
+    /// ```compile_fail
+    /// #[tractor::main(debug_mode = "yes")]
+    /// async fn main() {}
+    /// ```
+    pub fn debug_mode(mut self, on: bool) -> Self {
+        self.debug_mode = on;
         self
     }
 
@@ -195,6 +221,7 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
     };
     rtv.is_root = true;
     rtv.spawn = None;
+    rtv.debug_mode |= cfg.debug_mode;
     if let Some(reg) = cfg.registry.clone() {
         rtv.set_registry(reg);
     }

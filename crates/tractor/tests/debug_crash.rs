@@ -50,10 +50,7 @@ fn a_grandchild_panic_shows_three_cards_grandchild_child_root_then_exits_nonzero
     assert!(card.contains("actor 'grandchild'"), "{card}");
     t.press("c");
 
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'child' "), "{actor}");
-    let card = t.expect("keys: [c] continue");
+    let card = expect_card(&mut t, "child");
     assert!(
         card.contains("error:   RemoteActorError(Panic): the grandchild blew up"),
         "{card}"
@@ -65,32 +62,34 @@ fn a_grandchild_panic_shows_three_cards_grandchild_child_root_then_exits_nonzero
     );
     t.press("c");
 
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'root' "), "{actor}");
-    let card = t.expect("keys: [c] continue");
+    let card = expect_card(&mut t, "root");
     assert!(card.contains("the grandchild blew up"), "{card}");
     assert!(card.contains("relayed: from grandchild -> child"), "{card}");
     t.press("c");
 
     let st = t.wait_exit(&mut child);
     assert_eq!(st.code(), Some(1), "exits non-zero:\n{}", t.screen);
-    assert!(
-        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none(),
-        "{}",
-        t.screen
-    );
-    let _ = std::fs::remove_dir_all(&rv.bind_dir);
+    assert_no_leak(&rv, &t);
 }
 
 fn start(args: &[&str]) -> (tractor::RuntimeVars, Terminal, std::process::Child) {
+    start_program("debug_crash", args)
+}
+
+/// Starts `program` (an example or test program) on a new terminal with
+/// this test's own session vars; this test becomes the subreaper of the
+/// tree, so its leak check sees orphans too.
+fn start_program(
+    program: &str,
+    args: &[&str],
+) -> (tractor::RuntimeVars, Terminal, std::process::Child) {
     let rv = session_vars();
     let (k, v) = rv.dump();
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
-    let mut cmd = Command::new(example_path("debug_crash"));
+    let mut cmd = Command::new(example_path(program));
     cmd.args(args).env(k, v).env_remove("RUST_LOG");
     let (t, child) = Terminal::start(&mut cmd, LIMIT).expect("the program starts");
     (rv, t, child)
@@ -99,10 +98,7 @@ fn start(args: &[&str]) -> (tractor::RuntimeVars, Terminal, std::process::Child)
 #[test]
 fn pause_shows_the_card_and_the_task_goes_on_after_c() {
     let (rv, mut t, mut child) = start(&["pause"]);
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'child' "), "{actor}");
-    let card = t.expect("keys: [c] continue");
+    let card = expect_card(&mut t, "child");
     assert!(
         card.contains("paused:  tractor::pause!() at crates/tractor/examples/debug_crash.rs:"),
         "{card}"
@@ -115,20 +111,25 @@ fn pause_shows_the_card_and_the_task_goes_on_after_c() {
     t.expect("resumed: the child answered 42");
     let st = t.wait_exit(&mut child);
     assert_eq!(st.code(), Some(0), "{}", t.screen);
+    assert_no_leak(&rv, &t);
+}
+
+/// Waits for the next crash card, checks that it is `actor`'s (the
+/// card's `actor:` line starts with `actor:   '<actor>' `) and returns
+/// the card's text once it is complete (up to its key line).
+fn expect_card(t: &mut Terminal, actor: &str) -> String {
+    t.expect("tractor debug: crash card");
+    let line = t.line_after("actor:");
     assert!(
-        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none(),
-        "{}",
-        t.screen
+        line.starts_with(&format!("actor:   '{actor}' ")),
+        "expected {actor}'s card: {line}"
     );
-    let _ = std::fs::remove_dir_all(&rv.bind_dir);
+    t.expect("keys: [c] continue")
 }
 
 /// Waits for the first card (the grandchild's) to be complete.
 fn grandchilds_card(t: &mut Terminal) {
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'grandchild' "), "{actor}");
-    t.expect("keys: [c] continue");
+    expect_card(t, "grandchild");
 }
 
 /// No process of the tree is left, and the runtime folder is removed.
@@ -166,15 +167,9 @@ fn ctrl_c_on_the_terminal_while_a_card_is_up_is_shielded_and_c_still_works() {
     assert!(child.try_wait().unwrap().is_none(), "{}", t.screen);
     // The card still takes its key: the error goes on to the child.
     t.press("c");
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'child' "), "{actor}");
-    t.expect("keys: [c] continue");
+    expect_card(&mut t, "child");
     t.press("c");
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'root' "), "{actor}");
-    t.expect("keys: [c] continue");
+    expect_card(&mut t, "root");
     t.press("c");
     let st = t.wait_exit(&mut child);
     assert_eq!(st.code(), Some(1), "{}", t.screen);
@@ -210,15 +205,7 @@ fn a_second_ctrl_c_on_the_terminal_while_a_card_is_up_kills_the_tree() {
 
 #[test]
 fn two_siblings_crashing_at_once_get_the_terminal_one_after_the_other() {
-    let rv = session_vars();
-    let (k, v) = rv.dump();
-    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
-    let mut cmd = Command::new(example_path("test_debug_siblings"));
-    cmd.env(k, v).env_remove("RUST_LOG");
-    let (mut t, mut child) = Terminal::start(&mut cmd, LIMIT).expect("the program starts");
+    let (rv, mut t, mut child) = start_program("test_debug_siblings", &[]);
 
     // The root grants the lock to one of them first.
     let taken = t.line_after("tractor: terminal lock taken by '");
@@ -230,13 +217,7 @@ fn two_siblings_crashing_at_once_get_the_terminal_one_after_the_other() {
     };
     let second = if first == "left" { "right" } else { "left" };
     let from = t.cursor;
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(
-        actor.starts_with(&format!("actor:   '{first}' ")),
-        "{actor}"
-    );
-    let card = t.expect("keys: [c] continue");
+    let card = expect_card(&mut t, first);
     assert!(
         card.contains(&format!("error:   Panic: {first} blew up")),
         "{card}"
@@ -274,10 +255,7 @@ fn two_siblings_crashing_at_once_get_the_terminal_one_after_the_other() {
     assert!(!card.contains(&format!("'{first}'")), "{card}");
     t.press("c");
 
-    t.expect("tractor debug: crash card");
-    let actor = t.line_after("actor:");
-    assert!(actor.starts_with("actor:   'root' "), "{actor}");
-    t.expect("keys: [c] continue");
+    expect_card(&mut t, "root");
     t.press("c");
     let st = t.wait_exit(&mut child);
     assert_eq!(st.code(), Some(1), "{}", t.screen);

@@ -398,3 +398,44 @@ pub fn alive(pid: u32) -> bool {
             .is_some_and(|(_, rest)| !rest.starts_with('Z'))
     })
 }
+
+/// A running `envctl logs -f …` with its stdout read line by line.
+pub struct Follow {
+    child: std::process::Child,
+    /// The lines it prints.
+    pub lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Follow {
+    /// Starts `envctl ARGS` (a `logs -f`) in the repository and waits for
+    /// its first line (the tail), which must start with `first`: then it
+    /// is attached and what the service prints from now on streams.
+    pub fn start(w: &World, args: &[&str], first: &str) -> Follow {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_envctl"))
+            .args(args)
+            .current_dir(&w.repo)
+            .env("RUN_SH_RUNTIME_DIR", &w.runtime)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("envctl logs -f runs");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = lines
+            .next()
+            .expect("a first line")
+            .expect("readable output");
+        assert!(line.starts_with(first), "{line}");
+        Follow { child, lines }
+    }
+
+    /// Ctrl-C, as a person ends it, and waits for it to exit.
+    pub fn stop(mut self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .expect("signal envctl logs -f");
+        let _ = self.child.wait();
+    }
+}

@@ -54,3 +54,24 @@ pub fn registrar(rv: &RuntimeVars, reg: &Addr) -> Program {
     p.wait_for_line("registrar listening on", LIMIT).unwrap();
     p
 }
+
+/// The peer's Python: `TRACTOR_PEER_PYTHON` (set by scripts/test.sh), else
+/// built now with the setup script.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("TRACTOR_PEER_PYTHON")
+        && !p.is_empty()
+    {
+        return p.into();
+    }
+    let setup = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/peers/python-tractor/setup.sh");
+    let out = std::process::Command::new(&setup)
+        .output()
+        .expect("run the python peer setup script");
+    assert!(
+        out.status.success(),
+        "setup.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}

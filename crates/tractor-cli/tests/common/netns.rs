@@ -1,19 +1,34 @@
 //! Two "hosts" on one machine: network namespaces joined by a veth pair
 //! (needs root; CI runs as root).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tractor::RuntimeVars;
 use tractor::testing::Program;
 
-use super::LIMIT;
+use super::{LIMIT, tractor};
 
 /// Host A's address.
 pub const HOST_A: &str = "10.77.0.1";
 /// Host B's address.
 pub const HOST_B: &str = "10.77.0.2";
+
+/// A cluster CA in `root/name` (`tractor certs init`) and a node folder
+/// for each host (`tractor certs issue`): (host A's, host B's).
+pub fn cluster(root: &Path, name: &str, rv: &RuntimeVars) -> (PathBuf, PathBuf) {
+    let ca = root.join(name);
+    let ca_s = ca.to_str().unwrap();
+    let (code, out) = tractor(&["certs", "init", ca_s], rv);
+    assert_eq!(code, 0, "{out}");
+    for host in [HOST_A, HOST_B] {
+        let (code, out) = tractor(&["certs", "issue", "--name", host, ca_s], rv);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("TRACTOR_TLS_DIR="), "{out}");
+    }
+    (ca.join(HOST_A), ca.join(HOST_B))
+}
 
 pub fn ip(args: &[&str]) -> Result<(), String> {
     let out = Command::new("ip")

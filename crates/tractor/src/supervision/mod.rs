@@ -51,20 +51,32 @@ use crate::errors::Error;
 /// nursery. When the budget runs out the result is one
 /// [`Error::Escalated`] (after every child was stopped).
 ///
-/// ```ignore
+/// ```no_run
 /// use tractor::supervision::{ChildSpec, Strategy, SupervisorSpec};
 ///
-/// tractor::supervise(SupervisorSpec::new(Strategy::OneForOne), |sup| async move {
-///     for i in 0..3 {
-///         sup.start_child(ChildSpec::new(&format!("worker-{i}"), &[work::NS])).await?;
+/// mod work {
+///     /// What each worker serves.
+///     #[tractor::rpc]
+///     pub async fn ping() -> u32 {
+///         1
 ///     }
-///     let mut events = sup.subscribe();
-///     while let Ok(ev) = events.recv().await {
-///         println!("{ev:?}");
-///     }
-///     Ok(())
-/// })
-/// .await
+/// }
+///
+/// #[tractor::main]
+/// async fn main() -> Result<(), tractor::Error> {
+///     tractor::supervise(SupervisorSpec::new(Strategy::OneForOne), |sup| async move {
+///         for i in 0..3 {
+///             let name = format!("worker-{i}");
+///             sup.start_child(ChildSpec::new(&name, &[work::ping::NS])).await?;
+///         }
+///         let mut events = sup.subscribe();
+///         while let Ok(ev) = events.recv().await {
+///             println!("{ev:?}");
+///         }
+///         Ok(())
+///     })
+///     .await
+/// }
 /// ```
 pub async fn supervise<F, Fut, T>(spec: SupervisorSpec, body: F) -> Result<T, Error>
 where

@@ -120,10 +120,23 @@ pub(crate) struct MainCall {
 /// its end is how its actor exited (a clean exit is normal; a signal, a
 /// non-zero status or a failed thread is abnormal).
 ///
-/// ```ignore
-/// let spec = ChildSpec::new("worker-0", &[work::NS])
+/// ```no_run
+/// # use tractor::supervision::{ChildSpec, Restart};
+/// mod work {
+///     /// The worker's main: does `jobs` jobs, then returns.
+///     #[tractor::rpc]
+///     pub async fn run(jobs: u32) -> Result<(), tractor::Error> {
+///         let _ = jobs;
+///         Ok(())
+///     }
+/// }
+/// # fn main() -> Result<(), tractor::Error> {
+/// let spec = ChildSpec::new("worker-0", &[work::run::NS])
 ///     .restart(Restart::Transient)
 ///     .main(work::run { jobs: 10 })?;
+/// # let _ = spec;
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct ChildSpec {

@@ -16,8 +16,13 @@
 //! too, with the cids the actor chose.
 //!
 //! For speed, one tokio runtime and one actor serve every input (the
-//! actor is rebuilt only when an input cancelled it), and the connection
-//! is an in-memory pipe ([`tractor::testing::fuzz`]).
+//! actor is rebuilt only when an input cancelled it), the connection is
+//! an in-memory pipe ([`tractor::testing::fuzz`]), and the runtime's clock
+//! is paused: everything the input sets off runs on this one runtime, so
+//! when no task can run, tokio moves the clock to the next timer at once.
+//! A wait for a call that never comes ([`AWAIT_CALL`]) or a runtime
+//! timeout then costs no wall time, and a real hang (nothing runnable,
+//! ever) reaches [`DEADLINE`] at once instead of after ten seconds.
 //!
 //! Checked for each input: nothing panics; the input is served, the
 //! connection torn down and every task it started ended within
@@ -593,6 +598,7 @@ fn shared() -> &'static Shared {
     S.get_or_init(|| Shared {
         rt: tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(true)
             .build()
             .expect("a tokio runtime"),
         actor: Mutex::new(None),

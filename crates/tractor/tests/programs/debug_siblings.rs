@@ -15,43 +15,20 @@ async fn crash_on_go(ctx: tractor::Context<tractor::Callee<(), ()>>) -> Result<(
     panic!("{} blew up", me.unwrap_or_default());
 }
 
-fn main() -> std::process::ExitCode {
-    tractor::maybe_run_child();
-    tractor::devx::panics::install_hook();
-    let mut rtv = match tractor::RuntimeVars::from_env() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    rtv.debug_mode = true;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let cfg = tractor::RootConfig::named("root").with_vars(rtv);
-    let out = rt.block_on(tractor::run_root(cfg, || async {
-        tractor::open_nursery(|n| async move {
-            let left = n.start_actor("left", &[crash_on_go::NS]).await?;
-            let right = n.start_actor("right", &[crash_on_go::NS]).await?;
-            let (l, ()) = left.open_context(crash_on_go {}).await?;
-            let (r, ()) = right.open_context(crash_on_go {}).await?;
-            let (ls, rs) = (l.open_stream(), r.open_stream());
-            let (a, b) = tokio::join!(ls.send(&()), rs.send(&()));
-            a?;
-            b?;
-            println!("both told to crash");
-            let (a, b) = tokio::join!(l.result(), r.result());
-            a.and(b)
-        })
-        .await
-    }));
-    match out {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("test_debug_siblings: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+#[tractor::main(debug_mode = true)]
+async fn main() -> Result<(), tractor::Error> {
+    tractor::open_nursery(|n| async move {
+        let left = n.start_actor("left", &[crash_on_go::NS]).await?;
+        let right = n.start_actor("right", &[crash_on_go::NS]).await?;
+        let (l, ()) = left.open_context(crash_on_go {}).await?;
+        let (r, ()) = right.open_context(crash_on_go {}).await?;
+        let (ls, rs) = (l.open_stream(), r.open_stream());
+        let (a, b) = tokio::join!(ls.send(&()), rs.send(&()));
+        a?;
+        b?;
+        println!("both told to crash");
+        let (a, b) = tokio::join!(l.result(), r.result());
+        a.and(b)
+    })
+    .await
 }

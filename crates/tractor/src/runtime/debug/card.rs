@@ -94,7 +94,9 @@ pub fn show_and_wait(actor: &Actor, text: &str, root: Option<libc::pid_t>) -> Ke
         Ok(t) => t,
         Err(e) => {
             eprint!("{text}");
-            eprintln!("tractor debug: no terminal to read a key from ({e}): continuing");
+            crate::runtime::debug::say!(
+                "tractor debug: no terminal to read a key from ({e}): continuing"
+            );
             return Key::Continue;
         }
     };

@@ -17,7 +17,7 @@ pub async fn hold(actor: &Actor, crash: Crash) -> Key {
     let lock = match acquire(actor, &crash.task).await {
         Ok(l) => Some(l),
         Err(e) => {
-            eprintln!(
+            crate::runtime::debug::say!(
                 "tractor debug: '{}' could not take the terminal lock ({e}); showing its card anyway",
                 actor.name()
             );
@@ -43,7 +43,7 @@ pub async fn hold(actor: &Actor, crash: Crash) -> Key {
     }
     drop(ctrl_c);
     if key == Key::Quit {
-        eprintln!("tractor debug: quitting the tree");
+        crate::runtime::debug::say!("tractor debug: quitting the tree");
         quit_tree(actor).await;
     }
     key

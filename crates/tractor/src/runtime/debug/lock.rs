@@ -88,7 +88,7 @@ impl Drop for Held {
         } else {
             " (its request ended without a release: it is gone)"
         };
-        eprintln!(
+        crate::runtime::debug::say!(
             "tractor: terminal lock released by '{}'{how}",
             self.who.name
         );
@@ -110,7 +110,7 @@ pub(crate) async fn take(who: Uid) -> Held {
             let n = QUEUED.fetch_add(1, Ordering::SeqCst) + 1;
             let _queued = Queued;
             let by = holder().map(|u| u.name).unwrap_or_else(|| "?".into());
-            eprintln!(
+            crate::runtime::debug::say!(
                 "tractor: '{}' waits for the terminal lock (held by '{by}'; {n} waiting)",
                 who.name
             );
@@ -118,7 +118,7 @@ pub(crate) async fn take(who: Uid) -> Held {
         }
     };
     *plock(&HOLDER) = Some(who.clone());
-    eprintln!("tractor: terminal lock taken by '{}'", who.name);
+    crate::runtime::debug::say!("tractor: terminal lock taken by '{}'", who.name);
     Held {
         who,
         released: false,

@@ -29,6 +29,24 @@ pub mod request;
 pub mod terminal;
 
 pub use card::{Crash, Key};
+
+/// Prints one line to stderr with a single write, so that a line of ours
+/// and one a child writes to the same terminal (a Python child's warning,
+/// its debugger) cannot interleave mid-line: `eprintln!` writes each piece
+/// of its format separately.
+macro_rules! say {
+    ($($t:tt)*) => {
+        $crate::runtime::debug::say_line(::std::format_args!($($t)*))
+    };
+}
+pub(crate) use say;
+
+/// [`say!`]'s body.
+pub(crate) fn say_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let line = format!("{args}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
 pub use hold::{crash_of, hold};
 pub use lock::{LockRelease, LockStatus, TTY_LOCK_NS, holder, lock_stdio_for_peer, queued};
 pub use request::{TtyLock, acquire, acquire_from};

@@ -8,7 +8,7 @@ use super::hold::hold;
 /// source location. Outside an actor it prints a line and returns.
 pub async fn pause(at: &str) {
     let Some(actor) = crate::runtime::actor::current_actor() else {
-        eprintln!("tractor::pause!() at {at}: not in an actor; not pausing");
+        crate::runtime::debug::say!("tractor::pause!() at {at}: not in an actor; not pausing");
         return;
     };
     let crash = Crash {
@@ -27,7 +27,7 @@ pub async fn pause(at: &str) {
 /// `t` (task tree again). The tree's lock is served by a root in debug
 /// mode; elsewhere the card is shown without it.
 ///
-/// ```ignore
+/// ```no_run
 /// async fn work() {
 ///     tractor::pause!();
 /// }
