@@ -44,7 +44,10 @@ async fn a_child_of_the_registrar_is_registered_once_it_has_answered() -> Result
     tractor::open_nursery(|n| async move {
         let p = n.start_actor("fresh", &[ping::NS]).await?;
         assert_eq!(p.run(ping {}).await?, 7);
-        assert!(registered("fresh").await?, "not in the registry after its first answer");
+        assert!(
+            registered("fresh").await?,
+            "not in the registry after its first answer"
+        );
         p.cancel_actor().await?;
         Ok(())
     })
@@ -52,13 +55,14 @@ async fn a_child_of_the_registrar_is_registered_once_it_has_answered() -> Result
 }
 
 #[tractor::test(timeout = 60)]
-async fn a_thread_child_of_the_registrar_is_registered_once_it_has_answered() -> Result<(), Error>
-{
+async fn a_thread_child_of_the_registrar_is_registered_once_it_has_answered() -> Result<(), Error> {
     let thread: Arc<dyn tractor::spawn::SpawnBackend> = Arc::new(tractor::spawn::ThreadBackend);
     tractor::open_nursery(|n| async move {
         for i in 0..3 {
             let name = format!("fresh-thread-{i}");
-            let p = n.start_actor_with(&name, &[ping::NS], thread.clone()).await?;
+            let p = n
+                .start_actor_with(&name, &[ping::NS], thread.clone())
+                .await?;
             assert_eq!(p.run(ping {}).await?, 7);
             assert!(registered(&name).await?, "{name} not in the registry");
             p.cancel_actor().await?;
@@ -95,7 +99,10 @@ async fn a_child_that_exited_is_no_longer_registered() -> Result<(), Error> {
     .await?;
     // The nursery has waited for the child's exit, which unregistered it
     // (after its registration through the parent was answered).
-    assert!(!registered("brief").await?, "still registered after its exit");
+    assert!(
+        !registered("brief").await?,
+        "still registered after its exit"
+    );
     Ok(())
 }
 

@@ -18,8 +18,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use process::{ProcessBackend, kill_all_children, signal_children};
 pub(crate) use pool::take_warm_runtime;
+pub use process::{ProcessBackend, kill_all_children, signal_children};
 pub use python::PythonBackend;
 pub use thread::ThreadBackend;
 

@@ -15,9 +15,9 @@
 //! process keeps no thread (nor its runtime's descriptors) for long.
 
 use std::cell::RefCell;
-use std::sync::{Condvar, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// How many warm threads may park at once.
