@@ -2,7 +2,8 @@
 //!
 //! A process whose `_TRACTOR_RT_VARS` envelope carries spawn info is a
 //! child: it dials its parent, does the Aid exchange, reads the
-//! `SpawnSpec`, binds, registers, serves until cancelled, tears down and
+//! `SpawnSpec`, binds, registers (through the parent's connection when the
+//! parent is the registrar, see `discovery::via_parent`), serves until cancelled, tears down and
 //! exits (spec §4.2). [`maybe_run_child`] does all of that and never
 //! returns in a child; in any other process it returns at once.
 
@@ -10,12 +11,17 @@ use std::time::Duration;
 
 use crate::discovery::api::{register_self, unregister_self};
 use crate::discovery::etcd::EtcdAgent;
+use crate::discovery::via_parent::{parent_is_the_registrar, register_through_parent};
 use crate::errors::Error;
 use crate::ipc::{Addr, Channel};
 use crate::msg::{Aid, Msg, Uid};
 use crate::runtime::actor::Actor;
 use crate::runtime::hooks::Hooks;
 use crate::runtime::state::RuntimeVars;
+
+/// How long a child's exit waits for its registration through the parent
+/// to be answered before it unregisters.
+const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs this process as a spawned child actor and exits, if the envelope
 /// says it is one; otherwise returns.
@@ -77,11 +83,15 @@ pub fn run_child_blocking(rtv: RuntimeVars) -> i32 {
 
 /// Runs a thread actor on the calling thread (the thread backend's entry):
 /// its own runtime, no signal handling (signals belong to the process).
+/// On a warm thread the runtime was built ahead (`spawn::pool`).
 pub(crate) fn run_child_in_thread(rtv: RuntimeVars) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start a runtime: {e}")))?;
+    let rt = match crate::spawn::take_warm_runtime() {
+        Some(rt) => rt,
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start a runtime: {e}")))?,
+    };
     rt.block_on(run_child_with(rtv, false))
 }
 
@@ -225,11 +235,21 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     }
     let _uncurrent = Uncurrent;
     actor.bind(&binds).await?;
-    if let Err(e) = register_self(&actor).await {
+    // Registration: through the parent's connection when the parent is
+    // the registrar (no round trip before serving), else as before, on a
+    // connection of its own before serving.
+    let via_parent = parent_is_the_registrar(&actor, &parent_aid, &info.parent_addr);
+    tracing::debug!(via_parent, "registering");
+    if !via_parent && let Err(e) = register_self(&actor).await {
         tracing::warn!(error = %e, "could not register");
     }
     let parent = actor.spawn_peer(parent_aid, chan);
-    actor.set_parent(parent);
+    actor.set_parent(parent.clone());
+    let registering = if via_parent {
+        Some(register_through_parent(&actor, &parent).await)
+    } else {
+        None
+    };
     tracing::debug!("serving");
     let signals = async {
         if !own_process {
@@ -258,6 +278,12 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
         }
     }
     actor.stop_serving().await;
+    if let Some(r) = registering {
+        // Unregistering must not overtake the registration still in
+        // flight on the parent's connection (it is answered at once, or
+        // the connection is gone).
+        let _ = tokio::time::timeout(REGISTRATION_WAIT, r).await;
+    }
     unregister_self(&actor).await;
     actor.close_connections().await;
     Actor::clear_current();

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod classic;
 pub mod etcd;
 pub mod registry;
+pub(crate) mod via_parent;
 
 pub use api::{
     find_actor, get_registry, get_root, open_portal, query_actor, query_registrar, wait_for_actor,

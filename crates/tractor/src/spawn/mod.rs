@@ -7,6 +7,7 @@
 //! backend is one file behind [`SpawnBackend`]; adding one touches this
 //! folder only.
 
+mod pool;
 mod process;
 mod python;
 pub mod reap;
@@ -17,6 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub(crate) use pool::take_warm_runtime;
 pub use process::{ProcessBackend, kill_all_children, signal_children};
 pub use python::PythonBackend;
 pub use thread::ThreadBackend;

@@ -12,6 +12,10 @@
 //! SIGTERM/SIGKILL; it is reported (an error naming it) and abandoned, and
 //! the tree exits without it. A panic that escapes the actor is caught and
 //! reported as its exit status.
+//!
+//! Actors start on warm threads (see [`super::pool`]): a thread whose
+//! runtime is already built, so a spawn pays neither the thread start nor
+//! the runtime build.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,8 +57,10 @@ impl ChildControl for ThreadControl {
 
 #[derive(Debug)]
 struct ThreadChild {
+    /// The actor's exit status, sent by its thread once the actor (and
+    /// its runtime) is gone; the thread itself may park for the next
+    /// actor (see `pool`).
     done: oneshot::Receiver<ExitInfo>,
-    handle: std::thread::JoinHandle<()>,
     control: Arc<ThreadControl>,
 }
 
@@ -64,22 +70,14 @@ impl ChildActor for ThreadChild {
     }
 
     fn wait(self: Box<Self>) -> Pin<Box<dyn Future<Output = ExitInfo> + Send>> {
-        let ThreadChild {
-            done,
-            handle,
-            control,
-        } = *self;
+        let ThreadChild { done, control } = *self;
         Box::pin(async move {
             let info = tokio::select! {
                 info = done => {
-                    let info = info.unwrap_or_else(|_| ExitInfo::Thread(Err("the actor thread vanished".into())));
-                    // The thread has sent its last word; joining is immediate.
-                    let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-                    info
+                    info.unwrap_or_else(|_| ExitInfo::Thread(Err("the actor thread vanished".into())))
                 }
                 _ = control.abandon.notified() => {
-                    // Detached: it ends with the process.
-                    drop(handle);
+                    // Left running: it ends with the process.
                     ExitInfo::Thread(Err("abandoned after ignoring cancellation".into()))
                 }
             };
@@ -106,9 +104,11 @@ impl SpawnBackend for ThreadBackend {
         let rtv = req.rtv;
         let entry = req.entry;
         let name = req.uid.name.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("actor:{name}"))
-            .spawn(move || {
+        let thread_name = format!("actor:{name}");
+        super::pool::run(
+            &name,
+            Box::new(move || {
+                super::pool::name_this_thread(&thread_name);
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entry(rtv)));
                 let info = match run {
                     Ok(Ok(())) => ExitInfo::Thread(Ok(())),
@@ -118,14 +118,14 @@ impl SpawnBackend for ThreadBackend {
                     }
                 };
                 let _ = tx.send(info);
-            })
-            .map_err(|e| Error::Spawn {
-                name: req.uid.name.clone(),
-                reason: format!("cannot start a thread: {e}"),
-            })?;
+            }),
+        )
+        .map_err(|e| Error::Spawn {
+            name: req.uid.name.clone(),
+            reason: format!("cannot start a thread: {e}"),
+        })?;
         Ok(Box::new(ThreadChild {
             done,
-            handle,
             control: Arc::new(ThreadControl::default()),
         }))
     }
