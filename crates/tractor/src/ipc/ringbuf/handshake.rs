@@ -44,6 +44,7 @@ macro_rules! handshake {
         }
     };
 }
+#[cfg(test)]
 pub(super) use handshake;
 
 handshake!(
