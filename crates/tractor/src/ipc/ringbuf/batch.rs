@@ -16,11 +16,11 @@ pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
 /// [`RingReader::recv_many`]: super::RingReader::recv_many
 #[derive(Debug)]
 pub struct RecvBatch {
-    /// Length-prefixed records; only `..len` is this batch's. Never
+    /// Length-prefixed records; only `..end` is this batch's. Never
     /// shrinks, so refilling it does not zero memory again.
     pub(super) buf: Vec<u8>,
     /// Bytes of this batch in `buf`.
-    pub(super) len: usize,
+    pub(super) end: usize,
     /// Records in this batch.
     pub(super) count: usize,
     /// Most bytes to take at once (a larger record is taken alone).
@@ -44,7 +44,7 @@ impl RecvBatch {
     pub fn with_limit(bytes: usize) -> RecvBatch {
         RecvBatch {
             buf: Vec::new(),
-            len: 0,
+            end: 0,
             count: 0,
             limit: bytes.max(PREFIX),
         }
@@ -63,14 +63,14 @@ impl RecvBatch {
     /// The records, in the order they were written.
     pub fn iter(&self) -> RecvIter<'_> {
         RecvIter {
-            rest: &self.buf[..self.len],
+            rest: &self.buf[..self.end],
             left: self.count,
         }
     }
 
     /// Makes room for `n` bytes and empties the batch.
     pub(super) fn reset(&mut self, n: usize) -> &mut [u8] {
-        self.len = 0;
+        self.end = 0;
         self.count = 0;
         if self.buf.len() < n {
             self.buf.resize(n, 0);

@@ -88,8 +88,11 @@ impl Model {
         let free = CAP - (w - self.read.load(Ordering::Acquire));
         let n = (free as usize).min(recs.len());
         for (i, rec) in recs[..n].iter().enumerate() {
-            // SAFETY (model): the slot is the writer's until published.
-            self.slots[((w + i as u64) % CAP) as usize].with_mut(|p| unsafe { *p = *rec });
+            self.slots[((w + i as u64) % CAP) as usize].with_mut(|p| {
+                // SAFETY: loom's cell pointer is valid; the slot is the
+                // writer's until published (loom reports it if not).
+                unsafe { *p = *rec }
+            });
         }
         if n > 0 && lh::publish(&self.write, w + n as u64, &self.reader_waiting) {
             self.data_ready.signal();
@@ -119,8 +122,11 @@ impl Model {
         let rd = self.read.load(Ordering::Relaxed);
         let w = self.write.load(Ordering::Acquire);
         for p in rd..w {
-            // SAFETY (model): published slots are the reader's until freed.
-            got.push(self.slots[(p % CAP) as usize].with(|v| unsafe { *v }));
+            got.push(self.slots[(p % CAP) as usize].with(|v| {
+                // SAFETY: loom's cell pointer is valid; a published slot is
+                // the reader's until freed (loom reports it if not).
+                unsafe { *v }
+            }));
         }
         if w != rd && lh::publish(&self.read, w, &self.writer_waiting) {
             self.space_ready.signal();

@@ -83,7 +83,7 @@ impl RingReader {
                 end
             )));
         }
-        batch.len = end;
+        batch.end = end;
         batch.count = count;
         if handshake::publish(r.read_pos(), rd + end as u64, r.writer_waiting()) {
             self.space_ready.signal();
