@@ -1,9 +1,10 @@
-//! The shared-memory channel: a large transfer arrives intact, cancelling
-//! mid-transfer and a crashing writer both end it cleanly, and no
-//! shared-memory object is left behind.
+//! The shared-memory channel: a large transfer arrives intact, batches of
+//! small records arrive once and in order, cancelling mid-transfer and a
+//! crashing writer or reader (mid-batch, or behind a full ring) end it
+//! cleanly and without a hang, and no shared-memory object is left behind.
 
 use tractor::Error;
-use tractor::shm::ShmOffer;
+use tractor::shm::{RecvBatch, ShmOffer};
 
 const RECORD: usize = 256 * 1024;
 
@@ -164,6 +165,198 @@ async fn a_crashed_writer_ends_the_reader_with_an_error() -> Result<(), Error> {
     assert!(
         outcome.contains("PeerGone"),
         "the reader fails with the writer gone: {outcome}"
+    );
+    assert_eq!(rings_open_here(), 0, "no shared-memory object left");
+    Ok(())
+}
+
+/// Small record `i`: its length and bytes follow from `i`.
+fn small(i: u64) -> Vec<u8> {
+    (0..(i % 97) as usize)
+        .map(|j| (i as usize * 7 + j) as u8)
+        .collect()
+}
+
+/// Writes `records` small records in batches of 1, 2, ... 64 records
+/// (every eighth batch one record at a time), aborting the process before
+/// batch `crash_at_batch` if set.
+#[tractor::context]
+async fn batch_producer(
+    ctx: tractor::Context<tractor::Callee<tractor::shm::ShmOffer>>,
+    records: u64,
+    crash_at_batch: Option<u64>,
+) -> Result<u64, Error> {
+    let (mut tx, offer) = ctx.open_shm_writer(4096).await?;
+    ctx.started(&offer).await?;
+    let (mut i, mut b) = (0u64, 0u64);
+    while i < records {
+        if crash_at_batch == Some(b) {
+            std::process::abort();
+        }
+        let k = (b % 64 + 1).min(records - i);
+        let batch: Vec<Vec<u8>> = (i..i + k).map(small).collect();
+        if b % 8 == 7 {
+            for rec in &batch {
+                tx.send(rec).await?;
+            }
+        } else {
+            tx.send_many(&batch).await?;
+        }
+        i += k;
+        b += 1;
+    }
+    Ok(i)
+}
+
+#[tractor::test(timeout = 120)]
+async fn batches_of_small_records_arrive_once_in_order() -> Result<(), Error> {
+    const RECORDS: u64 = 50_000;
+    tractor::open_nursery(|n| async move {
+        let p = n.start_actor("producer", &[batch_producer::NS]).await?;
+        let (ctx, offer): (_, ShmOffer) = p
+            .open_context(batch_producer {
+                records: RECORDS,
+                crash_at_batch: None,
+            })
+            .await?;
+        let mut rx = ctx.accept_shm_reader(&offer).await?;
+        let (mut batch, mut buf, mut next) = (RecvBatch::with_limit(1000), Vec::new(), 0u64);
+        loop {
+            // Mostly batches, every fifth read a single record.
+            if next % 5 == 0 {
+                if !rx.recv(&mut buf).await? {
+                    break;
+                }
+                assert_eq!(buf, small(next), "record {next}");
+                next += 1;
+            } else {
+                if !rx.recv_many(&mut batch).await? {
+                    break;
+                }
+                for rec in &batch {
+                    assert_eq!(rec, small(next), "record {next}");
+                    next += 1;
+                }
+            }
+        }
+        assert_eq!(next, RECORDS, "every record once");
+        assert_eq!(ctx.result().await?, RECORDS);
+        drop(rx);
+        p.cancel_actor().await?;
+        Ok(())
+    })
+    .await?;
+    assert_eq!(rings_open_here(), 0, "no shared-memory object left");
+    Ok(())
+}
+
+#[tractor::test(timeout = 60, backend = "process")]
+async fn a_writer_dying_mid_batch_ends_the_batch_reader_with_an_error() -> Result<(), Error> {
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let r = tractor::open_nursery(|n| async move {
+        let p = n.start_actor("crasher", &[batch_producer::NS]).await?;
+        let (ctx, offer): (_, ShmOffer) = p
+            .open_context(batch_producer {
+                records: 1_000_000,
+                crash_at_batch: Some(40),
+            })
+            .await?;
+        let mut rx = ctx.accept_shm_reader(&offer).await?;
+        // Read in a task of its own: the crash cancels this body.
+        tokio::spawn(async move {
+            let mut batch = RecvBatch::new();
+            let mut next = 0u64;
+            let outcome = loop {
+                match rx.recv_many(&mut batch).await {
+                    Ok(true) => {
+                        for rec in &batch {
+                            assert_eq!(rec, small(next), "record {next}");
+                            next += 1;
+                        }
+                    }
+                    other => break other,
+                }
+            };
+            drop(rx);
+            drop(ctx);
+            let _ = seen_tx.send(format!("{outcome:?}"));
+        });
+        std::future::pending::<Result<(), Error>>().await
+    })
+    .await;
+    let e = r.expect_err("the crash surfaces in the parent");
+    assert!(
+        e.leaves()
+            .iter()
+            .any(|l| matches!(l, Error::ChildDied { name, .. } if name == "crasher")),
+        "{e}"
+    );
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), seen.recv())
+        .await
+        .expect("the reader ends instead of hanging")
+        .expect("the reader reports");
+    assert!(
+        outcome.contains("PeerGone"),
+        "the reader fails with the writer gone: {outcome}"
+    );
+    assert_eq!(rings_open_here(), 0, "no shared-memory object left");
+    Ok(())
+}
+
+/// Receives an offer on the context's stream, reads one batch of it and
+/// then aborts the process, leaving its writer behind a full ring.
+#[tractor::context]
+async fn crashing_reader(
+    ctx: tractor::Context<tractor::Callee<(), tractor::shm::ShmOffer>>,
+) -> Result<(), Error> {
+    ctx.started(&()).await?;
+    let mut s = ctx.open_stream();
+    let offer = s
+        .recv()
+        .await?
+        .ok_or_else(|| Error::other("no offer arrived"))?;
+    let mut rx = ctx.accept_shm_reader(&offer).await?;
+    let mut batch = RecvBatch::new();
+    rx.recv_many(&mut batch).await?;
+    std::process::abort();
+}
+
+#[tractor::test(timeout = 60, backend = "process")]
+async fn a_full_ring_with_a_dead_reader_does_not_hang_the_writer() -> Result<(), Error> {
+    const RECORDS: usize = 10_000;
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let r = tractor::open_nursery(|n| async move {
+        let p = n.start_actor("reader", &[crashing_reader::NS]).await?;
+        let (ctx, ()) = p.open_context(crashing_reader {}).await?;
+        let (mut tx, offer) = ctx.open_shm_writer(4096).await?;
+        ctx.open_stream().send(&offer).await?;
+        tokio::spawn(async move {
+            let recs = vec![[3u8; 60]; RECORDS];
+            let outcome = tx.send_many(&recs).await;
+            drop(tx);
+            drop(ctx);
+            let _ = seen_tx.send(outcome.map_err(|e| e.to_string()));
+        });
+        std::future::pending::<Result<(), Error>>().await
+    })
+    .await;
+    let e = r.expect_err("the crash surfaces in the parent");
+    assert!(
+        e.leaves()
+            .iter()
+            .any(|l| matches!(l, Error::ChildDied { name, .. } if name == "reader")),
+        "{e}"
+    );
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), seen.recv())
+        .await
+        .expect("the writer ends instead of hanging")
+        .expect("the writer reports");
+    let msg = outcome.expect_err("the writer fails with the reader gone");
+    assert!(
+        msg.starts_with(
+            "actor reader disconnected before answering a shared-memory channel it was reading ("
+        ) && msg.ends_with(&format!(" of {RECORDS} records of the batch were written)")),
+        "{msg}"
     );
     assert_eq!(rings_open_here(), 0, "no shared-memory object left");
     Ok(())

@@ -19,9 +19,18 @@
 //! // opener
 //! let (ctx, offer): (_, ShmOffer) = portal.open_context(producer {}).await?;
 //! let mut rx = ctx.accept_shm_reader(&offer).await?;
-//! let mut buf = Vec::new();
-//! while rx.recv(&mut buf).await? { /* ... */ }
+//! let mut batch = RecvBatch::new();
+//! while rx.recv_many(&mut batch).await? {
+//!     for rec in &batch { /* ... */ }
+//! }
 //! ```
+//!
+//! Records move in batches ([`ShmWriter::send_many`],
+//! [`ShmReader::recv_many`]): one index publish and at most one wake-up per
+//! batch, no system call and no lock while there is room or data. Whether
+//! the other actor is still there is asked only when a side is about to
+//! wait (the ring full or empty), never per record; the single-record
+//! `send`/`recv` are the same path with a batch of one.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +38,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Error;
+pub use crate::ipc::ringbuf::{DEFAULT_BATCH_BYTES, RecvBatch, RecvIter};
 use crate::ipc::ringbuf::{
     FdOffer, RingError, RingFds, RingReader, RingWriter, SHM_OFFER_PREFIX, accept_fds,
 };
@@ -131,13 +141,37 @@ impl ShmWriter {
     /// Writes one record (at most the capacity minus 4 bytes), waiting for
     /// room while the reader catches up.
     pub async fn send(&mut self, rec: &[u8]) -> Result<(), Error> {
-        let gone = self.ctx.inner.peer.gone.clone();
-        tokio::select! {
-            r = self.ring.send(rec) => r.map_err(ring_err),
-            _ = gone.cancelled() => Err(Error::PeerGone {
-                peer: self.ctx.inner.peer.aid.name.clone(),
-                what: "a shared-memory channel".into(),
-            }),
+        self.send_many(&[rec]).await
+    }
+
+    /// Writes every record of `recs` in order: as many as fit are copied
+    /// in and published at once, and only a full ring waits (for room, or
+    /// for the reader's actor to vanish: then [`Error::PeerGone`] says how
+    /// much of the batch went out). A batch holding a record larger than
+    /// the ring is refused whole.
+    pub async fn send_many<R: AsRef<[u8]>>(&mut self, recs: &[R]) -> Result<(), Error> {
+        self.ring.check_fits(recs).map_err(ring_err)?;
+        let mut sent = 0;
+        loop {
+            sent += self.ring.try_send_many(&recs[sent..]).map_err(ring_err)?;
+            let Some(next) = recs.get(sent) else {
+                return Ok(());
+            };
+            let need = 4 + next.as_ref().len();
+            let gone = &self.ctx.inner.peer.gone;
+            tokio::select! {
+                biased;
+                r = self.ring.wait_room(need) => r.map_err(ring_err)?,
+                _ = gone.cancelled() => {
+                    return Err(peer_gone(
+                        &self.ctx,
+                        format!(
+                            "a shared-memory channel it was reading ({sent} of {} records of the batch were written)",
+                            recs.len()
+                        ),
+                    ));
+                }
+            }
         }
     }
 
@@ -147,19 +181,55 @@ impl ShmWriter {
     }
 }
 
+fn peer_gone(ctx: &Context<AnySide>, what: String) -> Error {
+    Error::PeerGone {
+        peer: ctx.inner.peer.aid.name.clone(),
+        what,
+    }
+}
+
 impl ShmReader {
     /// Reads the next record into `buf`; `Ok(false)` when the writer closed
     /// the channel and everything was read. If the writer's actor vanishes
-    /// (a crash), this fails instead of waiting forever.
+    /// (a crash), this fails once the ring is empty instead of waiting
+    /// forever.
     pub async fn recv(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
-        let gone = self.ctx.inner.peer.gone.clone();
+        loop {
+            if self.ring.try_recv(buf).map_err(ring_err)? {
+                return Ok(true);
+            }
+            if self.ring.is_closed() {
+                return self.ring.try_recv(buf).map_err(ring_err);
+            }
+            self.wait_data().await?;
+        }
+    }
+
+    /// Takes every record there is (up to the batch's byte limit), waiting
+    /// only when there is none, into `batch` (its buffer is reused);
+    /// `Ok(false)` when the writer closed the channel and everything was
+    /// read. If the writer's actor vanishes (a crash), this fails once the
+    /// ring is empty instead of waiting forever.
+    pub async fn recv_many(&mut self, batch: &mut RecvBatch) -> Result<bool, Error> {
+        loop {
+            if self.ring.try_recv_many(batch).map_err(ring_err)? > 0 {
+                return Ok(true);
+            }
+            if self.ring.is_closed() {
+                // Everything published before the close is visible now.
+                return Ok(self.ring.try_recv_many(batch).map_err(ring_err)? > 0);
+            }
+            self.wait_data().await?;
+        }
+    }
+
+    /// Waits for data, or for the writer's actor to vanish.
+    async fn wait_data(&mut self) -> Result<(), Error> {
+        let gone = &self.ctx.inner.peer.gone;
         tokio::select! {
             biased;
-            r = self.ring.recv(buf) => r.map_err(ring_err),
-            _ = gone.cancelled() => Err(Error::PeerGone {
-                peer: self.ctx.inner.peer.aid.name.clone(),
-                what: "a shared-memory channel".into(),
-            }),
+            r = self.ring.wait_data() => r.map_err(ring_err),
+            _ = gone.cancelled() => Err(peer_gone(&self.ctx, "a shared-memory channel".into())),
         }
     }
 }
