@@ -10,6 +10,11 @@
 use crate::msg::{Msg, Payload, PayloadKind, RawPayload};
 
 /// One message for a dialog.
+///
+/// Not boxed: the owned messages are the rare ones (one `StartAck`, one
+/// `Stop` or `Error` per dialog), and boxing them would put an allocation
+/// back on the reader for each; the queue's slots are the price.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Inbound {
     /// `Started`, `Yield` or `Return`, its payload undecoded.
