@@ -14,13 +14,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 
 use super::addr::Addr;
-use super::frame::{FrameCodec, FrameError, Limits, PREFIX_LEN, write_frame_into};
+use super::frame::{FrameCodec, FrameError, Limits, PREFIX_LEN, RawFrames};
 use super::transport::{BoxRead, BoxWrite, Conn, connect};
 use crate::msg::{Aid, DecodeError, Msg};
 
@@ -92,6 +93,10 @@ impl ChanError {
 
 /// How many encoded bytes may wait for the writer before `send` waits.
 const HIGH_WATER: usize = 256 * 1024;
+
+/// The read buffer's initial size: a batch of small frames is read with
+/// one system call (and routed with one lock, `message_loop.rs`).
+const READ_BUF: usize = 64 * 1024;
 
 /// How long `close` waits for queued frames to be written.
 const CLOSE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
@@ -214,7 +219,29 @@ impl ChanSender {
     ///
     /// Cancel safe: a frame is queued whole or not at all.
     pub async fn send(&self, msg: &Msg) -> Result<(), ChanError> {
+        let queued = self
+            .send_with(|buf| {
+                crate::msg::encode_into(msg, buf);
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .await?;
+        match queued {
+            Ok(()) => Ok(()),
+            Err(never) => match never {},
+        }
+    }
+
+    /// Queues one frame whose message `encode` appends straight to the
+    /// connection's write buffer (a typed payload serialized in place, no
+    /// intermediate buffer). An `encode` error leaves the buffer as it
+    /// was and is handed back as the inner `Err`; the outer one is the
+    /// connection's. Cancel safe, as [`ChanSender::send`].
+    pub async fn send_with<E>(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<Result<(), E>, ChanError> {
         let peer = || self.inner.peer.clone();
+        let mut encode = Some(encode);
         loop {
             let room = self.inner.room.notified();
             tokio::pin!(room);
@@ -230,9 +257,15 @@ impl ChanSender {
                 if ob.closing || ob.writer_done {
                     return Err(ChanError::Closed { peer: peer() });
                 }
-                if ob.buf.len() < HIGH_WATER {
+                if ob.buf.len() < HIGH_WATER
+                    && let Some(encode) = encode.take()
+                {
                     let start = ob.buf.len();
-                    write_frame_into(msg, &mut ob.buf);
+                    ob.buf.extend_from_slice(&[0; PREFIX_LEN]);
+                    if let Err(e) = encode(&mut ob.buf) {
+                        ob.buf.truncate(start);
+                        return Ok(Err(e));
+                    }
                     let len = ob.buf.len() - start - PREFIX_LEN;
                     if len > self.inner.max_frame {
                         ob.buf.truncate(start);
@@ -242,9 +275,15 @@ impl ChanSender {
                             max: self.inner.max_frame,
                         });
                     }
+                    ob.buf[start..start + PREFIX_LEN].copy_from_slice(&(len as u32).to_le_bytes());
+                    let first = start == 0;
                     drop(ob);
-                    self.inner.wake.notify_one();
-                    return Ok(());
+                    // The writer empties the buffer before it waits: only
+                    // the first frame of a batch needs to wake it.
+                    if first {
+                        self.inner.wake.notify_one();
+                    }
+                    return Ok(Ok(()));
                 }
             }
             room.await;
@@ -291,7 +330,8 @@ impl ChanSender {
 
 /// The receiving half of a channel.
 pub struct ChanReceiver {
-    framed: FramedRead<BoxRead, FrameCodec>,
+    framed: FramedRead<BoxRead, RawFrames>,
+    max_depth: usize,
     peer: String,
     dead: bool,
 }
@@ -310,6 +350,19 @@ impl ChanReceiver {
     /// A [`ChanError::Decode`] reports one bad frame and leaves the
     /// channel usable; every other error is final.
     pub async fn recv(&mut self) -> Result<Option<Msg>, ChanError> {
+        let Some(frame) = self.recv_frame().await? else {
+            return Ok(None);
+        };
+        crate::msg::decode_with_depth(&frame, self.max_depth)
+            .map(Some)
+            .map_err(|source| self.decode_error(source))
+    }
+
+    /// Receives the next frame's payload undecoded (for the message loop,
+    /// which decodes it in place with [`crate::msg::decode_ref`]);
+    /// `Ok(None)` is a clean EOF. Errors as for [`ChanReceiver::recv`]
+    /// (a frame over the size limit is a [`ChanError::Decode`]).
+    pub async fn recv_frame(&mut self) -> Result<Option<Bytes>, ChanError> {
         if self.dead {
             return Err(ChanError::Closed {
                 peer: self.peer.clone(),
@@ -320,11 +373,8 @@ impl ChanReceiver {
                 self.dead = true;
                 Ok(None)
             }
-            Some(Ok(Ok(msg))) => Ok(Some(msg)),
-            Some(Ok(Err(source))) => Err(ChanError::Decode {
-                peer: self.peer.clone(),
-                source,
-            }),
+            Some(Ok(Ok(frame))) => Ok(Some(frame)),
+            Some(Ok(Err(source))) => Err(self.decode_error(source)),
             Some(Err(source)) => {
                 self.dead = true;
                 Err(ChanError::Frame {
@@ -333,6 +383,27 @@ impl ChanReceiver {
                 })
             }
         }
+    }
+
+    /// The next frame if one is already buffered (or readable without
+    /// waiting): how the message loop takes a whole read batch at once.
+    /// `None` when none is ready now.
+    pub fn try_recv_frame(&mut self) -> Option<Result<Option<Bytes>, ChanError>> {
+        use futures_util::FutureExt;
+        self.recv_frame().now_or_never()
+    }
+
+    /// [`ChanError::Decode`] for a bad frame from this peer.
+    pub fn decode_error(&self, source: DecodeError) -> ChanError {
+        ChanError::Decode {
+            peer: self.peer.clone(),
+            source,
+        }
+    }
+
+    /// The deepest nesting this connection accepts in a payload value.
+    pub fn max_depth(&self) -> usize {
+        self.max_depth
     }
 
     /// The peer's label.
@@ -364,9 +435,10 @@ impl Channel {
             rx: ChanReceiver {
                 framed: FramedRead::with_capacity(
                     read.0,
-                    FrameCodec::with_limits(limits),
-                    8 * 1024,
+                    RawFrames(FrameCodec::with_limits(limits)),
+                    READ_BUF,
                 ),
+                max_depth: limits.max_depth,
                 peer,
                 dead: false,
             },
@@ -418,5 +490,89 @@ impl Channel {
                 other.msg_type()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::DebugIgnore;
+    use crate::msg::{Payload, PayloadKind, Stop, Value, encode_payload};
+
+    /// Two channels joined by an in-memory pipe.
+    fn pair() -> (Channel, Channel) {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let chan = |s: tokio::io::DuplexStream, peer: &str| {
+            let (read, write) = tokio::io::split(s);
+            Channel::new(
+                Conn {
+                    read: DebugIgnore(Box::pin(read)),
+                    write: DebugIgnore(Box::pin(write)),
+                    peer: peer.into(),
+                },
+                Limits::default(),
+            )
+        };
+        (chan(a, "a"), chan(b, "b"))
+    }
+
+    #[tokio::test]
+    async fn a_typed_frame_reads_back_as_the_dynamic_message_and_a_batch_is_taken_at_once() {
+        let (a, mut b) = pair();
+        for i in 0..10u32 {
+            a.tx.send_with(|buf| encode_payload(PayloadKind::Yield, "c", &i, buf))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        a.send(&Msg::Stop(Stop { cid: "c".into() })).await.unwrap();
+        // The first frame waits; the rest of the burst is already there.
+        let first = b.rx.recv_frame().await.unwrap().unwrap();
+        let mut frames = vec![first];
+        while frames.len() < 11 {
+            match b.rx.try_recv_frame() {
+                Some(f) => frames.push(f.unwrap().unwrap()),
+                // Not all read in by the first read: wait for the next.
+                None => frames.push(b.rx.recv_frame().await.unwrap().unwrap()),
+            }
+        }
+        for (i, f) in frames[..10].iter().enumerate() {
+            assert_eq!(
+                crate::msg::decode(f).unwrap(),
+                Msg::Yield(Payload {
+                    cid: "c".into(),
+                    pld: Value::from(i as u32),
+                })
+            );
+        }
+        assert_eq!(
+            crate::msg::decode(&frames[10]).unwrap(),
+            Msg::Stop(Stop { cid: "c".into() })
+        );
+        assert!(b.rx.try_recv_frame().is_none(), "nothing more was sent");
+    }
+
+    #[tokio::test]
+    async fn a_payload_that_does_not_serialize_queues_nothing_and_the_channel_goes_on() {
+        struct Refuses;
+        impl Serialize for Refuses {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("not today"))
+            }
+        }
+        use serde::Serialize;
+        let (a, mut b) = pair();
+        let e =
+            a.tx.send_with(|buf| encode_payload(PayloadKind::Return, "c", &Refuses, buf))
+                .await
+                .unwrap()
+                .unwrap_err();
+        assert_eq!(e.to_string(), "not today");
+        a.send(&Msg::Stop(Stop { cid: "c".into() })).await.unwrap();
+        assert_eq!(
+            b.recv().await.unwrap().unwrap(),
+            Msg::Stop(Stop { cid: "c".into() }),
+            "no partial frame went out before it"
+        );
     }
 }

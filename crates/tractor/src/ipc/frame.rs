@@ -12,7 +12,7 @@
 //! the sender (a `MsgTypeError` naming the size and the limit) and the
 //! connection stays usable, as for any other message that does not fit.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
 use crate::msg::{self, DecodeError, DecodeErrorKind, MAX_NESTING, Msg};
@@ -121,6 +121,11 @@ impl FrameCodec {
         self.limits.max_frame
     }
 
+    /// The deepest nesting accepted in a payload value.
+    pub fn max_depth(&self) -> usize {
+        self.limits.max_depth
+    }
+
     /// The report of the oversized frame at the start of `src` (announcing
     /// `len` bytes), naming its `msg_type` and `cid` when the bytes that
     /// arrived hold them; starts discarding the frame.
@@ -157,11 +162,10 @@ impl Default for FrameCodec {
     }
 }
 
-impl Decoder for FrameCodec {
-    type Item = Result<Msg, DecodeError>;
-    type Error = FrameError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+impl FrameCodec {
+    /// The next whole frame's payload at the front of `src` (or the report
+    /// of an oversized one), as [`Decoder::decode`] gives it undecoded.
+    fn frame(&mut self, src: &mut BytesMut) -> Result<Option<FrameItem>, FrameError> {
         if !self.discard(src) {
             return Ok(None);
         }
@@ -189,14 +193,11 @@ impl Decoder for FrameCodec {
             return Ok(None);
         }
         src.advance(PREFIX_LEN);
-        let payload = src.split_to(len);
-        Ok(Some(msg::decode_with_depth(
-            &payload,
-            self.limits.max_depth,
-        )))
+        Ok(Some(Ok(src.split_to(len).freeze())))
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+    /// [`FrameCodec::frame`] at the end of the stream.
+    fn frame_eof(&mut self, src: &mut BytesMut) -> Result<Option<FrameItem>, FrameError> {
         if self.discarding > 0 && !self.discard(src) {
             // Said before the hang-up is.
             if let Some(e) = self.refused.take() {
@@ -214,7 +215,7 @@ impl Decoder for FrameCodec {
                 return Ok(Some(Err(self.refuse_oversized(src, len))));
             }
         }
-        match self.decode(src)? {
+        match self.frame(src)? {
             Some(item) => Ok(Some(item)),
             None if src.is_empty() => Ok(None),
             None => {
@@ -229,6 +230,47 @@ impl Decoder for FrameCodec {
                 })
             }
         }
+    }
+}
+
+/// One frame's payload, or the report of a frame refused unread.
+type FrameItem = Result<Bytes, DecodeError>;
+
+impl Decoder for FrameCodec {
+    type Item = Result<Msg, DecodeError>;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        let depth = self.limits.max_depth;
+        Ok(self
+            .frame(src)?
+            .map(|f| f.and_then(|b| msg::decode_with_depth(&b, depth))))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        let depth = self.limits.max_depth;
+        Ok(self
+            .frame_eof(src)?
+            .map(|f| f.and_then(|b| msg::decode_with_depth(&b, depth))))
+    }
+}
+
+/// [`FrameCodec`] giving each frame's payload undecoded (a [`Bytes`] the
+/// reader decodes in place with [`msg::decode_ref`], so payloads can stay
+/// slices of it); a frame over the size limit is still reported unread.
+#[derive(Clone, Debug, Default)]
+pub struct RawFrames(pub FrameCodec);
+
+impl Decoder for RawFrames {
+    type Item = Result<Bytes, DecodeError>;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        self.0.frame(src)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        self.0.frame_eof(src)
     }
 }
 

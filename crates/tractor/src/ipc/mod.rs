@@ -17,7 +17,7 @@ mod uds;
 
 pub use addr::{Addr, AddrParseError, Proto};
 pub use chan::{ChanError, ChanReceiver, ChanSender, Channel};
-pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError, Limits};
+pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError, Limits, RawFrames};
 pub use tcp::Tcp;
 pub use tls::{Tls, TlsMode};
 pub use transport::{BoxRead, BoxWrite, Conn, DebugIgnore, Listener, Transport, connect};

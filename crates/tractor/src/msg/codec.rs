@@ -310,84 +310,13 @@ pub fn decode_with_depth(bytes: &[u8], max_depth: usize) -> Result<Msg, DecodeEr
 }
 
 /// Checks that `bytes` is exactly one well-formed msgpack object, without
-/// allocating: every length is checked against the bytes that remain (so a
-/// hostile length costs nothing), the never-used marker `0xc1` is refused
-/// (the value decoder would read it as nil), and nesting is bounded by
-/// `max_depth` levels of lists and maps.
+/// allocating for ordinary depths: every length is checked against the
+/// bytes that remain (so a hostile length costs nothing), the never-used
+/// marker `0xc1` is refused (the value decoder would read it as nil), and
+/// nesting is bounded by `max_depth` levels of lists and maps (see
+/// [`super::scan::walk`], the one walker).
 pub(super) fn skip_one(b: &mut &[u8], max_depth: usize) -> Result<(), DecodeError> {
-    let bad = |why: String| DecodeError::new(DecodeErrorKind::Msgpack(why));
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-        if b.len() < n {
-            return None;
-        }
-        let (head, rest) = b.split_at(n);
-        *b = rest;
-        Some(head)
-    }
-    fn uint(b: &mut &[u8], n: usize) -> Option<u64> {
-        take(b, n).map(|h| h.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)))
-    }
-    let truncated = || bad("truncated object".into());
-    // Items still to read at each open nesting level.
-    let mut stack: Vec<u64> = vec![1];
-    while let Some(top) = stack.last_mut() {
-        if *top == 0 {
-            stack.pop();
-            continue;
-        }
-        *top -= 1;
-        let m = *take(b, 1)
-            .ok_or_else(truncated)?
-            .first()
-            .ok_or_else(truncated)?;
-        let (skip, items): (u64, u64) = match m {
-            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
-            0x80..=0x8f => (0, 2 * u64::from(m & 0x0f)),
-            0x90..=0x9f => (0, u64::from(m & 0x0f)),
-            0xa0..=0xbf => (u64::from(m & 0x1f), 0),
-            0xc1 => return Err(bad("byte 0xc1 is never used in msgpack".into())),
-            0xc4 | 0xd9 => (uint(b, 1).ok_or_else(truncated)?, 0),
-            0xc5 | 0xda => (uint(b, 2).ok_or_else(truncated)?, 0),
-            0xc6 | 0xdb => (uint(b, 4).ok_or_else(truncated)?, 0),
-            0xc7 => (uint(b, 1).ok_or_else(truncated)? + 1, 0),
-            0xc8 => (uint(b, 2).ok_or_else(truncated)? + 1, 0),
-            0xc9 => (uint(b, 4).ok_or_else(truncated)? + 1, 0),
-            0xca => (4, 0),
-            0xcb => (8, 0),
-            0xcc | 0xd0 => (1, 0),
-            0xcd | 0xd1 => (2, 0),
-            0xce | 0xd2 => (4, 0),
-            0xcf | 0xd3 => (8, 0),
-            0xd4 => (2, 0),
-            0xd5 => (3, 0),
-            0xd6 => (5, 0),
-            0xd7 => (9, 0),
-            0xd8 => (17, 0),
-            0xdc => (0, uint(b, 2).ok_or_else(truncated)?),
-            0xdd => (0, uint(b, 4).ok_or_else(truncated)?),
-            0xde => (0, 2 * uint(b, 2).ok_or_else(truncated)?),
-            0xdf => (0, 2 * uint(b, 4).ok_or_else(truncated)?),
-        };
-        if skip > b.len() as u64 {
-            return Err(truncated());
-        }
-        *b = &b[skip as usize..];
-        // A list or map (empty ones too) opens level `stack.len()`.
-        let container = matches!(m, 0x80..=0x9f | 0xdc..=0xdf);
-        if container && stack.len() > max_depth {
-            return Err(DecodeError::new(DecodeErrorKind::TooDeep {
-                limit: max_depth,
-            }));
-        }
-        if items > 0 {
-            // Every item takes at least one byte.
-            if items > b.len() as u64 {
-                return Err(truncated());
-            }
-            stack.push(items);
-        }
-    }
-    Ok(())
+    super::scan::walk(b, max_depth, false).map(|_| ())
 }
 
 fn well_formed(mut b: &[u8], max_depth: usize) -> Result<(), DecodeError> {

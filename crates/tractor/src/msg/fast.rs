@@ -12,7 +12,7 @@
 use rmp::decode as d;
 use rmpv::Value;
 
-use super::codec::skip_one;
+use super::scan::{Scanned, walk};
 use super::types::*;
 
 /// At most this many keys are looked at (every message has ≤ 12).
@@ -22,13 +22,16 @@ const MAX_FIELDS: usize = 16;
 pub(super) struct Fields<'a> {
     keys: [&'a str; MAX_FIELDS],
     vals: [&'a [u8]; MAX_FIELDS],
+    /// What the one validating pass found in each value.
+    scans: [Scanned<'a>; MAX_FIELDS],
     n: usize,
 }
 
 impl<'a> Fields<'a> {
     /// Splits `bytes` (exactly one map with string keys) into its fields,
-    /// checking every value is well-formed within `max_depth`; `None` on
-    /// anything else.
+    /// checking every value is well-formed within `max_depth` in one pass
+    /// that also checks string values' UTF-8 (once: readers take the text
+    /// it found); `None` on anything else.
     pub(super) fn read(bytes: &'a [u8], max_depth: usize) -> Option<Fields<'a>> {
         let mut rd = bytes;
         let n = d::read_map_len(&mut rd).ok()? as usize;
@@ -38,21 +41,32 @@ impl<'a> Fields<'a> {
         let mut f = Fields {
             keys: [""; MAX_FIELDS],
             vals: [&[]; MAX_FIELDS],
+            scans: [Scanned::default(); MAX_FIELDS],
             n,
         };
         for i in 0..n {
             f.keys[i] = read_str(&mut rd)?;
             let start = rd;
-            skip_one(&mut rd, max_depth).ok()?;
+            f.scans[i] = walk(&mut rd, max_depth, true).ok()?;
             f.vals[i] = &start[..start.len() - rd.len()];
         }
         rd.is_empty().then_some(f)
     }
 
+    fn index(&self, name: &str) -> Option<usize> {
+        (0..self.n).find(|i| self.keys[*i] == name)
+    }
+
     /// The bytes of field `name`'s value.
     pub(super) fn get(&self, name: &str) -> Option<&'a [u8]> {
-        (0..self.n)
-            .find(|i| self.keys[*i] == name)
+        self.index(name).map(|i| self.vals[i])
+    }
+
+    /// The bytes of field `name`'s value when it is a map whose keys are
+    /// all strings (found out by the validating pass).
+    pub(super) fn str_keyed(&self, name: &str) -> Option<&'a [u8]> {
+        self.index(name)
+            .filter(|i| self.scans[*i].str_keys)
             .map(|i| self.vals[i])
     }
 
@@ -62,14 +76,13 @@ impl<'a> Fields<'a> {
 
     /// Field `name`, a string, borrowed.
     pub(super) fn str_ref(&self, name: &str) -> Option<&'a str> {
-        let mut b = self.get(name)?;
-        read_str(&mut b).filter(|_| b.is_empty())
+        self.index(name).and_then(|i| self.scans[i].text)
     }
 
     fn opt_str(&self, name: &str) -> Option<Option<String>> {
         match self.get(name) {
             None | Some([0xc0]) => Some(None),
-            Some(mut b) => read_str(&mut b).map(|s| Some(s.to_owned())),
+            Some(_) => self.str_ref(name).map(|s| Some(s.to_owned())),
         }
     }
 
@@ -157,11 +170,7 @@ fn payload(f: &Fields<'_>) -> Option<Payload> {
 /// the slow path.
 pub(super) fn decode(bytes: &[u8], max_depth: usize) -> Option<Msg> {
     let f = Fields::read(bytes, max_depth)?;
-    let tag = {
-        let mut b = f.get("msg_type")?;
-        read_str(&mut b)?
-    };
-    Some(match tag {
+    Some(match f.str_ref("msg_type")? {
         "Aid" => Msg::Aid(Aid {
             name: f.str("name")?,
             uuid: f.str("uuid")?,

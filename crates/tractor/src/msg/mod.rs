@@ -17,6 +17,8 @@ mod error;
 mod fast;
 pub mod payload;
 mod raw;
+mod raw_owned;
+mod scan;
 mod typed;
 mod types;
 
@@ -26,5 +28,6 @@ pub use codec::{
 };
 pub use error::{DecodeError, DecodeErrorKind};
 pub use raw::{MsgRef, PayloadRef, RawValue, StartRef, decode_ref, decode_ref_with_depth};
+pub use raw_owned::RawPayload;
 pub use typed::{PayloadKind, StartHead, encode_payload, encode_start};
 pub use types::*;

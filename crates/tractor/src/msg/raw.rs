@@ -12,11 +12,10 @@
 //! else, returns the very error [`super::decode`] gives (it asks it), so
 //! bad input is reported as precisely as before.
 
-use rmp::decode as d;
 use serde::Deserialize;
 
-use super::codec::{MAX_NESTING, decode_with_depth, skip_one};
-use super::fast::{Fields, read_str, read_uid_ref};
+use super::codec::{MAX_NESTING, decode_with_depth};
+use super::fast::{Fields, read_uid_ref};
 use super::payload::PayloadError;
 use super::types::*;
 
@@ -26,6 +25,12 @@ use super::types::*;
 pub struct RawValue<'a>(&'a [u8]);
 
 impl<'a> RawValue<'a> {
+    /// Bytes the caller knows to be one well-formed value (checked when
+    /// their frame was read).
+    pub(super) fn trusted(bytes: &'a [u8]) -> RawValue<'a> {
+        RawValue(bytes)
+    }
+
     /// The value's msgpack bytes.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
@@ -176,7 +181,7 @@ fn hot<'a>(f: &Fields<'a>) -> Option<MsgRef<'a>> {
             cid: f.str_ref("cid")?,
             ns: f.str_ref("ns")?,
             func: f.str_ref("func")?,
-            kwargs: str_keyed_map(f.get("kwargs")?)?,
+            kwargs: RawValue(f.str_keyed("kwargs")?),
             uid: {
                 let mut b = f.get("uid")?;
                 read_uid_ref(&mut b).filter(|_| b.is_empty())?
@@ -198,18 +203,6 @@ fn hot<'a>(f: &Fields<'a>) -> Option<MsgRef<'a>> {
         },
         _ => return None,
     })
-}
-
-/// `bytes` as a map whose keys are all strings (values were checked
-/// well-formed when the fields were read).
-fn str_keyed_map(bytes: &[u8]) -> Option<RawValue<'_>> {
-    let mut b = bytes;
-    let n = d::read_map_len(&mut b).ok()?;
-    for _ in 0..n {
-        read_str(&mut b)?;
-        skip_one(&mut b, super::MAX_NESTING_CEILING).ok()?;
-    }
-    b.is_empty().then_some(RawValue(bytes))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod debug;
 pub mod dialog;
 pub mod hooks;
+pub(crate) mod inbound;
 pub(crate) mod lower;
 pub(crate) mod peer;
 pub mod portal;

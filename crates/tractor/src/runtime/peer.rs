@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::CancelScope;
+use super::inbound::Inbound;
 use crate::ipc::ChanSender;
 use crate::msg::{Aid, Cid, Msg, Uid};
 
@@ -127,14 +128,43 @@ impl Peer {
     ///   refused instead.
     ///
     /// [`OVERRUN_STALL`]: super::actor::OVERRUN_STALL
-    pub(crate) fn route(&self, cid: &str, msg: Msg) -> Route {
+    pub(crate) fn route(&self, cid: &str, msg: Inbound) -> Route {
+        Self::route_locked(&lock(&self.dialogs), cid, msg)
+    }
+
+    /// Routes a read batch under one lock of the dialog table: each
+    /// message as [`Peer::route`] would, in order. A dialog's receiver is
+    /// woken at most once per batch (its queue's waker is taken by the
+    /// first message; the rest find none registered). Stops at the first
+    /// item that must wait for room and returns it with what is left.
+    pub(crate) fn route_batch<'a, I>(&self, batch: &mut I) -> Vec<(String, Route)>
+    where
+        I: Iterator<Item = (&'a str, Inbound)>,
+    {
         let dialogs = lock(&self.dialogs);
+        let mut out = Vec::new();
+        for (cid, msg) in batch.by_ref() {
+            match Self::route_locked(&dialogs, cid, msg) {
+                Route::Delivered => {}
+                Route::Unknown => {
+                    tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
+                }
+                full @ Route::Full { .. } => {
+                    out.push((cid.to_owned(), full));
+                    break;
+                }
+                other => out.push((cid.to_owned(), other)),
+            }
+        }
+        out
+    }
+
+    fn route_locked(dialogs: &HashMap<Cid, DialogTx>, cid: &str, msg: Inbound) -> Route {
         let Some(d) = dialogs.get(cid) else {
             return Route::Unknown;
         };
-        if matches!(msg, Msg::Yield(_))
-            && let Some(cap) = d.cap
-        {
+        let is_yield = msg.is_yield();
+        if is_yield && let Some(cap) = d.cap {
             match d.flow.admit(cap) {
                 Admit::Queue => {}
                 Admit::Refuse => return Route::Overrun { cap },
@@ -147,11 +177,11 @@ impl Peer {
                 }
             }
         }
-        if let Msg::Error(e) = &msg {
+        if let Inbound::Msg(Msg::Error(e)) = &msg {
             // Seen at once by senders, even before the receiver reads it.
             let _ = d.flow.errored.set(e.clone());
         }
-        if matches!(msg, Msg::Yield(_)) {
+        if is_yield {
             d.flow.pending.fetch_add(1, Ordering::SeqCst);
         }
         if d.tx.send(msg).is_ok() {
@@ -305,7 +335,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The routing end of a dialog.
 #[derive(Debug)]
 pub(crate) struct DialogTx {
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::UnboundedSender<Inbound>,
     cap: Option<usize>,
     flow: Arc<Flow>,
 }
@@ -313,7 +343,7 @@ pub(crate) struct DialogTx {
 /// The receiving end of a dialog.
 #[derive(Debug)]
 pub(crate) struct DialogRx {
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: mpsc::UnboundedReceiver<Inbound>,
     flow: Arc<Flow>,
 }
 
@@ -325,9 +355,9 @@ impl DialogRx {
     }
 
     /// The next message; `None` once the dialog or connection is gone.
-    pub(crate) async fn recv(&mut self) -> Option<Msg> {
+    pub(crate) async fn recv(&mut self) -> Option<Inbound> {
         let m = self.rx.recv().await?;
-        if matches!(m, Msg::Yield(_)) {
+        if m.is_yield() {
             self.flow.took_one();
         }
         Some(m)
@@ -348,7 +378,7 @@ pub(crate) enum Route {
     /// A stream item for a dialog at its overflow limit whose reader is
     /// draining: wait ([`Flow::wait_for_room`]) and route it again.
     Full {
-        msg: Box<Msg>,
+        msg: Box<Inbound>,
         cap: usize,
         flow: Arc<Flow>,
     },

@@ -76,9 +76,12 @@ impl Portal {
     /// let sum: i64 = portal.run(workers::add { x: 1, y: 2 }).await?;
     /// ```
     pub async fn run<F: RemoteFn>(&self, call: F) -> Result<F::Output, Error> {
-        let kwargs = payload::to_kwargs(&call)?;
-        let v = self.run_from_ns(F::NS, F::NAME, kwargs).await?;
-        Ok(payload::from_value(v)?)
+        let mut c = Call::start_typed(&self.actor, &self.peer, F::NS, F::NAME, &call).await?;
+        let out = c.result_raw().await;
+        // As in run_from_ns: a function of the wrong kind is cancelled.
+        c.done = !matches!(out, Err(Error::FuncType { .. }));
+        // Decoded straight from the frame's bytes into the output type.
+        Ok(out?.decode()?)
     }
 
     /// Calls `ns.func(**kwargs)` by name, dynamically typed.
@@ -264,7 +267,7 @@ impl Portal {
         let kwargs = payload::to_kwargs(&call)?;
         let (ctx, first) = context::open(self, F::NS, F::NAME, kwargs, opts).await?;
         let ctx = ctx.retype::<Opener<F>>();
-        match payload::from_value::<F::Started>(first.clone()) {
+        match first.decode::<F::Started>() {
             Ok(s) => Ok((ctx, s)),
             Err(e) => {
                 let started = Msg::Started(Payload {
@@ -272,7 +275,7 @@ impl Portal {
                     pld: Value::Nil,
                 });
                 let why = format!("started value: {e}");
-                Err(ctx.reject_payload(started, first, why).await)
+                Err(ctx.reject_payload(started, &first, why).await)
             }
         }
     }
@@ -286,6 +289,7 @@ impl Portal {
         kwargs: StrMap,
         opts: ContextOptions,
     ) -> Result<(Context<Opener>, Value), Error> {
-        context::open(self, ns, func, kwargs, opts).await
+        let (ctx, first) = context::open(self, ns, func, kwargs, opts).await?;
+        Ok((ctx, first.to_value()))
     }
 }

@@ -1,12 +1,23 @@
 //! The message loop of one connection: read, route by `cid` (a `Start`
 //! becomes a task), count undecodable messages, and answer what the
 //! runtime itself owes the peer without making the reader wait.
+//!
+//! Frames are taken a read batch at a time (every frame the last read
+//! brought in) and decoded in place ([`msg::decode_ref`]): a payload
+//! message's `pld` stays a slice of its frame ([`RawPayload`]) until the
+//! dialog's reader deserializes it into its own type. The routable
+//! messages of a batch go to their dialogs under one lock of the dialog
+//! table ([`Peer::route_batch`]); a `Start` or any other message first
+//! delivers what came before it, so order on the connection is kept.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::errors::pack_error;
-use crate::ipc::ChanReceiver;
-use crate::msg::Msg;
+use crate::ipc::{ChanError, ChanReceiver};
+use crate::msg::{self, Msg, MsgRef, PayloadKind, RawPayload};
+use crate::runtime::inbound::Inbound;
 use crate::runtime::peer::{Peer, Route, lock};
 
 use super::Actor;
@@ -15,43 +26,43 @@ use super::Actor;
 /// dropped (Python tractor's channel gives up after the same number).
 pub const BAD_FRAME_STRIKES: u32 = 5;
 
+/// At most this many frames are routed as one batch.
+const MAX_BATCH: usize = 1024;
+
+/// What the loop does after a batch.
+enum Next {
+    Read,
+    Stop,
+}
+
 impl Actor {
     /// The message loop of one connection.
     pub(crate) async fn serve_peer(self, peer: Arc<Peer>, mut rx: ChanReceiver) {
         let stop = self.inner.stop_reading.clone();
         let mut strikes = 0u32;
+        let mut frames: Vec<Result<Option<Bytes>, ChanError>> = Vec::new();
         loop {
-            // Biased: no random branch order to draw for every message;
-            // the stop token is checked first, as before the read.
-            let m = tokio::select! {
+            // Biased: no random branch order to draw for every read; the
+            // stop token is checked first, as before each batch.
+            let first = tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
-                m = rx.recv() => m,
+                f = rx.recv_frame() => f,
             };
-            match m {
-                Ok(Some(msg)) => {
-                    strikes = 0;
-                    if let Some(full) = self.dispatch(&peer, msg) {
-                        self.wait_for_room(&peer, full).await;
-                    }
-                }
-                Ok(None) => {
-                    tracing::debug!(peer = %peer.aid.name, "peer closed the connection");
-                    break;
-                }
-                Err(e) if !e.is_fatal() => {
-                    strikes += 1;
-                    if strikes >= BAD_FRAME_STRIKES {
-                        tracing::warn!(error = %e, peer = %peer.aid.name, "{strikes} bad messages in a row; dropping the connection");
-                        break;
-                    }
-                    tracing::warn!(error = %e, "skipping bad message");
-                    self.reply_msg_type_error(&peer, &e);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "connection lost");
-                    break;
-                }
+            let mut last_ends = ends(&first);
+            frames.push(first);
+            // The rest of the batch: frames already read (no waiting).
+            while !last_ends && frames.len() < MAX_BATCH {
+                let Some(f) = rx.try_recv_frame() else { break };
+                last_ends = ends(&f);
+                frames.push(f);
+            }
+            let next = self
+                .handle_batch(&peer, rx.max_depth(), &frames, &mut strikes)
+                .await;
+            frames.clear();
+            if let Next::Stop = next {
+                break;
             }
         }
         peer.shut();
@@ -127,7 +138,7 @@ impl Actor {
                     }
                     return None;
                 };
-                match peer.route(&cid, other) {
+                match peer.route(&cid, Inbound::from(other)) {
                     Route::Delivered => {}
                     Route::Unknown => {
                         tracing::debug!(%cid, "message for an unknown or finished dialog; dropped");
@@ -138,5 +149,129 @@ impl Actor {
             }
         }
         None
+    }
+}
+
+/// True when this read ends the connection (EOF or a fatal error).
+fn ends(f: &Result<Option<Bytes>, ChanError>) -> bool {
+    match f {
+        Ok(Some(_)) => false,
+        Ok(None) => true,
+        Err(e) => e.is_fatal(),
+    }
+}
+
+impl Actor {
+    /// Decodes and routes one read batch, in order.
+    async fn handle_batch(
+        &self,
+        peer: &Arc<Peer>,
+        max_depth: usize,
+        frames: &[Result<Option<Bytes>, ChanError>],
+        strikes: &mut u32,
+    ) -> Next {
+        let mut pending: Vec<(&str, Inbound)> = Vec::with_capacity(frames.len());
+        for f in frames {
+            let frame = match f {
+                Ok(Some(frame)) => frame,
+                Ok(None) => {
+                    self.deliver(peer, &mut pending).await;
+                    tracing::debug!(peer = %peer.aid.name, "peer closed the connection");
+                    return Next::Stop;
+                }
+                Err(e) => {
+                    self.deliver(peer, &mut pending).await;
+                    if let Next::Stop = self.on_bad_frame(peer, e, strikes) {
+                        return Next::Stop;
+                    }
+                    continue;
+                }
+            };
+            let m = match msg::decode_ref_with_depth(frame, max_depth) {
+                Ok(m) => m,
+                Err(source) => {
+                    self.deliver(peer, &mut pending).await;
+                    let e = ChanError::Decode {
+                        peer: peer.tx.peer().to_owned(),
+                        source,
+                    };
+                    if let Next::Stop = self.on_bad_frame(peer, &e, strikes) {
+                        return Next::Stop;
+                    }
+                    continue;
+                }
+            };
+            *strikes = 0;
+            let raw = |kind, p: msg::PayloadRef<'_>| {
+                Inbound::Pld(kind, RawPayload::of_frame(frame, p.pld))
+            };
+            match m {
+                MsgRef::Started(p) => pending.push((p.cid, raw(PayloadKind::Started, p))),
+                MsgRef::Yield(p) => pending.push((p.cid, raw(PayloadKind::Yield, p))),
+                MsgRef::Return(p) => pending.push((p.cid, raw(PayloadKind::Return, p))),
+                MsgRef::Stop { cid } => {
+                    let stop = Msg::Stop(msg::Stop {
+                        cid: cid.to_owned(),
+                    });
+                    pending.push((cid, Inbound::Msg(stop)));
+                }
+                MsgRef::StartAck { cid, functype } => {
+                    let ack = Msg::StartAck(msg::StartAck {
+                        cid: cid.to_owned(),
+                        functype,
+                    });
+                    pending.push((cid, Inbound::Msg(ack)));
+                }
+                MsgRef::Start(_) => {
+                    self.deliver(peer, &mut pending).await;
+                    self.dispatch(peer, m.to_msg());
+                }
+                MsgRef::Other(other) => {
+                    self.deliver(peer, &mut pending).await;
+                    if let Some(full) = self.dispatch(peer, *other) {
+                        self.wait_for_room(peer, full).await;
+                    }
+                }
+            }
+        }
+        self.deliver(peer, &mut pending).await;
+        Next::Read
+    }
+
+    /// Routes the messages gathered so far under one lock; an item for a
+    /// dialog at its overflow limit waits for room (then the rest go on).
+    async fn deliver(&self, peer: &Arc<Peer>, pending: &mut Vec<(&str, Inbound)>) {
+        let mut batch = pending.drain(..);
+        loop {
+            let left = peer.route_batch(&mut batch);
+            if left.is_empty() {
+                return;
+            }
+            for (cid, route) in left {
+                match route {
+                    Route::Overrun { cap } => self.reply_overrun(peer, cid, cap),
+                    full @ Route::Full { .. } => self.wait_for_room(peer, (cid, full)).await,
+                    Route::Delivered | Route::Unknown => {}
+                }
+            }
+        }
+    }
+
+    /// A frame that could not be read: counted, answered (when it names
+    /// its call), and the connection dropped after too many in a row or
+    /// on a fatal error.
+    fn on_bad_frame(&self, peer: &Arc<Peer>, e: &ChanError, strikes: &mut u32) -> Next {
+        if e.is_fatal() {
+            tracing::warn!(error = %e, "connection lost");
+            return Next::Stop;
+        }
+        *strikes += 1;
+        if *strikes >= BAD_FRAME_STRIKES {
+            tracing::warn!(error = %e, peer = %peer.aid.name, "{} bad messages in a row; dropping the connection", *strikes);
+            return Next::Stop;
+        }
+        tracing::warn!(error = %e, "skipping bad message");
+        self.reply_msg_type_error(peer, e);
+        Next::Read
     }
 }

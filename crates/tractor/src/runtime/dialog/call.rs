@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use crate::errors::{Error, RemoteActorError};
-use crate::msg::{ANY_PLD_SPEC, FuncType, Msg, Start, StrMap, Value};
+use crate::msg::payload::PayloadError;
+use crate::msg::{ANY_PLD_SPEC, FuncType, Msg, PayloadKind, RawPayload, Start, StrMap, Value};
 use crate::runtime::actor::Actor;
+use crate::runtime::inbound::Inbound;
 use crate::runtime::peer::{DialogRx, Peer};
 use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, DEFAULT_STREAM_BUFFER};
 
@@ -80,6 +82,45 @@ impl Call {
         func: &str,
         kwargs: StrMap,
     ) -> Result<Call, Error> {
+        Call::start_with(actor, peer, ns, func, |cid, buf| {
+            crate::msg::encode_into(&start_msg(actor, cid.to_owned(), ns, func, kwargs), buf);
+            Ok(())
+        })
+        .await
+    }
+
+    /// [`Call::start`] with typed keyword arguments (a struct or a
+    /// string-keyed map), serialized straight into the connection's write
+    /// buffer: no `Value` map on the way.
+    pub(crate) async fn start_typed<K: serde::Serialize + ?Sized>(
+        actor: &Actor,
+        peer: &Arc<Peer>,
+        ns: &str,
+        func: &str,
+        kwargs: &K,
+    ) -> Result<Call, Error> {
+        Call::start_with(actor, peer, ns, func, |cid, buf| {
+            let head = crate::msg::StartHead {
+                cid,
+                ns,
+                func,
+                uid: actor.uid(),
+                pld_spec: ANY_PLD_SPEC,
+            };
+            crate::msg::encode_start(head, kwargs, buf)
+        })
+        .await
+    }
+
+    /// Opens the dialog and queues the `Start` that `encode` writes for
+    /// the new call id.
+    async fn start_with(
+        actor: &Actor,
+        peer: &Arc<Peer>,
+        ns: &str,
+        func: &str,
+        encode: impl FnOnce(&str, &mut Vec<u8>) -> Result<(), PayloadError>,
+    ) -> Result<Call, Error> {
         let cid = actor.next_cid();
         let rx = peer.open_dialog(&cid, Some(DEFAULT_STREAM_BUFFER));
         let mut call = Call {
@@ -90,7 +131,6 @@ impl Call {
             what: format!("{ns}.{func}()"),
             done: false,
         };
-        let start = start_msg(actor, cid, ns, func, kwargs);
         let gone = || Error::PeerGone {
             peer: peer.aid.name.clone(),
             what: format!("{ns}.{func}()"),
@@ -101,18 +141,24 @@ impl Call {
             call.done = true;
             return Err(gone());
         }
-        if let Err(e) = peer.tx.send(&start).await {
-            call.done = true;
-            return Err(match e {
-                crate::ipc::ChanError::Closed { .. } => gone(),
-                e => e.into(),
-            });
+        match peer.tx.send_with(|buf| encode(&cid, buf)).await {
+            Ok(Ok(())) => Ok(call),
+            Ok(Err(e)) => {
+                call.done = true;
+                Err(e.into())
+            }
+            Err(e) => {
+                call.done = true;
+                Err(match e {
+                    crate::ipc::ChanError::Closed { .. } => gone(),
+                    e => e.into(),
+                })
+            }
         }
-        Ok(call)
     }
 
     /// The next message of this dialog; `PeerGone` when the connection ends.
-    pub(crate) async fn next(&mut self) -> Result<Msg, Error> {
+    pub(crate) async fn next(&mut self) -> Result<Inbound, Error> {
         self.rx.recv().await.ok_or_else(|| Error::PeerGone {
             peer: self.peer.aid.name.clone(),
             what: self.what.clone(),
@@ -124,15 +170,23 @@ impl Call {
     /// async one (it would never send a `Return` this call can take) is an
     /// [`Error::FuncType`] at once, instead of a wait forever.
     pub(crate) async fn result(&mut self) -> Result<Value, Error> {
+        self.result_raw().await.map(|r| r.to_value())
+    }
+
+    /// [`Call::result`] with the returned value still msgpack bytes (a
+    /// typed caller deserializes them straight into its type).
+    pub(crate) async fn result_raw(&mut self) -> Result<RawPayload, Error> {
         loop {
             match self.next().await? {
-                Msg::StartAck(a) => match functype_error(&self.what, a.functype) {
+                Inbound::Msg(Msg::StartAck(a)) => match functype_error(&self.what, a.functype) {
                     None => continue,
                     Some(e) => return Err(e),
                 },
-                Msg::Return(p) => return Ok(p.pld),
-                Msg::CancelAck(a) => return Ok(Value::from(a.pld)),
-                Msg::Error(e) => return Err(RemoteActorError::from_msg(e).into()),
+                Inbound::Pld(PayloadKind::Return, r) => return Ok(r),
+                Inbound::Msg(Msg::CancelAck(a)) => {
+                    return Ok(RawPayload::from_value(&Value::from(a.pld)));
+                }
+                Inbound::Msg(Msg::Error(e)) => return Err(RemoteActorError::from_msg(e).into()),
                 other => {
                     tracing::warn!(msg = other.msg_type(), call = %self.what, "unexpected message in a call; ignored");
                 }

@@ -100,12 +100,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError, pack_error};
-use crate::msg::{ErrorMsg, FuncType, Msg, Payload, StrMap, Uid, Value, payload};
+use crate::msg::{
+    ErrorMsg, FuncType, Msg, Payload, PayloadKind, RawPayload, StrMap, Uid, Value, payload,
+};
 use crate::runtime::actor::Actor;
 use crate::runtime::cancel::CancelScope;
 use crate::runtime::dialog::call::{Call, functype_mismatch, start_msg};
 use crate::runtime::dialog::shm::{self, ShmOffer, ShmReader, ShmWriter};
 pub use crate::runtime::dialog::stream::MsgStream;
+use crate::runtime::inbound::Inbound;
 use crate::runtime::peer::{DialogRx, Peer, lock};
 use crate::runtime::portal::{CANCEL_ACK_TIMEOUT, DEFAULT_STREAM_BUFFER, Portal};
 
@@ -318,7 +321,7 @@ pub(crate) struct CtxState {
     pub stream_opened: bool,
     pub peer_stopped: bool,
     /// The final outcome: the callee's Return, or an Error.
-    pub outcome: Option<Result<Value, ErrorMsg>>,
+    pub outcome: Option<Result<RawPayload, ErrorMsg>>,
     pub cancel_requested: bool,
 }
 
@@ -376,7 +379,7 @@ pub(crate) async fn cancel_task(actor: &Actor, peer: &Arc<Peer>, cid: &str) -> R
 
 /// A message of the dialog, as the context sees it.
 pub(crate) enum Event {
-    Item(Value),
+    Item(RawPayload),
     Stop,
     Done,
 }
@@ -444,13 +447,36 @@ impl<S> Context<S> {
     }
 
     pub(crate) async fn send(&self, msg: Msg) -> Result<(), Error> {
+        self.check_sendable()?;
+        self.inner.peer.tx.send(&msg).await.map_err(Error::from)
+    }
+
+    /// An error the peer already sent for this context ends sending.
+    fn check_sendable(&self) -> Result<(), Error> {
         if let Some(Err(e)) = &lock(&self.inner.state).outcome {
             return Err(RemoteActorError::from_msg(e.clone()).into());
         }
         if let Some(e) = self.inner.errored.get() {
             return Err(RemoteActorError::from_msg(e.clone()).into());
         }
-        self.inner.peer.tx.send(&msg).await.map_err(Error::from)
+        Ok(())
+    }
+
+    /// Sends a `Started`/`Yield`/`Return` whose payload `value` is
+    /// serialized straight into the connection's write buffer.
+    pub(crate) async fn send_payload<T: Serialize + ?Sized>(
+        &self,
+        kind: PayloadKind,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.check_sendable()?;
+        let cid = &self.inner.cid;
+        self.inner
+            .peer
+            .tx
+            .send_with(|buf| crate::msg::encode_payload(kind, cid, value, buf))
+            .await??;
+        Ok(())
     }
 
     /// Changes this side's stream buffering (see [`ContextOptions`]).
@@ -472,20 +498,20 @@ impl<S> Context<S> {
                 });
             };
             match m {
-                Msg::Yield(p) => return Ok(Event::Item(p.pld)),
-                Msg::Stop(_) => {
+                Inbound::Pld(PayloadKind::Yield, pld) => return Ok(Event::Item(pld)),
+                Inbound::Msg(Msg::Stop(_)) => {
                     lock(&self.inner.state).peer_stopped = true;
                     return Ok(Event::Stop);
                 }
-                Msg::Return(p) => {
-                    lock(&self.inner.state).outcome = Some(Ok(p.pld));
+                Inbound::Pld(PayloadKind::Return, pld) => {
+                    lock(&self.inner.state).outcome = Some(Ok(pld));
                     return Ok(Event::Done);
                 }
-                Msg::Error(e) => {
+                Inbound::Msg(Msg::Error(e)) => {
                     lock(&self.inner.state).outcome = Some(Err(e));
                     return Ok(Event::Done);
                 }
-                Msg::StartAck(_) | Msg::Started(_) => continue,
+                Inbound::Msg(Msg::StartAck(_)) | Inbound::Pld(PayloadKind::Started, _) => continue,
                 other => {
                     tracing::warn!(
                         msg = other.msg_type(),
@@ -498,7 +524,8 @@ impl<S> Context<S> {
 
     /// Tells the sender of a bad payload what was wrong (a `MsgTypeError`
     /// with the offending message), and returns the local error.
-    pub(crate) async fn reject_payload(&self, bad: Msg, pld: Value, why: String) -> Error {
+    pub(crate) async fn reject_payload(&self, bad: Msg, pld: &RawPayload, why: String) -> Error {
+        let pld = pld.to_value();
         let mut err = pack_error(
             self.inner.actor.uid(),
             "MsgTypeError",
@@ -592,12 +619,7 @@ impl<St: Serialize, It> Context<Callee<St, It>> {
     /// Callee: sends the first value; the opener's `open_context` returns
     /// with it.
     pub async fn started(&self, value: &St) -> Result<(), Error> {
-        let pld = payload::to_value(value)?;
-        self.send(Msg::Started(Payload {
-            cid: self.inner.cid.clone(),
-            pld,
-        }))
-        .await
+        self.send_payload(PayloadKind::Started, value).await
     }
 
     /// The callee's cancel scope.
@@ -631,7 +653,7 @@ impl<P: Payloads> Context<Opener<P>> {
         // Ended: it leaves the opener's task tree.
         lock(&self.inner.task).take();
         match outcome {
-            Some(Ok(v)) => Ok(payload::from_value(v)?),
+            Some(Ok(v)) => Ok(v.decode()?),
             Some(Err(e)) => Err(RemoteActorError::from_msg(e).into()),
             None => unreachable!("Done is only returned with an outcome"),
         }
@@ -656,7 +678,7 @@ pub(crate) async fn open(
     func: &str,
     kwargs: StrMap,
     opts: ContextOptions,
-) -> Result<(Context<Opener>, Value), Error> {
+) -> Result<(Context<Opener>, RawPayload), Error> {
     let actor = portal.actor.clone();
     let peer = portal.peer.clone();
     let cid = actor.next_cid();
@@ -677,41 +699,41 @@ pub(crate) async fn open(
     let start = start_msg(&actor, cid.clone(), ns, func, kwargs);
     if let Err(e) = peer.tx.send(&start).await {
         // Nothing started remotely: nothing to cancel.
-        lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
+        lock(&ctx.inner.state).outcome = Some(Ok(RawPayload::nil()));
         return Err(e.into());
     }
     let mut rx = ctx.inner.rx.lock().await;
     loop {
         let Some(m) = rx.recv().await else {
             drop(rx);
-            lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
+            lock(&ctx.inner.state).outcome = Some(Ok(RawPayload::nil()));
             return Err(Error::PeerGone {
                 peer: peer.aid.name.clone(),
                 what: format!("started() of {func}()"),
             });
         };
         match m {
-            Msg::StartAck(a) if a.functype != FuncType::Context => {
+            Inbound::Msg(Msg::StartAck(a)) if a.functype != FuncType::Context => {
                 drop(rx);
                 let _ = ctx.cancel().await;
-                lock(&ctx.inner.state).outcome = Some(Ok(Value::Nil));
+                lock(&ctx.inner.state).outcome = Some(Ok(RawPayload::nil()));
                 let call = format!("{ns}.{func}()");
                 return Err(functype_mismatch(&call, a.functype, FuncType::Context)
                     .expect("a functype other than context"));
             }
-            Msg::StartAck(_) => continue,
-            Msg::Started(p) => {
+            Inbound::Msg(Msg::StartAck(_)) => continue,
+            Inbound::Pld(PayloadKind::Started, pld) => {
                 drop(rx);
-                return Ok((ctx, p.pld));
+                return Ok((ctx, pld));
             }
-            Msg::Error(e) => {
+            Inbound::Msg(Msg::Error(e)) => {
                 drop(rx);
                 lock(&ctx.inner.state).outcome = Some(Err(e.clone()));
                 return Err(RemoteActorError::from_msg(e).into());
             }
-            Msg::Return(p) => {
+            Inbound::Pld(PayloadKind::Return, pld) => {
                 drop(rx);
-                lock(&ctx.inner.state).outcome = Some(Ok(p.pld));
+                lock(&ctx.inner.state).outcome = Some(Ok(pld));
                 return Err(Error::Config(format!(
                     "{func}() returned before calling started()"
                 )));

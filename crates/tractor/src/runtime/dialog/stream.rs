@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
-use crate::msg::{Msg, Payload, Value, payload};
+use crate::msg::{Msg, Payload, PayloadKind, Value};
 use crate::runtime::dialog::context::{AnySide, Context, Event};
 
 /// One side of a context's stream, typed `T` both ways.
@@ -49,13 +49,7 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
                 "send() on a stream this side already closed".into(),
             ));
         }
-        let pld = payload::to_value(item)?;
-        self.ctx
-            .send(Msg::Yield(Payload {
-                cid: self.ctx.cid().to_owned(),
-                pld,
-            }))
-            .await
+        self.ctx.send_payload(PayloadKind::Yield, item).await
     }
 
     /// Sends an already-encoded item.
@@ -75,9 +69,9 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
             return Ok(None);
         }
         match self.ctx.next_event().await? {
-            // Decoded from a borrow: the value is kept, without a copy, to
-            // send back if it does not fit.
-            Event::Item(pld) => match payload::from_value_ref::<T>(&pld) {
+            // Decoded straight from the frame's bytes; they are kept to
+            // send back if they do not fit.
+            Event::Item(pld) => match pld.decode::<T>() {
                 Ok(v) => Ok(Some(v)),
                 Err(e) => {
                     let bad = Msg::Yield(Payload {
@@ -86,7 +80,7 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
                     });
                     Err(self
                         .ctx
-                        .reject_payload(bad, pld, format!("stream item: {e}"))
+                        .reject_payload(bad, &pld, format!("stream item: {e}"))
                         .await)
                 }
             },

@@ -17,9 +17,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError};
-use crate::msg::{FuncType, Msg, StrMap, payload};
+use crate::msg::{FuncType, Msg, PayloadKind, StrMap, payload};
 use crate::runtime::dialog::call::{Call, functype_mismatch};
 use crate::runtime::dialog::context::cancel_task;
+use crate::runtime::inbound::Inbound;
 use crate::runtime::portal::Portal;
 
 /// A remote async generator's call arguments: implement it on a struct
@@ -83,20 +84,22 @@ pub(crate) async fn open<T: DeserializeOwned>(
     let what = format!("{ns}.{func}()");
     loop {
         match call.next().await? {
-            Msg::StartAck(a) => match functype_mismatch(&what, a.functype, FuncType::AsyncGen) {
-                // Not done: dropping the call cancels the task started by
-                // mistake.
-                Some(e) => return Err(e),
-                None => {
-                    return Ok(RemoteStream {
-                        call,
-                        ended: false,
-                        task: Some(task),
-                        _t: PhantomData,
-                    });
+            Inbound::Msg(Msg::StartAck(a)) => {
+                match functype_mismatch(&what, a.functype, FuncType::AsyncGen) {
+                    // Not done: dropping the call cancels the task started by
+                    // mistake.
+                    Some(e) => return Err(e),
+                    None => {
+                        return Ok(RemoteStream {
+                            call,
+                            ended: false,
+                            task: Some(task),
+                            _t: PhantomData,
+                        });
+                    }
                 }
-            },
-            Msg::Error(e) => {
+            }
+            Inbound::Msg(Msg::Error(e)) => {
                 call.done = true;
                 return Err(RemoteActorError::from_msg(e).into());
             }
@@ -126,8 +129,8 @@ impl<T: DeserializeOwned> RemoteStream<T> {
                     self.finish();
                     return Err(e);
                 }
-                Ok(Msg::Yield(p)) => {
-                    return match payload::from_value_ref::<T>(&p.pld) {
+                Ok(Inbound::Pld(PayloadKind::Yield, pld)) => {
+                    return match pld.decode::<T>() {
                         Ok(v) => Ok(Some(v)),
                         Err(e) => {
                             // Left not done: dropping cancels the generator.
@@ -139,15 +142,18 @@ impl<T: DeserializeOwned> RemoteStream<T> {
                         }
                     };
                 }
-                Ok(Msg::Stop(_) | Msg::Return(_) | Msg::CancelAck(_)) => {
+                Ok(
+                    Inbound::Msg(Msg::Stop(_) | Msg::CancelAck(_))
+                    | Inbound::Pld(PayloadKind::Return, _),
+                ) => {
                     self.finish();
                     return Ok(None);
                 }
-                Ok(Msg::Error(e)) => {
+                Ok(Inbound::Msg(Msg::Error(e))) => {
                     self.finish();
                     return Err(RemoteActorError::from_msg(e).into());
                 }
-                Ok(Msg::StartAck(_)) => continue,
+                Ok(Inbound::Msg(Msg::StartAck(_))) => continue,
                 Ok(other) => {
                     tracing::warn!(msg = other.msg_type(), call = %self.call.what, "unexpected message in a stream; ignored");
                 }

@@ -1,0 +1,91 @@
+//! [`RawPayload`]: a payload kept as the msgpack bytes it arrived as.
+//!
+//! The reader decodes a frame in place ([`super::decode_ref`]) and hands a
+//! `Started`/`Yield`/`Return`'s `pld` to its dialog as a slice of the
+//! frame (a [`Bytes`] sharing the read buffer: no copy, no [`Value`]
+//! tree). Whoever reads it deserializes it straight into the type it
+//! expects; the dynamic API builds a [`Value`] on demand.
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::payload::PayloadError;
+use super::raw::RawValue;
+use super::types::Value;
+
+/// The bytes of exactly one well-formed msgpack value, owned (usually a
+/// slice of the frame it came in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawPayload(Bytes);
+
+impl RawPayload {
+    /// The payload of a frame: `pld`, borrowed from `frame` by
+    /// [`super::decode_ref`], becomes a slice of it (no copy).
+    pub fn of_frame(frame: &Bytes, pld: RawValue<'_>) -> RawPayload {
+        RawPayload(frame.slice_ref(pld.as_bytes()))
+    }
+
+    /// `nil`.
+    pub fn nil() -> RawPayload {
+        RawPayload(Bytes::from_static(&[0xc0]))
+    }
+
+    /// A dynamic value, encoded.
+    pub fn from_value(v: &Value) -> RawPayload {
+        let mut buf = Vec::with_capacity(16);
+        // Writing to a Vec cannot fail.
+        let _ = rmpv::encode::write_value(&mut buf, v);
+        RawPayload(Bytes::from(buf))
+    }
+
+    /// The value's msgpack bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The borrowed form.
+    pub fn as_raw(&self) -> RawValue<'_> {
+        RawValue::trusted(&self.0)
+    }
+
+    /// Deserializes the value straight into `T`; a mismatch says what
+    /// was expected (as [`super::payload::from_value`] does).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        self.as_raw().decode()
+    }
+
+    /// The value as a dynamic [`Value`] (for the untyped API).
+    pub fn to_value(&self) -> Value {
+        self.as_raw().to_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{Msg, MsgRef, Payload, decode_ref, encode};
+
+    #[test]
+    fn a_frames_payload_is_a_slice_of_it_and_decodes_typed_or_dynamic() {
+        let pld = Value::Array(vec![Value::from(7), Value::from("x")]);
+        let frame = Bytes::from(encode(&Msg::Yield(Payload {
+            cid: "c".into(),
+            pld: pld.clone(),
+        })));
+        let MsgRef::Yield(p) = decode_ref(&frame).unwrap() else {
+            panic!("a Yield")
+        };
+        let raw = RawPayload::of_frame(&frame, p.pld);
+        assert_eq!(
+            raw.as_bytes().as_ptr(),
+            p.pld.as_bytes().as_ptr(),
+            "no copy"
+        );
+        assert_eq!(raw.decode::<(u8, String)>().unwrap(), (7, "x".into()));
+        assert_eq!(raw.to_value(), pld);
+        assert_eq!(RawPayload::from_value(&pld), raw);
+        let e = raw.decode::<u8>().unwrap_err();
+        assert!(e.to_string().starts_with("expected u8: "), "{e}");
+        assert_eq!(RawPayload::nil().to_value(), Value::Nil);
+    }
+}

@@ -1,0 +1,286 @@
+//! One validating pass over a msgpack value.
+//!
+//! Decoding used to check each envelope field twice: once walking it for
+//! well-formedness and the nesting limit, then again reading it, UTF-8
+//! included (`from_utf8` and the walk were a quarter of the codec's
+//! profile, `docs/performance.md`). [`walk`] does both in one pass: it
+//! checks structure and nesting, and while it is at it checks a top-level
+//! string's UTF-8 once and whether a top-level map's keys are all strings,
+//! handing back what it found so no reader looks at those bytes again.
+//!
+//! It allocates nothing for values nested up to [`INLINE_LEVELS`] deep
+//! (every real envelope field); deeper ones spill the open levels to the
+//! heap. Its errors are exactly the old walker's (the slow path's), in the
+//! same order, so bad input reads the same.
+
+use super::error::{DecodeError, DecodeErrorKind};
+
+/// Open nesting levels kept on the stack before spilling to the heap.
+const INLINE_LEVELS: usize = 16;
+
+/// What one pass found out about a value besides its extent.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Scanned<'a> {
+    /// The value itself, when it is a string of valid UTF-8 (and text
+    /// was asked for).
+    pub text: Option<&'a str>,
+    /// True when the value is a map whose keys are all strings of valid
+    /// UTF-8 (only when text was asked for).
+    pub str_keys: bool,
+}
+
+/// The items still to read at each open level of lists and maps.
+struct Levels {
+    inline: [u64; INLINE_LEVELS],
+    spill: Vec<u64>,
+    len: usize,
+}
+
+impl Levels {
+    fn new() -> Self {
+        Levels {
+            inline: [0; INLINE_LEVELS],
+            spill: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, items: u64) {
+        if self.len < INLINE_LEVELS {
+            self.inline[self.len] = items;
+        } else {
+            self.spill.push(items);
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > INLINE_LEVELS {
+            self.spill.pop();
+        }
+        self.len -= 1;
+    }
+
+    fn top(&mut self) -> Option<&mut u64> {
+        match self.len {
+            0 => None,
+            n if n <= INLINE_LEVELS => Some(&mut self.inline[n - 1]),
+            _ => self.spill.last_mut(),
+        }
+    }
+}
+
+fn bad(why: &str) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::Msgpack(why.to_owned()))
+}
+
+fn truncated() -> DecodeError {
+    bad("truncated object")
+}
+
+fn uint(b: &mut &[u8], n: usize) -> Result<u64, DecodeError> {
+    if b.len() < n {
+        return Err(truncated());
+    }
+    let (head, rest) = b.split_at(n);
+    *b = rest;
+    Ok(head.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)))
+}
+
+/// For marker `m` (its length bytes read from `b`): the bytes of body to
+/// skip and the items it opens.
+#[inline]
+fn head(m: u8, b: &mut &[u8]) -> Result<(u64, u64), DecodeError> {
+    Ok(match m {
+        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+        0x80..=0x8f => (0, 2 * u64::from(m & 0x0f)),
+        0x90..=0x9f => (0, u64::from(m & 0x0f)),
+        0xa0..=0xbf => (u64::from(m & 0x1f), 0),
+        0xc1 => return Err(bad("byte 0xc1 is never used in msgpack")),
+        0xc4 | 0xd9 => (uint(b, 1)?, 0),
+        0xc5 | 0xda => (uint(b, 2)?, 0),
+        0xc6 | 0xdb => (uint(b, 4)?, 0),
+        0xc7 => (uint(b, 1)? + 1, 0),
+        0xc8 => (uint(b, 2)? + 1, 0),
+        0xc9 => (uint(b, 4)? + 1, 0),
+        0xca => (4, 0),
+        0xcb => (8, 0),
+        0xcc | 0xd0 => (1, 0),
+        0xcd | 0xd1 => (2, 0),
+        0xce | 0xd2 => (4, 0),
+        0xcf | 0xd3 => (8, 0),
+        0xd4 => (2, 0),
+        0xd5 => (3, 0),
+        0xd6 => (5, 0),
+        0xd7 => (9, 0),
+        0xd8 => (17, 0),
+        0xdc => (0, uint(b, 2)?),
+        0xdd => (0, uint(b, 4)?),
+        0xde => (0, 2 * uint(b, 2)?),
+        0xdf => (0, 2 * uint(b, 4)?),
+    })
+}
+
+fn is_str(m: u8) -> bool {
+    matches!(m, 0xa0..=0xbf | 0xd9..=0xdb)
+}
+
+fn is_container(m: u8) -> bool {
+    matches!(m, 0x80..=0x9f | 0xdc..=0xdf)
+}
+
+/// One item: its marker and body, checked against what remains. Returns
+/// the marker, the body and the items it opens.
+#[inline]
+fn item<'a>(b: &mut &'a [u8]) -> Result<(u8, &'a [u8], u64), DecodeError> {
+    let (&m, rest) = b.split_first().ok_or_else(truncated)?;
+    *b = rest;
+    let (skip, items) = head(m, b)?;
+    if skip > b.len() as u64 {
+        return Err(truncated());
+    }
+    let (body, rest) = b.split_at(skip as usize);
+    *b = rest;
+    Ok((m, body, items))
+}
+
+/// Walks exactly one msgpack value at the front of `b` (advancing past
+/// it), without allocating for ordinary depths: every length is checked
+/// against the bytes that remain (so a hostile length costs nothing), the
+/// never-used marker `0xc1` is refused, and lists and maps may nest at
+/// most `max_depth` levels. With `text`, also reports (in the same pass)
+/// a string value's text and whether a map's keys are all strings, UTF-8
+/// checked once.
+pub(super) fn walk<'a>(
+    b: &mut &'a [u8],
+    max_depth: usize,
+    text: bool,
+) -> Result<Scanned<'a>, DecodeError> {
+    let (m, body, items) = item(b)?;
+    if !is_container(m) {
+        return Ok(Scanned {
+            text: if text && is_str(m) {
+                std::str::from_utf8(body).ok()
+            } else {
+                None
+            },
+            str_keys: false,
+        });
+    }
+    // A list or map (empty ones too) at the top opens level 1.
+    if 1 > max_depth {
+        return Err(DecodeError::new(DecodeErrorKind::TooDeep {
+            limit: max_depth,
+        }));
+    }
+    if items > b.len() as u64 {
+        // Every item takes at least one byte.
+        return Err(truncated());
+    }
+    let map = matches!(m, 0x80..=0x8f | 0xde | 0xdf);
+    let mut str_keys = text && map;
+    let mut levels = Levels::new();
+    if items > 0 {
+        levels.push(items);
+    }
+    loop {
+        let depth = levels.len;
+        let Some(top) = levels.top() else { break };
+        if *top == 0 {
+            levels.pop();
+            continue;
+        }
+        // A key of the top map when its level has an even count left.
+        let key = str_keys && depth == 1 && *top % 2 == 0;
+        *top -= 1;
+        let (m, body, items) = item(b)?;
+        if key && !(is_str(m) && std::str::from_utf8(body).is_ok()) {
+            str_keys = false;
+        }
+        if is_container(m) {
+            // Nested one deeper than the level it sits in.
+            if depth + 1 > max_depth {
+                return Err(DecodeError::new(DecodeErrorKind::TooDeep {
+                    limit: max_depth,
+                }));
+            }
+            if items > b.len() as u64 {
+                return Err(truncated());
+            }
+            if items > 0 {
+                levels.push(items);
+            }
+        }
+    }
+    Ok(Scanned {
+        text: None,
+        str_keys,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> Vec<u8> {
+        let mut v = vec![0x91; levels];
+        v.push(0x01);
+        v
+    }
+
+    #[test]
+    fn depth_is_counted_in_lists_and_maps_past_the_inline_levels() {
+        for depth in [1, 2, INLINE_LEVELS, INLINE_LEVELS + 1, 3 * INLINE_LEVELS] {
+            let v = nested(depth);
+            assert!(
+                walk(&mut &v[..], depth, false).is_ok(),
+                "{depth} within {depth}"
+            );
+            let e = walk(&mut &v[..], depth - 1, false).unwrap_err();
+            assert_eq!(
+                e.kind,
+                DecodeErrorKind::TooDeep { limit: depth - 1 },
+                "{depth}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_and_string_keys_are_reported_in_the_same_pass() {
+        let s = [0xa3, b'h', 0xc3, 0xa9];
+        let mut b = &s[..];
+        let got = walk(&mut b, 4, true).unwrap();
+        assert_eq!(got.text, Some("h\u{e9}"));
+        assert!(b.is_empty());
+        // Invalid UTF-8 is not an error of the walk, only not text.
+        let bad_utf8 = [0xa1, 0xff];
+        assert_eq!(walk(&mut &bad_utf8[..], 4, true).unwrap().text, None);
+        // {"a": [1, {2: 3}], "b": nil}: keys of the top map only.
+        let m = [
+            0x82, 0xa1, b'a', 0x92, 0x01, 0x81, 0x02, 0x03, 0xa1, b'b', 0xc0,
+        ];
+        assert!(walk(&mut &m[..], 4, true).unwrap().str_keys);
+        let int_key = [0x81, 0x01, 0x02];
+        assert!(!walk(&mut &int_key[..], 4, true).unwrap().str_keys);
+        let bad_key = [0x81, 0xa1, 0xff, 0x02];
+        assert!(!walk(&mut &bad_key[..], 4, true).unwrap().str_keys);
+    }
+
+    #[test]
+    fn malformed_input_is_refused_with_the_walkers_words() {
+        for (bytes, why) in [
+            (&[][..], "truncated object"),
+            (&[0xc1][..], "byte 0xc1 is never used in msgpack"),
+            (&[0x92, 0x01][..], "truncated object"),
+            (&[0xa3, b'a'][..], "truncated object"),
+            (
+                &[0xdd, 0xff, 0xff, 0xff, 0xff, 0x01][..],
+                "truncated object",
+            ),
+            (&[0x91, 0xc1][..], "byte 0xc1 is never used in msgpack"),
+        ] {
+            let e = walk(&mut &bytes[..], 8, true).unwrap_err();
+            assert_eq!(e.kind, DecodeErrorKind::Msgpack(why.into()), "{bytes:?}");
+        }
+    }
+}
