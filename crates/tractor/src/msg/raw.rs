@@ -39,7 +39,18 @@ impl<'a> RawValue<'a> {
     /// Deserializes the value straight into `T` (borrowing strings from
     /// the frame where `T` does); a mismatch says what was expected.
     pub fn decode<T: Deserialize<'a>>(&self) -> Result<T, PayloadError> {
-        rmp_serde::from_slice(self.0).map_err(|e| {
+        rmp_serde::from_slice(self.0).map_err(|fast| {
+            // rmp-serde's direct decode names a msgpack marker on a type
+            // mismatch ("wrong msgpack marker FixStr(3)"); decoding once
+            // more through a borrowed value tree gives serde's words
+            // ("invalid type: string \"two\", expected i64"), which is what
+            // a person (or a Python peer's MsgTypeError) should read. Only
+            // on the error path.
+            let e = rmpv::decode::read_value_ref(&mut &self.0[..])
+                .ok()
+                .and_then(|v| rmpv::ext::deserialize_from::<T, _>(v).err())
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| fast.to_string());
             PayloadError(format!(
                 "expected {}: {e}",
                 std::any::type_name::<T>()
@@ -219,6 +230,26 @@ mod tests {
             uid: Uid::new("root", "u1"),
             pld_spec: ANY_PLD_SPEC.into(),
         })
+    }
+
+    #[test]
+    fn a_type_mismatch_is_said_in_serdes_words_not_as_a_msgpack_marker() {
+        let bytes = rmp_serde::to_vec("two").unwrap();
+        let e = RawValue::trusted(&bytes).decode::<i64>().unwrap_err();
+        assert_eq!(
+            e.0,
+            "expected i64: invalid type: string \"two\", expected i64"
+        );
+        let bytes = rmp_serde::to_vec(&[1, 2]).unwrap();
+        let e = RawValue::trusted(&bytes).decode::<String>().unwrap_err();
+        assert!(
+            e.0.starts_with("expected String: invalid type: sequence"),
+            "{}",
+            e.0
+        );
+        // A match still decodes straight.
+        let bytes = rmp_serde::to_vec(&7i64).unwrap();
+        assert_eq!(RawValue::trusted(&bytes).decode::<i64>().unwrap(), 7);
     }
 
     #[test]
