@@ -238,12 +238,13 @@ mod tests {
         let e = RawValue::trusted(&bytes).decode::<i64>().unwrap_err();
         assert_eq!(
             e.0,
-            "expected i64: invalid type: string \"two\", expected i64"
+            "expected i64: error while decoding value: invalid type: string \"two\", expected i64",
+            "the words of payload::from_value, the dynamic path's"
         );
         let bytes = rmp_serde::to_vec(&[1, 2]).unwrap();
         let e = RawValue::trusted(&bytes).decode::<String>().unwrap_err();
         assert!(
-            e.0.starts_with("expected String: invalid type: sequence"),
+            e.0.starts_with("expected String: error while decoding value: invalid type: sequence"),
             "{}",
             e.0
         );

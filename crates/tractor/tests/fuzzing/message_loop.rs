@@ -543,9 +543,13 @@ impl OddError {
     }
 }
 
-/// Re-encodes `bytes` after `f` changed its top-level map.
+/// Re-encodes `bytes` after `f` changed its top-level map. A message
+/// nested deeper than rmpv reads (a fuzzed payload can be: the runtime
+/// itself refuses it by its own nesting limit) is sent unchanged.
 fn mutate(bytes: &[u8], f: impl FnOnce(&mut Vec<(Value, Value)>)) -> Vec<u8> {
-    let mut v = rmpv::decode::read_value(&mut &bytes[..]).expect("our own encoding decodes");
+    let Ok(mut v) = rmpv::decode::read_value(&mut &bytes[..]) else {
+        return bytes.to_vec();
+    };
     if let Value::Map(m) = &mut v {
         f(m);
     }
