@@ -43,7 +43,7 @@ pub fn maybe_run_child() {
         Ok(Some(r)) => r,
         Ok(None) => return,
         Err(e) => {
-            eprintln!("tractor: {e}");
+            crate::runtime::debug::say!("tractor: {e}");
             std::process::exit(2);
         }
     };
@@ -62,7 +62,7 @@ pub fn run_child_blocking(rtv: RuntimeVars) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tractor: cannot start a runtime: {e}");
+            crate::runtime::debug::say!("tractor: cannot start a runtime: {e}");
             return 1;
         }
     };
@@ -75,7 +75,7 @@ pub fn run_child_blocking(rtv: RuntimeVars) -> i32 {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "actor failed");
-            eprintln!("tractor: actor {name:?} failed: {e}");
+            crate::runtime::debug::say!("tractor: actor {name:?} failed: {e}");
             1
         }
     }

@@ -141,7 +141,7 @@ pub mod __private {
         let rtv = match crate::RuntimeVars::from_env() {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::runtime::debug::say!("error: {e}");
                 return std::process::ExitCode::from(2);
             }
         };
@@ -177,10 +177,10 @@ pub mod __private {
         if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
             let secs = timeout.unwrap_or_default();
             match &out {
-                Ok(()) => eprintln!(
+                Ok(()) => crate::runtime::debug::say!(
                     "error: the main timeout ({secs}s) ran out; the actor tree was cancelled"
                 ),
-                Err(e) => eprintln!(
+                Err(e) => crate::runtime::debug::say!(
                     "error: the main timeout ({secs}s) ran out; the actor tree was cancelled ({e})"
                 ),
             }
@@ -189,11 +189,11 @@ pub mod __private {
         match out {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(crate::Error::Cancelled(why)) => {
-                eprintln!("cancelled: {why}");
+                crate::runtime::debug::say!("cancelled: {why}");
                 std::process::ExitCode::from(130)
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::runtime::debug::say!("error: {e}");
                 std::process::ExitCode::FAILURE
             }
         }

@@ -184,14 +184,14 @@ async fn watch_signals(actor: Actor) {
     // Debug mode: while an actor holds the terminal lock (its crash card
     // is up), Ctrl-C is shielded; a second one still kills everything.
     while let Some(h) = crate::runtime::debug::holder() {
-        eprintln!(
+        crate::runtime::debug::say!(
             "tractor: {sig} shielded: '{}' holds the terminal lock (again to kill the tree)",
             h.name
         );
         let next = signals.next().await;
         if crate::runtime::debug::holder().is_some() {
             let n = crate::spawn::kill_all_children();
-            eprintln!(
+            crate::runtime::debug::say!(
                 "tractor: {next} again: killing the actor tree now (SIGKILL to {n} process group{})",
                 if n == 1 { "" } else { "s" }
             );
@@ -199,17 +199,17 @@ async fn watch_signals(actor: Actor) {
         }
         sig = next;
     }
-    eprintln!("tractor: {sig}: cancelling the actor tree (again to kill it now)");
+    crate::runtime::debug::say!("tractor: {sig}: cancelling the actor tree (again to kill it now)");
     tracing::warn!("{sig}: cancelling the actor tree");
     actor.cancel(None);
     let sig = signals.next().await;
     let n = crate::spawn::kill_all_children();
-    eprintln!(
+    crate::runtime::debug::say!(
         "tractor: {sig} during teardown: killing the actor tree now (SIGKILL to {n} process group{}; again to exit at once)",
         if n == 1 { "" } else { "s" }
     );
     let sig = signals.next().await;
-    eprintln!("tractor: {sig} again: exiting now");
+    crate::runtime::debug::say!("tractor: {sig} again: exiting now");
     std::process::exit(130);
 }
 

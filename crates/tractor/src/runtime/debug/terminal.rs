@@ -37,7 +37,7 @@ pub fn pass_interrupt_on() -> bool {
     let sent = unsafe { libc::killpg(target, libc::SIGINT) } == 0;
     if sent {
         // The card's terminal is in raw mode: end the line by hand.
-        eprint!("tractor debug: Ctrl-C passed to the root (process group {target})\r\n");
+        super::say!("tractor debug: Ctrl-C passed to the root (process group {target})\r");
     }
     sent
 }
