@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tractor::msg::Value;
+use serde_bytes::ByteBuf;
 use tractor::shm::ShmOffer;
 use tractor::{Callee, Context, ContextOptions, Error, Portal};
 
@@ -32,25 +32,27 @@ pub async fn ctx_noop(ctx: Context<Callee<()>>) -> Result<(), Error> {
     ctx.started(&()).await
 }
 
-/// Echoes every stream item.
+/// Echoes every stream item. Items are typed (msgpack `bin`), so both
+/// sides take the typed path: serialized straight into the write buffer,
+/// decoded straight from the read buffer, no `Value` in between.
 #[tractor::context]
-pub async fn echo(ctx: Context<Callee<()>>) -> Result<(), Error> {
+pub async fn echo(ctx: Context<Callee<(), ByteBuf>>) -> Result<(), Error> {
     ctx.started(&()).await?;
     let mut s = ctx.open_stream();
     while let Some(v) = s.recv().await? {
-        s.send_value(v).await?;
+        s.send(&v).await?;
     }
     Ok(())
 }
 
-/// Streams `n` 64-byte payloads.
+/// Streams `n` 64-byte payloads (typed, as `echo`'s are).
 #[tractor::context]
-pub async fn blast(ctx: Context<Callee<()>>, n: u64) -> Result<(), Error> {
+pub async fn blast(ctx: Context<Callee<(), ByteBuf>>, n: u64) -> Result<(), Error> {
     ctx.started(&()).await?;
     let s = ctx.open_stream();
-    let item = Value::Binary(vec![7u8; 64]);
+    let item = ByteBuf::from(vec![7u8; 64]);
     for _ in 0..n {
-        s.send_value(item.clone()).await?;
+        s.send(&item).await?;
     }
     Ok(())
 }
@@ -174,16 +176,16 @@ pub async fn stream_echo(iters: usize, cpus: Cpus, mode: Mode) -> Result<Latency
         place(&p, cpus, mode)?;
         let (ctx, ()) = p.open_context(echo {}).await?;
         let mut s = ctx.open_stream();
-        let item = Value::Binary(vec![1u8; 64]);
+        let item = ByteBuf::from(vec![1u8; 64]);
         for _ in 0..iters / 10 + 10 {
-            s.send_value(item.clone()).await?;
+            s.send(&item).await?;
             s.recv().await?;
         }
         let mut samples = Vec::with_capacity(iters);
         let meter = Meter::start(&p).await?;
         for _ in 0..iters {
             let t = Instant::now();
-            s.send_value(item.clone()).await?;
+            s.send(&item).await?;
             s.recv().await?;
             samples.push(t.elapsed());
         }
