@@ -44,23 +44,30 @@ async fn main() -> Result<(), tractor::Error> {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             println!("root (pid {}) registrar at {addr}", std::process::id());
+            // The last child of a node hangs from `└──`, and nothing of
+            // its parent's line runs on below it.
+            let twig = |last: bool| if last { "└──" } else { "├──" };
             for (b, branch) in branches.iter().enumerate() {
-                println!("├── {} (pid {})", branch.name(), branch.pid().unwrap_or(0));
+                let last_branch = b + 1 == branches.len();
+                println!(
+                    "{} {} (pid {})",
+                    twig(last_branch),
+                    branch.name(),
+                    branch.pid().unwrap_or(0)
+                );
+                let stem = if last_branch { "    " } else { "│   " };
                 for l in 0..LEAVES {
                     let leaf = tractor::wait_for_actor(&format!("leaf-{b}-{l}")).await?;
-                    let twig = if l + 1 == LEAVES {
-                        "└──"
-                    } else {
-                        "├──"
-                    };
                     println!(
-                        "│   {twig} {} (pid {})",
+                        "{stem}{} {} (pid {})",
+                        twig(l + 1 == LEAVES),
                         leaf.name(),
                         leaf.pid().unwrap_or(0)
                     );
                 }
             }
-            println!("tree ready: 7 actors; press Ctrl-C to cancel it");
+            let actors = 1 + branches.len() * (1 + LEAVES as usize);
+            println!("tree ready: {actors} actors; press Ctrl-C to cancel it");
             std::future::pending::<()>().await;
             Ok::<(), tractor::Error>(())
         };

@@ -119,6 +119,10 @@ fn actor_tree_prints_its_tree_and_cancels_on_ctrl_c() {
     ] {
         assert!(out.contains(name), "{name} missing from:\n{out}");
     }
+    // Drawn as a tree: the last branch and its leaves close their lines.
+    for line in ["└── branch-1", "    └── leaf-1-1", "│   └── leaf-0-1"] {
+        assert!(out.contains(line), "{line:?} missing from:\n{out}");
+    }
     p.signal(Signal::SIGINT);
     let st = p.wait(LIMIT).unwrap();
     let out = p.transcript.join("\n");
