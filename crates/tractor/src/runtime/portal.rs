@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use super::actor::Actor;
 use super::cancel::CancelScope;
-use super::dialog::call::Call;
+use super::dialog::call::{Call, encode_dynamic_start, encode_typed_start};
 use super::dialog::context::{self, Context, ContextOptions, Opener, RemoteContextFn};
 use super::peer::{DialogRx, Peer};
 use super::rpc::RemoteFn;
@@ -264,8 +264,11 @@ impl Portal {
         call: F,
         opts: ContextOptions,
     ) -> Result<(Context<Opener<F>>, F::Started), Error> {
-        let kwargs = payload::to_kwargs(&call)?;
-        let (ctx, first) = context::open(self, F::NS, F::NAME, kwargs, opts).await?;
+        let actor = &self.actor;
+        let encode = |cid: &str, buf: &mut Vec<u8>| {
+            encode_typed_start(actor, F::NS, F::NAME, &call, cid, buf)
+        };
+        let (ctx, first) = context::open(self, F::NS, F::NAME, encode, opts).await?;
         let ctx = ctx.retype::<Opener<F>>();
         match first.decode::<F::Started>() {
             Ok(s) => Ok((ctx, s)),
@@ -289,7 +292,10 @@ impl Portal {
         kwargs: StrMap,
         opts: ContextOptions,
     ) -> Result<(Context<Opener>, Value), Error> {
-        let (ctx, first) = context::open(self, ns, func, kwargs, opts).await?;
+        let actor = &self.actor;
+        let encode =
+            |cid: &str, buf: &mut Vec<u8>| encode_dynamic_start(actor, ns, func, kwargs, cid, buf);
+        let (ctx, first) = context::open(self, ns, func, encode, opts).await?;
         Ok((ctx, first.to_value()))
     }
 }

@@ -182,8 +182,13 @@ impl Actor {
             && start.ns != crate::runtime::debug::TTY_LOCK_NS
         {
             let task = format!("{}.{} (caller '{}')", start.ns, start.func, peer.aid.name);
-            crate::runtime::debug::hold(&self, crate::runtime::debug::crash_of(&self, task, e))
-                .await;
+            // Boxed: this rare path would otherwise make every served
+            // future (moved into its slot on each `Start`) kilobytes larger.
+            Box::pin(crate::runtime::debug::hold(
+                &self,
+                crate::runtime::debug::crash_of(&self, task, e),
+            ))
+            .await;
         }
         if let Err(e) = peer.tx.send(&reply).await {
             tracing::debug!(error = %e, "could not deliver a result; the caller is gone");

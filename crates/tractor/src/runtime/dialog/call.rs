@@ -63,6 +63,40 @@ pub(crate) fn start_msg(actor: &Actor, cid: String, ns: &str, func: &str, kwargs
     })
 }
 
+/// Writes into `buf` a `Start` from `actor` for `ns.func(**kwargs)` with
+/// call id `cid`, its typed `kwargs` (a struct with named fields, or a
+/// string-keyed map) serialized in place: no `Value` map on the way.
+pub(crate) fn encode_typed_start<K: serde::Serialize + ?Sized>(
+    actor: &Actor,
+    ns: &str,
+    func: &str,
+    kwargs: &K,
+    cid: &str,
+    buf: &mut Vec<u8>,
+) -> Result<(), PayloadError> {
+    let head = crate::msg::StartHead {
+        cid,
+        ns,
+        func,
+        uid: actor.uid(),
+        pld_spec: ANY_PLD_SPEC,
+    };
+    crate::msg::encode_start(head, kwargs, buf)
+}
+
+/// [`encode_typed_start`] for kwargs already built as a dynamic map.
+pub(crate) fn encode_dynamic_start(
+    actor: &Actor,
+    ns: &str,
+    func: &str,
+    kwargs: StrMap,
+    cid: &str,
+    buf: &mut Vec<u8>,
+) -> Result<(), PayloadError> {
+    crate::msg::encode_into(&start_msg(actor, cid.to_owned(), ns, func, kwargs), buf);
+    Ok(())
+}
+
 /// One outstanding call; abandoning it (dropping it before the result)
 /// asks the callee to cancel the task.
 pub(crate) struct Call {
@@ -83,8 +117,7 @@ impl Call {
         kwargs: StrMap,
     ) -> Result<Call, Error> {
         Call::start_with(actor, peer, ns, func, |cid, buf| {
-            crate::msg::encode_into(&start_msg(actor, cid.to_owned(), ns, func, kwargs), buf);
-            Ok(())
+            encode_dynamic_start(actor, ns, func, kwargs, cid, buf)
         })
         .await
     }
@@ -100,14 +133,7 @@ impl Call {
         kwargs: &K,
     ) -> Result<Call, Error> {
         Call::start_with(actor, peer, ns, func, |cid, buf| {
-            let head = crate::msg::StartHead {
-                cid,
-                ns,
-                func,
-                uid: actor.uid(),
-                pld_spec: ANY_PLD_SPEC,
-            };
-            crate::msg::encode_start(head, kwargs, buf)
+            encode_typed_start(actor, ns, func, kwargs, cid, buf)
         })
         .await
     }

@@ -100,12 +100,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError, pack_error};
-use crate::msg::{
-    ErrorMsg, FuncType, Msg, Payload, PayloadKind, RawPayload, StrMap, Uid, Value, payload,
-};
+use crate::msg::{ErrorMsg, FuncType, Msg, Payload, PayloadKind, RawPayload, Uid, Value, payload};
 use crate::runtime::actor::Actor;
 use crate::runtime::cancel::CancelScope;
-use crate::runtime::dialog::call::{Call, functype_mismatch, start_msg};
+use crate::runtime::dialog::call::{Call, functype_mismatch};
 use crate::runtime::dialog::shm::{self, ShmOffer, ShmReader, ShmWriter};
 pub use crate::runtime::dialog::stream::MsgStream;
 use crate::runtime::inbound::Inbound;
@@ -676,7 +674,7 @@ pub(crate) async fn open(
     portal: &Portal,
     ns: &str,
     func: &str,
-    kwargs: StrMap,
+    encode_start: impl FnOnce(&str, &mut Vec<u8>) -> Result<(), payload::PayloadError>,
     opts: ContextOptions,
 ) -> Result<(Context<Opener>, RawPayload), Error> {
     let actor = portal.actor.clone();
@@ -696,11 +694,16 @@ pub(crate) async fn open(
         crate::devx::tasktree::TaskKind::Context,
         format!("{ns}.{func} cid={cid} peer={} (opener)", peer.aid.name),
     ));
-    let start = start_msg(&actor, cid.clone(), ns, func, kwargs);
-    if let Err(e) = peer.tx.send(&start).await {
+    // Written straight into the connection's write buffer.
+    let sent = match peer.tx.send_with(|buf| encode_start(&cid, buf)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Error::from(e)),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = sent {
         // Nothing started remotely: nothing to cancel.
         lock(&ctx.inner.state).outcome = Some(Ok(RawPayload::nil()));
-        return Err(e.into());
+        return Err(e);
     }
     let mut rx = ctx.inner.rx.lock().await;
     loop {
