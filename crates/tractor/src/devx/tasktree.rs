@@ -234,10 +234,42 @@ impl TaskGuard {
     /// Runs `fut` in this entry's [`scope`](TaskGuard::scope) and removes
     /// the entry when it ends (or is dropped): the usual way to record a
     /// spawned task.
-    pub async fn run<F: std::future::Future>(self, fut: F) -> F::Output {
-        let out = self.scope(fut).await;
-        drop(self);
-        out
+    ///
+    /// A hand-written future, not an `async fn`: an `async fn` or block
+    /// keeps `fut` (its argument) beside the scoped future it is moved
+    /// into, twice its size, and a served task's future is moved into its
+    /// box on every `Start`.
+    pub fn run<F: std::future::Future>(self, fut: F) -> Run<F> {
+        Run {
+            scoped: self.scope(fut),
+            guard: Some(self),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`TaskGuard::run`]: `fut` in the entry's scope; the
+    /// entry goes when `fut` ends or this future is dropped.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Run<F: std::future::Future> {
+        #[pin]
+        scoped: tokio::task::futures::TaskLocalFuture<(usize, TaskKey), F>,
+        guard: Option<TaskGuard>,
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Run<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let out = std::task::ready!(this.scoped.poll(cx));
+        this.guard.take();
+        std::task::Poll::Ready(out)
     }
 }
 
@@ -256,6 +288,32 @@ impl Drop for TaskGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn run_wraps_a_future_without_doubling_its_size() {
+        let reg = TaskRegistry::new();
+        // A future that holds 4 KiB across an await.
+        let big = async {
+            let buf = [7u8; 4096];
+            std::future::ready(()).await;
+            std::hint::black_box(&buf);
+            buf[0]
+        };
+        let inner = std::mem::size_of_val(&big);
+        let wrapped = reg.enter(TaskKind::Runtime, "big".into()).run(big);
+        let outer = std::mem::size_of_val(&wrapped);
+        assert!(
+            outer < inner + 128,
+            "run() turned a {inner}-byte future into {outer} bytes"
+        );
+        assert!(reg.render().contains("big"), "{}", reg.render());
+        assert_eq!(wrapped.await, 7);
+        assert!(
+            !reg.render().contains("big"),
+            "the entry goes when the task ends:\n{}",
+            reg.render()
+        );
+    }
 
     #[tokio::test]
     async fn nested_tasks_render_under_their_parent_and_vanish_when_dropped() {
