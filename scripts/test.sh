@@ -39,8 +39,12 @@ say "building examples (tests run them)"
 cargo build --workspace --examples --quiet
 say "cargo nextest"
 cargo nextest run --workspace --profile ci "${@:2}"
+# `--workspace` on both (and `--examples` on the docs), so they resolve the
+# same features and units as the steps before and rebuild nothing of the
+# dependencies: `-p tractor` alone resolved tokio's features anew and
+# rebuilt tokio, etcd-client and tractor (90 s of a cold CI run).
 say "doctests (the compile_fail ones show what must not compile)"
-cargo test -p tractor --doc --quiet
+cargo test --workspace --doc --quiet
 say "cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --examples --quiet
 say "all green"
