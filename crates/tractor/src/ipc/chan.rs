@@ -240,54 +240,70 @@ impl ChanSender {
         &self,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<Result<(), E>, ChanError> {
-        let peer = || self.inner.peer.clone();
         let mut encode = Some(encode);
+        // The usual case first: room in the queue, so no waiter is
+        // registered with `room` (that takes its lock twice).
+        if let Some(done) = self.try_queue(&mut encode) {
+            return done;
+        }
         loop {
             let room = self.inner.room.notified();
             tokio::pin!(room);
+            // Registered before the check: a drain between the check and
+            // the wait still wakes us.
             room.as_mut().enable();
-            {
-                let mut ob = outbox(&self.inner);
-                if let Some((kind, text)) = &ob.error {
-                    return Err(ChanError::Io {
-                        peer: peer(),
-                        source: std::io::Error::new(*kind, text.clone()),
-                    });
-                }
-                if ob.closing || ob.writer_done {
-                    return Err(ChanError::Closed { peer: peer() });
-                }
-                if ob.buf.len() < HIGH_WATER
-                    && let Some(encode) = encode.take()
-                {
-                    let start = ob.buf.len();
-                    ob.buf.extend_from_slice(&[0; PREFIX_LEN]);
-                    if let Err(e) = encode(&mut ob.buf) {
-                        ob.buf.truncate(start);
-                        return Ok(Err(e));
-                    }
-                    let len = ob.buf.len() - start - PREFIX_LEN;
-                    if len > self.inner.max_frame {
-                        ob.buf.truncate(start);
-                        return Err(ChanError::TooLarge {
-                            peer: peer(),
-                            len,
-                            max: self.inner.max_frame,
-                        });
-                    }
-                    ob.buf[start..start + PREFIX_LEN].copy_from_slice(&(len as u32).to_le_bytes());
-                    let first = start == 0;
-                    drop(ob);
-                    // The writer empties the buffer before it waits: only
-                    // the first frame of a batch needs to wake it.
-                    if first {
-                        self.inner.wake.notify_one();
-                    }
-                    return Ok(Ok(()));
-                }
+            if let Some(done) = self.try_queue(&mut encode) {
+                return done;
             }
             room.await;
         }
+    }
+
+    /// Queues the frame `encode` writes if the queue has room; `None`
+    /// (and `encode` kept) when it is full.
+    fn try_queue<E>(
+        &self,
+        encode: &mut Option<impl FnOnce(&mut Vec<u8>) -> Result<(), E>>,
+    ) -> Option<Result<Result<(), E>, ChanError>> {
+        let peer = || self.inner.peer.clone();
+        let mut ob = outbox(&self.inner);
+        if let Some((kind, text)) = &ob.error {
+            return Some(Err(ChanError::Io {
+                peer: peer(),
+                source: std::io::Error::new(*kind, text.clone()),
+            }));
+        }
+        if ob.closing || ob.writer_done {
+            return Some(Err(ChanError::Closed { peer: peer() }));
+        }
+        if ob.buf.len() >= HIGH_WATER {
+            return None;
+        }
+        let encode = encode.take()?;
+        let start = ob.buf.len();
+        ob.buf.extend_from_slice(&[0; PREFIX_LEN]);
+        if let Err(e) = encode(&mut ob.buf) {
+            ob.buf.truncate(start);
+            return Some(Ok(Err(e)));
+        }
+        let len = ob.buf.len() - start - PREFIX_LEN;
+        if len > self.inner.max_frame {
+            ob.buf.truncate(start);
+            return Some(Err(ChanError::TooLarge {
+                peer: peer(),
+                len,
+                max: self.inner.max_frame,
+            }));
+        }
+        ob.buf[start..start + PREFIX_LEN].copy_from_slice(&(len as u32).to_le_bytes());
+        let first = start == 0;
+        drop(ob);
+        // The writer empties the buffer before it waits: only the first
+        // frame of a batch needs to wake it.
+        if first {
+            self.inner.wake.notify_one();
+        }
+        Some(Ok(Ok(())))
     }
 
     /// Writes what is queued, then shuts down the write direction: the

@@ -16,7 +16,7 @@ use super::scan::{Scanned, walk};
 use super::types::*;
 
 /// At most this many keys are looked at (every message has ≤ 12).
-const MAX_FIELDS: usize = 16;
+pub(super) const MAX_FIELDS: usize = 16;
 
 /// The top-level fields of one message, each value left as its bytes.
 pub(super) struct Fields<'a> {
@@ -60,14 +60,6 @@ impl<'a> Fields<'a> {
     /// The bytes of field `name`'s value.
     pub(super) fn get(&self, name: &str) -> Option<&'a [u8]> {
         self.index(name).map(|i| self.vals[i])
-    }
-
-    /// The bytes of field `name`'s value when it is a map whose keys are
-    /// all strings (found out by the validating pass).
-    pub(super) fn str_keyed(&self, name: &str) -> Option<&'a [u8]> {
-        self.index(name)
-            .filter(|i| self.scans[*i].str_keys)
-            .map(|i| self.vals[i])
     }
 
     fn str(&self, name: &str) -> Option<String> {

@@ -15,8 +15,9 @@
 use serde::Deserialize;
 
 use super::codec::{MAX_NESTING, decode_with_depth};
-use super::fast::{Fields, read_uid_ref};
+use super::fast::{MAX_FIELDS, read_str, read_uid_ref};
 use super::payload::PayloadError;
+use super::scan::walk;
 use super::types::*;
 
 /// The bytes of exactly one well-formed msgpack value, borrowed from a
@@ -172,7 +173,7 @@ pub fn decode_ref_with_depth(
     max_depth: usize,
 ) -> Result<MsgRef<'_>, super::DecodeError> {
     let depth = max_depth.clamp(1, super::MAX_NESTING_CEILING);
-    if let Some(m) = Fields::read(bytes, depth).and_then(|f| hot(&f)) {
+    if let Some(m) = HotFields::read(bytes, depth).and_then(|f| f.msg()) {
         return Ok(m);
     }
     // Not a hot message, or not a valid one: the owned decoder decides,
@@ -180,40 +181,103 @@ pub fn decode_ref_with_depth(
     decode_with_depth(bytes, max_depth).map(|m| MsgRef::Other(Box::new(m)))
 }
 
-fn hot<'a>(f: &Fields<'a>) -> Option<MsgRef<'a>> {
-    let payload = || {
-        Some(PayloadRef {
-            cid: f.str_ref("cid")?,
-            pld: RawValue(f.get("pld")?),
+/// The fields of the hot messages, read in one validating pass (every
+/// value walked as [`super::fast`]'s `Fields::read` walks them, keys
+/// checked as UTF-8 the same way, the first of duplicate keys kept), into
+/// a few words on the stack: a general field table is most of a
+/// kilobyte, and building and returning one per stream item was a
+/// visible part of the reader's time (`docs/performance.md`).
+#[derive(Default)]
+struct HotFields<'a> {
+    /// The string fields: present, and their text when they are strings.
+    msg_type: Option<Option<&'a str>>,
+    cid: Option<Option<&'a str>>,
+    ns: Option<Option<&'a str>>,
+    func: Option<Option<&'a str>>,
+    functype: Option<Option<&'a str>>,
+    /// The value's bytes, then its text when it is a string.
+    pld_spec: Option<(&'a [u8], Option<&'a str>)>,
+    pld: Option<&'a [u8]>,
+    /// The value's bytes, and whether it is a map with string keys.
+    kwargs: Option<(&'a [u8], bool)>,
+    uid: Option<&'a [u8]>,
+}
+
+impl<'a> HotFields<'a> {
+    fn read(bytes: &'a [u8], max_depth: usize) -> Option<HotFields<'a>> {
+        let mut rd = bytes;
+        let n = rmp::decode::read_map_len(&mut rd).ok()? as usize;
+        if n > MAX_FIELDS {
+            return None;
+        }
+        let mut f = HotFields::default();
+        for _ in 0..n {
+            let key = read_str(&mut rd)?;
+            let start = rd;
+            let scan = walk(&mut rd, max_depth, true).ok()?;
+            let val = &start[..start.len() - rd.len()];
+            let text = scan.text;
+            match key {
+                "msg_type" => _ = f.msg_type.get_or_insert(text),
+                "cid" => _ = f.cid.get_or_insert(text),
+                "ns" => _ = f.ns.get_or_insert(text),
+                "func" => _ = f.func.get_or_insert(text),
+                "functype" => _ = f.functype.get_or_insert(text),
+                "pld_spec" => {
+                    f.pld_spec.get_or_insert((val, scan.text));
+                }
+                "pld" => {
+                    f.pld.get_or_insert(val);
+                }
+                "kwargs" => {
+                    f.kwargs.get_or_insert((val, scan.str_keys));
+                }
+                "uid" => {
+                    f.uid.get_or_insert(val);
+                }
+                _ => {}
+            }
+        }
+        rd.is_empty().then_some(f)
+    }
+
+    /// The message, or `None` for the general decoder to decide.
+    fn msg(&self) -> Option<MsgRef<'a>> {
+        let payload = || {
+            Some(PayloadRef {
+                cid: self.cid??,
+                pld: RawValue(self.pld?),
+            })
+        };
+        Some(match self.msg_type?? {
+            "Start" => MsgRef::Start(StartRef {
+                cid: self.cid??,
+                ns: self.ns??,
+                func: self.func??,
+                kwargs: match self.kwargs? {
+                    (b, true) => RawValue(b),
+                    (_, false) => return None,
+                },
+                uid: {
+                    let mut b = self.uid?;
+                    read_uid_ref(&mut b).filter(|_| b.is_empty())?
+                },
+                pld_spec: match self.pld_spec {
+                    None | Some(([0xc0], _)) => ANY_PLD_SPEC,
+                    Some((_, text)) => text?,
+                },
+            }),
+            "StartAck" => MsgRef::StartAck {
+                cid: self.cid??,
+                functype: FuncType::parse(self.functype??)?,
+            },
+            "Started" => MsgRef::Started(payload()?),
+            "Yield" => MsgRef::Yield(payload()?),
+            "Return" => MsgRef::Return(payload()?),
+            "Stop" => MsgRef::Stop { cid: self.cid?? },
+            _ => return None,
         })
-    };
-    Some(match f.str_ref("msg_type")? {
-        "Start" => MsgRef::Start(StartRef {
-            cid: f.str_ref("cid")?,
-            ns: f.str_ref("ns")?,
-            func: f.str_ref("func")?,
-            kwargs: RawValue(f.str_keyed("kwargs")?),
-            uid: {
-                let mut b = f.get("uid")?;
-                read_uid_ref(&mut b).filter(|_| b.is_empty())?
-            },
-            pld_spec: match f.get("pld_spec") {
-                None | Some([0xc0]) => ANY_PLD_SPEC,
-                Some(_) => f.str_ref("pld_spec")?,
-            },
-        }),
-        "StartAck" => MsgRef::StartAck {
-            cid: f.str_ref("cid")?,
-            functype: FuncType::parse(f.str_ref("functype")?)?,
-        },
-        "Started" => MsgRef::Started(payload()?),
-        "Yield" => MsgRef::Yield(payload()?),
-        "Return" => MsgRef::Return(payload()?),
-        "Stop" => MsgRef::Stop {
-            cid: f.str_ref("cid")?,
-        },
-        _ => return None,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,14 @@ use tokio_util::sync::CancellationToken;
 use super::cancel::CancelScope;
 use super::inbound::Inbound;
 use crate::ipc::ChanSender;
-use crate::msg::{Aid, Cid, Msg, Uid};
+use crate::msg::{Aid, Cid, Uid};
+
+/// A table keyed by call id. Looked up for every routed frame, so hashed
+/// with foldhash rather than std's SipHash (several times faster on
+/// 36-byte keys). Its seed is random per process, so a peer cannot pick
+/// colliding cids without seeing our table; and the peers are actors of
+/// our own tree or the hosts mutual TLS let in.
+pub(crate) type CidMap<V> = HashMap<Cid, V, foldhash::fast::RandomState>;
 
 /// One live connection to a peer actor.
 #[derive(Debug)]
@@ -27,9 +34,9 @@ pub struct Peer {
     /// Sending half (shared by every task using the connection).
     pub tx: ChanSender,
     /// cid → the local side of a dialog on this connection.
-    pub(crate) dialogs: Mutex<HashMap<Cid, DialogTx>>,
+    pub(crate) dialogs: Mutex<CidMap<DialogTx>>,
     /// cid → the scope of a task this peer started here.
-    pub(crate) served: Mutex<HashMap<Cid, CancelScope>>,
+    pub(crate) served: Mutex<CidMap<CancelScope>>,
     /// Fires when the connection's reader loop has ended.
     pub(crate) gone: CancellationToken,
     /// Runtime replies (errors for bad frames, refused `Start`s,
@@ -70,8 +77,8 @@ impl Peer {
             id,
             aid,
             tx,
-            dialogs: Mutex::new(HashMap::new()),
-            served: Mutex::new(HashMap::new()),
+            dialogs: Mutex::new(CidMap::default()),
+            served: Mutex::new(CidMap::default()),
             gone: CancellationToken::new(),
             replies: ReplyBudget::default(),
         }
@@ -159,7 +166,7 @@ impl Peer {
         out
     }
 
-    fn route_locked(dialogs: &HashMap<Cid, DialogTx>, cid: &str, msg: Inbound) -> Route {
+    fn route_locked(dialogs: &CidMap<DialogTx>, cid: &str, msg: Inbound) -> Route {
         let Some(d) = dialogs.get(cid) else {
             return Route::Unknown;
         };
@@ -177,9 +184,9 @@ impl Peer {
                 }
             }
         }
-        if let Inbound::Msg(Msg::Error(e)) = &msg {
+        if let Inbound::Error(e) = &msg {
             // Seen at once by senders, even before the receiver reads it.
-            let _ = d.flow.errored.set(e.clone());
+            let _ = d.flow.errored.set((**e).clone());
         }
         if is_yield {
             d.flow.pending.fetch_add(1, Ordering::SeqCst);
@@ -226,11 +233,19 @@ pub(crate) fn overflow_limit(cap: usize) -> usize {
     cap.max(16 * 1024)
 }
 
-/// Milliseconds on a monotonic clock, never 0 (0 means "never").
+/// Milliseconds on the coarse monotonic clock (a few milliseconds of
+/// resolution, against a one-second stall: plenty), never 0 (0 means
+/// "never"). Read for every stream item taken: the coarse clock is a
+/// load from the vDSO page, where `Instant::now` reads the TSC.
 fn clock_ms() -> u64 {
-    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(std::time::Instant::now);
-    base.elapsed().as_millis() as u64 + 1
+    use nix::time::{ClockId, clock_gettime};
+    let Ok(t) = clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE) else {
+        // Not on this kernel: the precise clock.
+        static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let base = *BASE.get_or_init(std::time::Instant::now);
+        return base.elapsed().as_millis() as u64 + 1;
+    };
+    t.tv_sec() as u64 * 1000 + t.tv_nsec() as u64 / 1_000_000 + 1
 }
 
 fn stall_ms() -> u64 {
@@ -248,8 +263,14 @@ pub(crate) struct Flow {
     full_since: AtomicU64,
     /// When the receiver last took a stream item ([`clock_ms`]; 0: never).
     last_take: AtomicU64,
-    /// Notified when the receiver takes a stream item.
+    /// Notified when the receiver takes a stream item, if a router is
+    /// waiting for room ([`Flow::waiting`]).
     room: tokio::sync::Notify,
+    /// Stream items taken so far.
+    takes: AtomicU64,
+    /// Routers in [`Flow::wait_for_room`]: the receiver only takes
+    /// `room`'s lock to wake one when there is one.
+    waiting: AtomicUsize,
     /// The error the peer sent for this dialog, if any.
     errored: Arc<std::sync::OnceLock<crate::msg::ErrorMsg>>,
 }
@@ -298,10 +319,25 @@ impl Flow {
     /// Waits until the receiver takes an item (true), or until it has
     /// been idle for OVERRUN_STALL (false).
     pub(crate) async fn wait_for_room(&self) -> bool {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let took = self.wait_for_a_take().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        took
+    }
+
+    /// [`Flow::wait_for_room`] while counted in `waiting`. A take between
+    /// reading `takes` and registering with `room` is seen by the second
+    /// read of `takes`; one after it finds `waiting` raised (both are
+    /// SeqCst) and wakes the registered waiter.
+    async fn wait_for_a_take(&self) -> bool {
         loop {
+            let seen = self.takes.load(Ordering::SeqCst);
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if self.takes.load(Ordering::SeqCst) != seen {
+                return true;
+            }
             let now = clock_ms();
             if !self.reader_active(now) {
                 return false;
@@ -321,8 +357,13 @@ impl Flow {
         self.pending.fetch_sub(1, Ordering::SeqCst);
         self.last_take.store(clock_ms(), Ordering::SeqCst);
         // Progress: a full dialog's stall clock starts again.
-        self.full_since.store(0, Ordering::SeqCst);
-        self.room.notify_waiters();
+        if self.full_since.load(Ordering::SeqCst) != 0 {
+            self.full_since.store(0, Ordering::SeqCst);
+        }
+        self.takes.fetch_add(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) != 0 {
+            self.room.notify_waiters();
+        }
     }
 }
 

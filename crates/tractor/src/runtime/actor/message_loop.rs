@@ -209,18 +209,9 @@ impl Actor {
                 MsgRef::Started(p) => pending.push((p.cid, raw(PayloadKind::Started, p))),
                 MsgRef::Yield(p) => pending.push((p.cid, raw(PayloadKind::Yield, p))),
                 MsgRef::Return(p) => pending.push((p.cid, raw(PayloadKind::Return, p))),
-                MsgRef::Stop { cid } => {
-                    let stop = Msg::Stop(msg::Stop {
-                        cid: cid.to_owned(),
-                    });
-                    pending.push((cid, Inbound::Msg(stop)));
-                }
+                MsgRef::Stop { cid } => pending.push((cid, Inbound::Stop)),
                 MsgRef::StartAck { cid, functype } => {
-                    let ack = Msg::StartAck(msg::StartAck {
-                        cid: cid.to_owned(),
-                        functype,
-                    });
-                    pending.push((cid, Inbound::Msg(ack)));
+                    pending.push((cid, Inbound::StartAck(functype)));
                 }
                 MsgRef::Start(_) => {
                     self.deliver(peer, &mut pending).await;

@@ -204,15 +204,15 @@ impl Call {
     pub(crate) async fn result_raw(&mut self) -> Result<RawPayload, Error> {
         loop {
             match self.next().await? {
-                Inbound::Msg(Msg::StartAck(a)) => match functype_error(&self.what, a.functype) {
+                Inbound::StartAck(functype) => match functype_error(&self.what, functype) {
                     None => continue,
                     Some(e) => return Err(e),
                 },
                 Inbound::Pld(PayloadKind::Return, r) => return Ok(r),
-                Inbound::Msg(Msg::CancelAck(a)) => {
-                    return Ok(RawPayload::from_value(&Value::from(a.pld)));
+                Inbound::CancelAck(cancelled) => {
+                    return Ok(RawPayload::from_value(&Value::from(cancelled)));
                 }
-                Inbound::Msg(Msg::Error(e)) => return Err(RemoteActorError::from_msg(e).into()),
+                Inbound::Error(e) => return Err(RemoteActorError::from_msg(*e).into()),
                 other => {
                     tracing::warn!(msg = other.msg_type(), call = %self.what, "unexpected message in a call; ignored");
                 }

@@ -497,7 +497,7 @@ impl<S> Context<S> {
             };
             match m {
                 Inbound::Pld(PayloadKind::Yield, pld) => return Ok(Event::Item(pld)),
-                Inbound::Msg(Msg::Stop(_)) => {
+                Inbound::Stop => {
                     lock(&self.inner.state).peer_stopped = true;
                     return Ok(Event::Stop);
                 }
@@ -505,11 +505,11 @@ impl<S> Context<S> {
                     lock(&self.inner.state).outcome = Some(Ok(pld));
                     return Ok(Event::Done);
                 }
-                Inbound::Msg(Msg::Error(e)) => {
-                    lock(&self.inner.state).outcome = Some(Err(e));
+                Inbound::Error(e) => {
+                    lock(&self.inner.state).outcome = Some(Err(*e));
                     return Ok(Event::Done);
                 }
-                Inbound::Msg(Msg::StartAck(_)) | Inbound::Pld(PayloadKind::Started, _) => continue,
+                Inbound::StartAck(_) | Inbound::Pld(PayloadKind::Started, _) => continue,
                 other => {
                     tracing::warn!(
                         msg = other.msg_type(),
@@ -716,23 +716,23 @@ pub(crate) async fn open(
             });
         };
         match m {
-            Inbound::Msg(Msg::StartAck(a)) if a.functype != FuncType::Context => {
+            Inbound::StartAck(functype) if functype != FuncType::Context => {
                 drop(rx);
                 let _ = ctx.cancel().await;
                 lock(&ctx.inner.state).outcome = Some(Ok(RawPayload::nil()));
                 let call = format!("{ns}.{func}()");
-                return Err(functype_mismatch(&call, a.functype, FuncType::Context)
+                return Err(functype_mismatch(&call, functype, FuncType::Context)
                     .expect("a functype other than context"));
             }
-            Inbound::Msg(Msg::StartAck(_)) => continue,
+            Inbound::StartAck(_) => continue,
             Inbound::Pld(PayloadKind::Started, pld) => {
                 drop(rx);
                 return Ok((ctx, pld));
             }
-            Inbound::Msg(Msg::Error(e)) => {
+            Inbound::Error(e) => {
                 drop(rx);
-                lock(&ctx.inner.state).outcome = Some(Err(e.clone()));
-                return Err(RemoteActorError::from_msg(e).into());
+                lock(&ctx.inner.state).outcome = Some(Err((*e).clone()));
+                return Err(RemoteActorError::from_msg(*e).into());
             }
             Inbound::Pld(PayloadKind::Return, pld) => {
                 drop(rx);

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{Error, RemoteActorError};
-use crate::msg::{FuncType, Msg, PayloadKind, StrMap, payload};
+use crate::msg::{FuncType, PayloadKind, StrMap, payload};
 use crate::runtime::dialog::call::{Call, functype_mismatch};
 use crate::runtime::dialog::context::cancel_task;
 use crate::runtime::inbound::Inbound;
@@ -84,8 +84,8 @@ pub(crate) async fn open<T: DeserializeOwned>(
     let what = format!("{ns}.{func}()");
     loop {
         match call.next().await? {
-            Inbound::Msg(Msg::StartAck(a)) => {
-                match functype_mismatch(&what, a.functype, FuncType::AsyncGen) {
+            Inbound::StartAck(functype) => {
+                match functype_mismatch(&what, functype, FuncType::AsyncGen) {
                     // Not done: dropping the call cancels the task started by
                     // mistake.
                     Some(e) => return Err(e),
@@ -99,9 +99,9 @@ pub(crate) async fn open<T: DeserializeOwned>(
                     }
                 }
             }
-            Inbound::Msg(Msg::Error(e)) => {
+            Inbound::Error(e) => {
                 call.done = true;
-                return Err(RemoteActorError::from_msg(e).into());
+                return Err(RemoteActorError::from_msg(*e).into());
             }
             other => {
                 tracing::warn!(msg = other.msg_type(), call = %what, "unexpected message before StartAck; ignored");
@@ -143,17 +143,16 @@ impl<T: DeserializeOwned> RemoteStream<T> {
                     };
                 }
                 Ok(
-                    Inbound::Msg(Msg::Stop(_) | Msg::CancelAck(_))
-                    | Inbound::Pld(PayloadKind::Return, _),
+                    Inbound::Stop | Inbound::CancelAck(_) | Inbound::Pld(PayloadKind::Return, _),
                 ) => {
                     self.finish();
                     return Ok(None);
                 }
-                Ok(Inbound::Msg(Msg::Error(e))) => {
+                Ok(Inbound::Error(e)) => {
                     self.finish();
-                    return Err(RemoteActorError::from_msg(e).into());
+                    return Err(RemoteActorError::from_msg(*e).into());
                 }
-                Ok(Inbound::Msg(Msg::StartAck(_))) => continue,
+                Ok(Inbound::StartAck(_)) => continue,
                 Ok(other) => {
                     tracing::warn!(msg = other.msg_type(), call = %self.call.what, "unexpected message in a stream; ignored");
                 }
