@@ -13,7 +13,7 @@ use crate::discovery::api::{register_self, unregister_self};
 use crate::discovery::etcd::EtcdAgent;
 use crate::discovery::via_parent::{parent_is_the_registrar, register_through_parent};
 use crate::errors::Error;
-use crate::ipc::{Addr, Channel};
+use crate::ipc::{Addr, ChanError, Channel, ChildLink};
 use crate::msg::{Aid, Msg, Uid};
 use crate::runtime::actor::Actor;
 use crate::runtime::hooks::Hooks;
@@ -83,8 +83,10 @@ pub fn run_child_blocking(rtv: RuntimeVars) -> i32 {
 
 /// Runs a thread actor on the calling thread (the thread backend's entry):
 /// its own runtime, no signal handling (signals belong to the process).
-/// On a warm thread the runtime was built ahead (`spawn::pool`).
-pub(crate) fn run_child_in_thread(rtv: RuntimeVars) -> Result<(), Error> {
+/// On a warm thread the runtime was built ahead (`spawn::pool`). With a
+/// `link` from its parent it talks to the parent over it instead of
+/// dialling the parent's address.
+pub(crate) fn run_child_in_thread(rtv: RuntimeVars, link: Option<ChildLink>) -> Result<(), Error> {
     let rt = match crate::spawn::take_warm_runtime() {
         Some(rt) => rt,
         None => tokio::runtime::Builder::new_current_thread()
@@ -92,7 +94,7 @@ pub(crate) fn run_child_in_thread(rtv: RuntimeVars) -> Result<(), Error> {
             .build()
             .map_err(|e| Error::Config(format!("cannot start a runtime: {e}")))?,
     };
-    rt.block_on(run_child_with(rtv, false))
+    rt.block_on(run_child_with(rtv, false, link))
 }
 
 /// The environment variable Python tractor reads to enable task-tree
@@ -142,10 +144,14 @@ pub(crate) fn serve_stackscope_signal() -> Option<tokio::task::JoinHandle<()>> {
 
 /// The child actor's whole life.
 pub async fn run_child(rtv: RuntimeVars) -> Result<(), Error> {
-    run_child_with(rtv, true).await
+    run_child_with(rtv, true, None).await
 }
 
-async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error> {
+async fn run_child_with(
+    rtv: RuntimeVars,
+    own_process: bool,
+    link: Option<ChildLink>,
+) -> Result<(), Error> {
     let info = rtv
         .spawn
         .clone()
@@ -172,7 +178,17 @@ async fn run_child_with(rtv: RuntimeVars, own_process: bool) -> Result<(), Error
     let _stackscope = AbortOnDrop(stackscope);
     // The envelope's TLS policy applies from the first dial (to the parent).
     crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
-    let mut chan = Channel::connect(&info.parent_addr, rtv.wire_limits()).await?;
+    // A parent in this process handed us a connected socket, its `Aid`
+    // and our `SpawnSpec` already queued on it: nothing to wait for.
+    let mut chan = match link {
+        Some(link) => {
+            let conn = link
+                .into_conn(format!("parent {}", info.parent_addr))
+                .map_err(ChanError::Connect)?;
+            Channel::new(conn, rtv.wire_limits())
+        }
+        None => Channel::connect(&info.parent_addr, rtv.wire_limits()).await?,
+    };
     let me = Aid {
         name: uid.name.clone(),
         uuid: uid.uuid.clone(),

@@ -17,7 +17,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::devx::tasktree::{TaskGuard, TaskKind};
 use crate::errors::Error;
-use crate::msg::{Msg, SpawnSpec, Uid, payload};
+use crate::ipc::{Channel, ChildLink};
+use crate::msg::{Aid, Msg, SpawnSpec, Uid, payload};
 use crate::runtime::actor::{Actor, current_actor};
 use crate::runtime::cancel::CancelScope;
 use crate::runtime::peer::lock;
@@ -284,11 +285,24 @@ impl ActorNursery {
         // we can remove it if the child cannot: killed, crashed).
         let bind = (rtv.transport == crate::ipc::Proto::Uds)
             .then(|| crate::ipc::Addr::uds_for(&rtv.bind_dir, name, &uid.uuid[..8]));
-        let waiter = actor.expect_child(&uid);
+        // An actor in this process gets a connected socket; any other
+        // dials our address, and we wait for it.
+        let linked = backend.in_process();
+        let (link, child_link) = if linked {
+            let (ours, theirs) = ChildLink::pair().map_err(|e| Error::Spawn {
+                name: name.to_owned(),
+                reason: format!("cannot make a socket pair for it: {e}"),
+            })?;
+            (Some(ours), Some(theirs))
+        } else {
+            (None, None)
+        };
+        let waiter = link.is_none().then(|| actor.expect_child(&uid));
         let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
             rtv: rtv.clone(),
             entry: actor.child_entry(),
+            link: child_link,
         }) {
             Ok(c) => c,
             Err(e) => {
@@ -325,10 +339,33 @@ impl ActorNursery {
                 let _ = exit_tx.send(Some(status));
             });
         }
-        let connected = tokio::select! {
-            r = waiter => r.ok(),
-            _ = exited.wait_for(Option::is_some) => None,
-            _ = tokio::time::sleep(CONNECT_BACK_TIMEOUT) => None,
+        let connected = match (link, waiter) {
+            (Some(link), _) => {
+                // Our `Aid` and its `SpawnSpec` go out at once, without
+                // waiting for its `Aid` (the reader checks that one).
+                let conn = link
+                    .into_conn(format!("child {name}"))
+                    .map_err(|e| Error::Spawn {
+                        name: name.to_owned(),
+                        reason: format!("cannot use its socket pair: {e}"),
+                    })?;
+                let chan = Channel::new(conn, actor.runtime_vars().wire_limits());
+                chan.send(&Msg::Aid(actor.aid())).await?;
+                let aid = Aid {
+                    name: uid.name.clone(),
+                    uuid: uid.uuid.clone(),
+                    pid: Some(i64::from(std::process::id())),
+                    is_registrar: Some(false),
+                    is_probe: false,
+                };
+                Some((chan, aid))
+            }
+            (None, Some(waiter)) => tokio::select! {
+                r = waiter => r.ok(),
+                _ = exited.wait_for(Option::is_some) => None,
+                _ = tokio::time::sleep(CONNECT_BACK_TIMEOUT) => None,
+            },
+            (None, None) => None,
         };
         let Some((chan, aid)) = connected else {
             actor.unexpect_child(&uid);
@@ -359,7 +396,11 @@ impl ActorNursery {
             bind_addrs: bind.as_ref().map(|a| vec![a.to_wire()]),
         });
         chan.send(&spec).await?;
-        let peer = actor.spawn_peer(aid, chan);
+        let peer = if linked {
+            actor.spawn_linked_peer(aid, chan)
+        } else {
+            actor.spawn_peer(aid, chan)
+        };
         let mut portal = Portal::new(actor.clone(), peer);
         portal.cancel_flag = Some(cancel_requested.clone());
         let pid = control.pid();

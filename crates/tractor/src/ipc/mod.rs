@@ -21,4 +21,4 @@ pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError, Limits, RawFrames};
 pub use tcp::Tcp;
 pub use tls::{Tls, TlsMode};
 pub use transport::{BoxRead, BoxWrite, Conn, DebugIgnore, Listener, Transport, connect};
-pub use uds::{Uds, UdsListener, ensure_bind_dir};
+pub use uds::{ChildLink, Uds, UdsListener, ensure_bind_dir};

@@ -70,9 +70,36 @@ fn conn(s: UnixStream) -> io::Result<Conn> {
         Some(pid) => format!("uds:pid {pid}"),
         None => "uds:peer".to_owned(),
     };
+    std_conn(s.into_std()?, peer)
+}
+
+/// One end of a connected socket pair joining a parent and an actor it
+/// starts in this process (`spawn::SpawnBackend::in_process`): no
+/// listener, no dial, no accept in between. Each side speaks the usual
+/// protocol on its end (the `Aid` exchange first), as on a connection
+/// dialled to an address.
+#[derive(Debug)]
+pub struct ChildLink(std::os::unix::net::UnixStream);
+
+impl ChildLink {
+    /// A connected pair: the parent's end and the child's.
+    pub fn pair() -> io::Result<(ChildLink, ChildLink)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((ChildLink(a), ChildLink(b)))
+    }
+
+    /// The connection over this end, labelled `peer` in messages. Must
+    /// be called inside the tokio runtime that will use it.
+    pub fn into_conn(self, peer: String) -> io::Result<Conn> {
+        self.0.set_nonblocking(true)?;
+        std_conn(self.0, peer)
+    }
+}
+
+fn std_conn(s: std::os::unix::net::UnixStream, peer: String) -> io::Result<Conn> {
     // Watched for reading only: no wake-up each time the peer reads
     // what we sent (see `rdonly`).
-    let (r, w) = super::rdonly::split(s.into_std()?)?;
+    let (r, w) = super::rdonly::split(s)?;
     Ok(Conn {
         read: DebugIgnore(Box::pin(r)),
         write: DebugIgnore(Box::pin(w)),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::errors::Error;
+use crate::ipc::ChildLink;
 use crate::msg::{StrMap, Value};
 use crate::runtime::state::RuntimeVars;
 
@@ -56,8 +57,10 @@ pub trait SelfService: Send + Sync + 'static {
 
 /// A spawned actor's whole life, run by the thread spawn backend on the new
 /// thread (the process backend re-executes the program instead, whose
-/// `main` runs the same life).
-pub type ChildEntry = fn(RuntimeVars) -> Result<(), Error>;
+/// `main` runs the same life): its envelope, and its end of the
+/// connection to its parent when the parent made one
+/// ([`ChildLink`]).
+pub type ChildEntry = fn(RuntimeVars, Option<ChildLink>) -> Result<(), Error>;
 
 /// What an actor is built with.
 #[derive(Clone)]

@@ -3,9 +3,12 @@
 //! A backend starts an actor somewhere (a process, a thread) with a child
 //! envelope ([`crate::RuntimeVars`] carrying its uid and its parent's
 //! address); the actor then dials its parent, and the rest (Aid exchange,
-//! `SpawnSpec`, serving) is the same protocol for every backend. Each
-//! backend is one file behind [`SpawnBackend`]; adding one touches this
-//! folder only.
+//! `SpawnSpec`, serving) is the same protocol for every backend. A backend
+//! that runs the actor in this process ([`SpawnBackend::in_process`]) is
+//! handed a connected socket instead ([`ChildLink`]): no dial, no accept,
+//! and the parent's `Aid` and `SpawnSpec` are already queued on it when
+//! the actor starts. Each backend is one file behind [`SpawnBackend`];
+//! adding one touches this folder only.
 
 mod pool;
 mod process;
@@ -24,12 +27,13 @@ pub use python::PythonBackend;
 pub use thread::ThreadBackend;
 
 use crate::errors::Error;
+pub use crate::ipc::ChildLink;
 use crate::msg::Uid;
 pub use crate::runtime::hooks::ChildEntry;
 use crate::runtime::state::{RuntimeVars, SpawnMethod};
 
 /// What to start.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SpawnRequest {
     /// The new actor's identity.
     pub uid: Uid,
@@ -39,6 +43,10 @@ pub struct SpawnRequest {
     /// backend) calls on the new thread; process backends run a program
     /// whose `main` does the same.
     pub entry: ChildEntry,
+    /// The actor's end of its connection to the parent, for a backend
+    /// that says it is [`SpawnBackend::in_process`] (`None` otherwise:
+    /// the actor dials the parent's address).
+    pub link: Option<ChildLink>,
 }
 
 /// How an actor ended.
@@ -110,6 +118,15 @@ pub trait SpawnBackend: Send + Sync + fmt::Debug {
     fn name(&self) -> &'static str;
     /// Starts the actor described by `req`.
     fn spawn(&self, req: SpawnRequest) -> Result<Box<dyn ChildActor>, Error>;
+
+    /// True if the actor runs in this process and takes
+    /// [`SpawnRequest::link`] (handed to [`ChildEntry`]) as its connection
+    /// to the parent. A backend saying so must hand the link to the
+    /// actor, or drop it if the actor cannot start (the parent then sees
+    /// the connection close).
+    fn in_process(&self) -> bool {
+        false
+    }
 
     /// `SpawnSpec.enable_modules` for these namespaces: (module, source
     /// path). Our own children only need the names.

@@ -99,17 +99,23 @@ impl SpawnBackend for ThreadBackend {
         "thread"
     }
 
+    fn in_process(&self) -> bool {
+        true
+    }
+
     fn spawn(&self, req: SpawnRequest) -> Result<Box<dyn ChildActor>, Error> {
         let (tx, done) = oneshot::channel();
         let rtv = req.rtv;
         let entry = req.entry;
+        let link = req.link;
         let name = req.uid.name.clone();
         let thread_name = format!("actor:{name}");
         super::pool::run(
             &name,
             Box::new(move || {
                 super::pool::name_this_thread(&thread_name);
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entry(rtv)));
+                let run =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entry(rtv, link)));
                 let info = match run {
                     Ok(Ok(())) => ExitInfo::Thread(Ok(())),
                     Ok(Err(e)) => ExitInfo::Thread(Err(e.to_string())),

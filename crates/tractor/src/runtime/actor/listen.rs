@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use crate::errors::Error;
 use crate::ipc::{Addr, ChanReceiver, Channel, Listener};
-use crate::msg::{Aid, Uid};
+use crate::msg::{Aid, Msg, Uid};
 use crate::runtime::peer::{Peer, lock};
 
 use super::Actor;
@@ -113,6 +113,39 @@ impl Actor {
         self.inner
             .conn_tasks
             .spawn(entry.run(async move { me.serve_peer(p, rx).await }));
+        peer
+    }
+
+    /// Serves a connection to a child we started in this process over a
+    /// socket pair (`spawn::ChildLink`): its `Aid` is known (we made its
+    /// uid), so the peer is usable at once, and the reader checks that the
+    /// first frame is that `Aid` before serving the rest. Anything else
+    /// (or the link closing first) ends the connection, as a failed
+    /// handshake does.
+    pub(crate) fn spawn_linked_peer(&self, aid: Aid, chan: Channel) -> Arc<Peer> {
+        let (peer, mut rx) = self.add_peer(aid, chan);
+        let me = self.clone();
+        let p = peer.clone();
+        let entry = self.inner.tasks.enter_under(
+            None,
+            crate::devx::tasktree::TaskKind::Connection,
+            format!("reader peer={} (linked)", peer.aid.name),
+        );
+        self.inner.conn_tasks.spawn(entry.run(async move {
+            let why = match rx.recv().await {
+                Ok(Some(Msg::Aid(a))) if a.uid() == p.uid() => {
+                    return me.serve_peer(p, rx).await;
+                }
+                Ok(Some(Msg::Aid(a))) => format!("it said it is {}", a.uid()),
+                Ok(Some(other)) => format!("expected its Aid first, got {}", other.msg_type()),
+                Ok(None) => "it closed the connection before sending its Aid".into(),
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(child = %p.aid.name, "dropping the link to a child: {why}");
+            p.shut();
+            p.tx.close().await;
+            lock(&me.inner.peers).remove(&p.id);
+        }));
         peer
     }
 
