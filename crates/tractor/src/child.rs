@@ -189,13 +189,7 @@ async fn run_child_with(
         }
         None => Channel::connect(&info.parent_addr, rtv.wire_limits()).await?,
     };
-    let me = Aid {
-        name: uid.name.clone(),
-        uuid: uid.uuid.clone(),
-        pid: Some(i64::from(std::process::id())),
-        is_registrar: Some(false),
-        is_probe: false,
-    };
+    let me = Aid::of_this_process(&uid);
     let parent_aid = chan.handshake(&me, Duration::from_secs(30)).await?;
     let spec = match tokio::time::timeout(Duration::from_secs(30), chan.recv()).await {
         Ok(Ok(Some(Msg::SpawnSpec(s)))) => s,

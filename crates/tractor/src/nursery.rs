@@ -351,14 +351,7 @@ impl ActorNursery {
                     })?;
                 let chan = Channel::new(conn, actor.runtime_vars().wire_limits());
                 chan.send(&Msg::Aid(actor.aid())).await?;
-                let aid = Aid {
-                    name: uid.name.clone(),
-                    uuid: uid.uuid.clone(),
-                    pid: Some(i64::from(std::process::id())),
-                    is_registrar: Some(false),
-                    is_probe: false,
-                };
-                Some((chan, aid))
+                Some((chan, Aid::of_this_process(&uid)))
             }
             (None, Some(waiter)) => tokio::select! {
                 r = waiter => r.ok(),

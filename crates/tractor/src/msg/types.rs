@@ -91,6 +91,20 @@ pub struct Aid {
 }
 
 impl Aid {
+    /// The `Aid` a spawned actor `uid` living in this process announces
+    /// (not a registrar, not a probe): what a child sends its parent, and
+    /// what a parent in the same process (a thread actor's) knows it will
+    /// send.
+    pub fn of_this_process(uid: &Uid) -> Aid {
+        Aid {
+            name: uid.name.clone(),
+            uuid: uid.uuid.clone(),
+            pid: Some(i64::from(std::process::id())),
+            is_registrar: Some(false),
+            is_probe: false,
+        }
+    }
+
     /// The `(name, uuid)` pair of this identity.
     pub fn uid(&self) -> Uid {
         Uid::new(self.name.clone(), self.uuid.clone())
