@@ -217,24 +217,17 @@ impl<'a> HotFields<'a> {
             let scan = walk(&mut rd, max_depth, true).ok()?;
             let val = &start[..start.len() - rd.len()];
             let text = scan.text;
+            // The first of duplicate keys counts, as in `Fields`.
             match key {
                 "msg_type" => _ = f.msg_type.get_or_insert(text),
                 "cid" => _ = f.cid.get_or_insert(text),
                 "ns" => _ = f.ns.get_or_insert(text),
                 "func" => _ = f.func.get_or_insert(text),
                 "functype" => _ = f.functype.get_or_insert(text),
-                "pld_spec" => {
-                    f.pld_spec.get_or_insert((val, scan.text));
-                }
-                "pld" => {
-                    f.pld.get_or_insert(val);
-                }
-                "kwargs" => {
-                    f.kwargs.get_or_insert((val, scan.str_keys));
-                }
-                "uid" => {
-                    f.uid.get_or_insert(val);
-                }
+                "pld_spec" => _ = f.pld_spec.get_or_insert((val, text)),
+                "pld" => _ = f.pld.get_or_insert(val),
+                "kwargs" => _ = f.kwargs.get_or_insert((val, scan.str_keys)),
+                "uid" => _ = f.uid.get_or_insert(val),
                 _ => {}
             }
         }
@@ -284,6 +277,36 @@ impl<'a> HotFields<'a> {
 mod tests {
     use super::*;
     use crate::msg::{decode, encode};
+
+    #[test]
+    fn a_hot_envelope_keeps_the_first_of_duplicate_keys_and_ignores_fields_it_does_not_read() {
+        // {"msg_type": "Yield", "cid": "a", "cid": "b", "ns": 5, "pld": 7}
+        let mut b = vec![0x85];
+        for (k, v) in [
+            ("msg_type", &[0xa5, b'Y', b'i', b'e', b'l', b'd'][..]),
+            ("cid", &[0xa1, b'a'][..]),
+            ("cid", &[0xa1, b'b'][..]),
+            ("ns", &[0x05][..]),
+            ("pld", &[0x07][..]),
+        ] {
+            b.push(0xa0 | k.len() as u8);
+            b.extend_from_slice(k.as_bytes());
+            b.extend_from_slice(v);
+        }
+        match decode_ref(&b).unwrap() {
+            MsgRef::Yield(p) => {
+                assert_eq!(p.cid, "a", "the first cid");
+                assert_eq!(p.pld.decode::<i64>().unwrap(), 7);
+            }
+            other => panic!("not decoded on the hot path: {other:?}"),
+        }
+        // A non-string cid sends it to the general decoder, which refuses it.
+        let bad = [
+            0x82, 0xa8, b'm', b's', b'g', b'_', b't', b'y', b'p', b'e', 0xa4, b'S', b't', b'o',
+            b'p', 0xa3, b'c', b'i', b'd', 0x05,
+        ];
+        assert!(decode_ref(&bad).is_err());
+    }
 
     fn start() -> Msg {
         Msg::Start(Start {

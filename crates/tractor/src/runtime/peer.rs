@@ -319,10 +319,16 @@ impl Flow {
     /// Waits until the receiver takes an item (true), or until it has
     /// been idle for OVERRUN_STALL (false).
     pub(crate) async fn wait_for_room(&self) -> bool {
+        /// Counts this waiter out however the wait ends (dropped too).
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let took = self.wait_for_a_take().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        took
+        let _counted = Waiting(&self.waiting);
+        self.wait_for_a_take().await
     }
 
     /// [`Flow::wait_for_room`] while counted in `waiting`. A take between
