@@ -9,20 +9,33 @@ use tractor::msg::*;
 const CID: &str = "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e";
 const UUID: &str = "3f2a8c4e-6b1d-4e0a-8f7c-1a2b3c4d5e6f";
 
-fn rounds(n: usize, rounds: usize, mut op: impl FnMut()) -> Vec<f64> {
-    (0..rounds)
-        .map(|_| {
+/// Ops per second of each of `ops`, one sample per round each: within a
+/// round every op runs `n` times in turn (the first op rotating from round
+/// to round), so a slow moment of a noisy machine falls on all of them
+/// alike instead of on whichever ran then. Run one after another, the
+/// floor and the figure drifted apart by up to 2× between runs of the same
+/// binary.
+pub fn interleaved<const K: usize>(
+    n: usize,
+    rounds: usize,
+    mut ops: [&mut dyn FnMut(); K],
+) -> [Vec<f64>; K] {
+    let mut out: [Vec<f64>; K] = std::array::from_fn(|_| Vec::with_capacity(rounds));
+    for r in 0..rounds {
+        for k in (0..K).map(|i| (i + r) % K) {
+            let op = &mut ops[k];
             let t = Instant::now();
             for _ in 0..n {
                 op();
             }
-            n as f64 / t.elapsed().as_secs_f64()
-        })
-        .collect()
+            out[k].push(n as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    out
 }
 
-/// [`Msg`] with `Value` kwargs → bytes → [`Msg`].
-pub fn dynamic(n: usize, r: usize) -> Vec<f64> {
+/// One op: [`Msg`] with `Value` kwargs → bytes → [`Msg`].
+pub fn dynamic() -> impl FnMut() {
     let m = Msg::Start(Start {
         cid: CID.into(),
         ns: "myapp.workers".into(),
@@ -32,11 +45,11 @@ pub fn dynamic(n: usize, r: usize) -> Vec<f64> {
         pld_spec: ANY_PLD_SPEC.into(),
     });
     let mut buf = Vec::with_capacity(256);
-    rounds(n, r, || {
+    move || {
         buf.clear();
         encode_into(&m, &mut buf);
         std::hint::black_box(decode(&buf).expect("decodes"));
-    })
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -45,19 +58,19 @@ struct Add {
     y: i64,
 }
 
-/// A typed struct → bytes ([`encode_start`]) → a borrowed envelope
-/// ([`decode_ref`]) → the typed struct again.
-pub fn typed(n: usize, r: usize) -> Vec<f64> {
+/// One op: a typed struct → bytes ([`encode_start`]) → a borrowed
+/// envelope ([`decode_ref`]) → the typed struct again.
+pub fn typed() -> impl FnMut() {
     let uid = Uid::new("root", UUID);
-    let head = StartHead {
-        cid: CID,
-        ns: "myapp.workers",
-        func: "add",
-        uid: &uid,
-        pld_spec: ANY_PLD_SPEC,
-    };
     let mut buf = Vec::with_capacity(256);
-    rounds(n, r, || {
+    move || {
+        let head = StartHead {
+            cid: CID,
+            ns: "myapp.workers",
+            func: "add",
+            uid: &uid,
+            pld_spec: ANY_PLD_SPEC,
+        };
         buf.clear();
         encode_start(head, &Add { x: 1, y: 2 }, &mut buf).expect("encodes");
         let MsgRef::Start(s) = decode_ref(&buf).expect("decodes") else {
@@ -65,5 +78,5 @@ pub fn typed(n: usize, r: usize) -> Vec<f64> {
         };
         std::hint::black_box(s.kwargs.decode::<Add>().expect("typed kwargs"));
         std::hint::black_box(s.cid);
-    })
+    }
 }
