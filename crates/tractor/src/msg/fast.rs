@@ -131,7 +131,7 @@ pub(super) fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
     }
     let (s, rest) = b.split_at(len);
     *b = rest;
-    std::str::from_utf8(s).ok()
+    super::scan::utf8(s)
 }
 
 /// `[name, uuid]`, borrowed.
