@@ -10,8 +10,11 @@
 use std::time::Duration;
 
 use crate::discovery::api::{register_self, unregister_self};
+use crate::discovery::backend::UNREGISTER_BUDGET;
 use crate::discovery::etcd::EtcdAgent;
-use crate::discovery::via_parent::{parent_is_the_registrar, register_through_parent};
+use crate::discovery::via_parent::{
+    parent_is_the_registrar, register_through_parent, unregister_through_parent,
+};
 use crate::errors::Error;
 use crate::ipc::{Addr, ChanError, Channel, ChildLink};
 use crate::msg::{Aid, Msg, Uid};
@@ -294,7 +297,11 @@ async fn run_child_with(
         // the connection is gone).
         let _ = tokio::time::timeout(REGISTRATION_WAIT, r).await;
     }
-    unregister_self(&actor).await;
+    if via_parent {
+        unregister_through_parent(&actor, &parent, UNREGISTER_BUDGET).await;
+    } else {
+        unregister_self(&actor).await;
+    }
     actor.close_connections().await;
     Actor::clear_current();
     Ok(())

@@ -85,7 +85,11 @@ async fn a_grandchild_is_registered_once_it_has_answered() -> Result<(), Error> 
         mid.cancel_actor().await?;
         Ok(())
     })
-    .await
+    .await?;
+    // The leaf's parent is not the registrar: it unregistered on a
+    // connection of its own.
+    assert!(!registered("leaf").await?, "the leaf is still registered");
+    Ok(())
 }
 
 #[tractor::test(timeout = 60)]
@@ -117,5 +121,29 @@ async fn a_child_cancelled_at_once_leaves_no_registration_behind() -> Result<(),
     })
     .await?;
     assert!(!registered("hasty").await?, "registered after its exit");
+    Ok(())
+}
+
+#[tractor::test(timeout = 60)]
+async fn thread_children_that_exited_are_no_longer_registered() -> Result<(), Error> {
+    // They unregister through the connection to their parent, as they
+    // registered.
+    let thread: Arc<dyn tractor::spawn::SpawnBackend> = Arc::new(tractor::spawn::ThreadBackend);
+    tractor::open_nursery(|n| async move {
+        for i in 0..3 {
+            let name = format!("brief-thread-{i}");
+            let p = n
+                .start_actor_with(&name, &[ping::NS], thread.clone())
+                .await?;
+            assert_eq!(p.run(ping {}).await?, 7);
+            p.cancel_actor().await?;
+        }
+        Ok(())
+    })
+    .await?;
+    for i in 0..3 {
+        let name = format!("brief-thread-{i}");
+        assert!(!registered(&name).await?, "{name} still registered");
+    }
     Ok(())
 }

@@ -19,8 +19,15 @@
 //! connection; both are the same call). In every other case (a parent
 //! that is not the registrar, several registrars, etcd) the child
 //! registers as before.
+//!
+//! Unregistering at exit takes the same road back: one
+//! `self.unregister_actor` call on the parent's connection, still open
+//! then (connections close only after unregistration), instead of a fresh
+//! connection and Aid exchange while the parent is already starting the
+//! next actor.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::ipc::Addr;
 use crate::msg::{self, Aid};
@@ -74,4 +81,25 @@ pub(crate) async fn register_through_parent(
             }
         }
     })
+}
+
+/// Removes `actor`'s registration through the parent's connection, the
+/// way [`register_through_parent`] added it, within `budget`; a failure
+/// is logged, as the classic unregistration's is.
+pub(crate) async fn unregister_through_parent(actor: &Actor, parent: &Arc<Peer>, budget: Duration) {
+    let kwargs = vec![("uid".to_owned(), msg::uid_to_value(actor.uid()))];
+    let call = async {
+        let mut c = Call::start(actor, parent, "self", "unregister_actor", kwargs).await?;
+        let r = c.result().await;
+        c.done = true;
+        r
+    };
+    let registrar = &parent.aid.name;
+    match tokio::time::timeout(budget, call).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(%registrar, error = %e, "could not unregister through the parent")
+        }
+        Err(_) => tracing::debug!(%registrar, "unregistering through the parent timed out"),
+    }
 }
