@@ -131,26 +131,50 @@ async fn session_tls<T>(
     out
 }
 
+/// `rounds` rounds of `floor` then `figure`, their samples pooled:
+/// (the floor's, the figure's).
+async fn spawn_rounds(
+    rounds: usize,
+    mut floor: impl FnMut() -> Vec<Duration>,
+    mut figure: impl AsyncFnMut() -> Result<Vec<Duration>, tractor::Error>,
+) -> Result<(Vec<Duration>, Vec<Duration>), tractor::Error> {
+    let (mut floors, mut figures) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        floors.extend(floor());
+        figures.extend(figure().await?);
+    }
+    Ok((floors, figures))
+}
+
 async fn run(
     plan: &Plan,
     cpus: affinity::Cpus,
 ) -> Result<(Vec<Figure>, serde_json::Map<String, serde_json::Value>), tractor::Error> {
     let mut figs = Vec::new();
     let mut skipped = serde_json::Map::new();
-    // Spawn floors first, on a quiet machine (no actor of an earlier
-    // figure still exiting).
-    let reexec = pct(floors::reexec_connect_back(1, plan.n(50, 5)));
-    let reexec8 = ms(pct(floors::reexec_connect_back(8, plan.n(20, 3))));
-    let thread_floor = pct(floors::thread_runtime_start(plan.n(200, 20)));
     let unplaced = |value: f64, name: &str| Some(Floor::unplaced(value, name));
+    // Spawn figures run in rounds, each a round of the floor and then one
+    // of the figure (every actor of the figure's round gone before the
+    // next floor round): measured minutes apart, floor and figure drifted
+    // by up to 2x between runs on this kind of machine.
+    let rounds = plan.n(5, 1);
 
     figs.extend(modal::figures(plan, cpus).await?);
     let mut spawn_process_p50 = None;
     if plan.wants("spawn_process_first_rpc") {
-        let (p50, p99) = pct(session(Proto::Uds, async || {
-            figures::spawn_first_rpc(plan.n(50, 5), None).await
-        })
-        .await?);
+        let (reexec, samples) = spawn_rounds(
+            rounds,
+            || floors::reexec_connect_back(1, plan.n(10, 5)),
+            async || {
+                session(Proto::Uds, async || {
+                    figures::spawn_first_rpc(plan.n(10, 5), None).await
+                })
+                .await
+            },
+        )
+        .await?;
+        let (p50, p99) = pct(samples);
+        let reexec = pct(reexec);
         spawn_process_p50 = Some(p50);
         figs.push(Figure {
             name: "spawn_process_first_rpc".into(),
@@ -195,13 +219,21 @@ async fn run(
         });
     }
     if plan.wants("spawn_thread_first_rpc") {
-        let floor = thread_floor;
         let backend: Arc<dyn tractor::spawn::SpawnBackend> =
             Arc::new(tractor::spawn::ThreadBackend);
-        let (p50, p99) = pct(session(Proto::Uds, async || {
-            figures::spawn_first_rpc(plan.n(200, 10), Some(backend)).await
-        })
-        .await?);
+        let (floor, samples) = spawn_rounds(
+            rounds,
+            || floors::thread_runtime_start(plan.n(40, 20)),
+            async || {
+                session(Proto::Uds, async || {
+                    figures::spawn_first_rpc(plan.n(40, 10), Some(backend.clone())).await
+                })
+                .await
+            },
+        )
+        .await?;
+        let (p50, p99) = pct(samples);
+        let floor = pct(floor);
         figs.push(Figure {
             name: "spawn_thread_first_rpc".into(),
             mode: None,
@@ -216,11 +248,14 @@ async fn run(
         });
     }
     if plan.wants("spawn8_concurrent_ready") {
-        let floor = reexec8;
-        let (p50, p99) = ms(pct(session(Proto::Uds, async || {
-            figures::spawn8(plan.n(20, 3)).await
-        })
-        .await?));
+        let (floor, samples) = spawn_rounds(
+            rounds,
+            || floors::reexec_connect_back(8, plan.n(4, 3)),
+            async || session(Proto::Uds, async || figures::spawn8(plan.n(4, 3)).await).await,
+        )
+        .await?;
+        let (p50, p99) = ms(pct(samples));
+        let floor = ms(pct(floor));
         figs.push(Figure {
             name: "spawn8_concurrent_ready".into(),
             mode: None,
