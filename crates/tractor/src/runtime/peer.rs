@@ -95,7 +95,7 @@ impl Peer {
     /// unbounded (overruns allowed). Control messages are never refused.
     pub(crate) fn open_dialog(&self, cid: &str, cap: Option<usize>) -> DialogRx {
         let (tx, rx) = mpsc::unbounded_channel();
-        let flow = Arc::new(Flow::default());
+        let flow = Arc::new(Flow::opened());
         lock(&self.dialogs).insert(
             cid.to_owned(),
             DialogTx {
@@ -214,6 +214,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_receiver_that_has_not_started_reading_is_waited_for_until_the_stall() {
+        let cap = 4;
+        let at_limit = cap + overflow_limit(cap);
+        let flow = Flow::opened();
+        flow.pending.store(at_limit, Ordering::SeqCst);
+        assert!(
+            matches!(flow.admit(cap), Admit::Wait),
+            "a dialog opened just now refused an item before its reader's first recv"
+        );
+        // Idle past the stall since it opened: refused.
+        let long_ago = clock_ms().saturating_sub(stall_ms() + 100).max(1);
+        flow.last_take.store(long_ago, Ordering::SeqCst);
+        assert!(matches!(flow.admit(cap), Admit::Refuse));
+        // Under the limit an item is queued whatever the reader does.
+        flow.pending.store(cap + 1, Ordering::SeqCst);
+        assert!(matches!(flow.admit(cap), Admit::Queue));
+    }
+
+    #[test]
     fn runtime_replies_in_flight_are_bounded() {
         let budget = ReplyBudget::default();
         for _ in 0..MAX_REPLIES_IN_FLIGHT {
@@ -261,7 +280,8 @@ pub(crate) struct Flow {
     /// When the dialog was found full with nothing taken since
     /// ([`clock_ms`]); 0 while it is not.
     full_since: AtomicU64,
-    /// When the receiver last took a stream item ([`clock_ms`]; 0: never).
+    /// When the receiver last took a stream item, or else when the
+    /// dialog opened ([`clock_ms`]; 0 only for a `Flow` never opened).
     last_take: AtomicU64,
     /// Notified when the receiver takes a stream item, if a router is
     /// waiting for room ([`Flow::waiting`]).
@@ -283,6 +303,20 @@ enum Admit {
 }
 
 impl Flow {
+    /// The state of a dialog opening now. Its receiver counts as active
+    /// from this moment: one that has not taken its first item yet is
+    /// starting, not idle, until [`OVERRUN_STALL`] has passed. (Counted
+    /// as idle from the start, a receiver that was a few milliseconds
+    /// late to its first `recv` saw a fast sender's items past the
+    /// overflow limit refused as overruns.)
+    ///
+    /// [`OVERRUN_STALL`]: super::actor::OVERRUN_STALL
+    fn opened() -> Flow {
+        let flow = Flow::default();
+        flow.last_take.store(clock_ms(), Ordering::SeqCst);
+        flow
+    }
+
     fn admit(&self, cap: usize) -> Admit {
         let waiting = self.pending.load(Ordering::SeqCst);
         if waiting < cap {
