@@ -329,9 +329,9 @@ fn expand_rpc(args: Vec<MetaNameValue>, func: ItemFn, kind: Kind) -> syn::Result
         #[allow(non_snake_case)]
         fn #call_fn(
             caller: ::tractor::Caller,
-            kwargs: ::tractor::msg::StrMap,
+            kwargs: ::tractor::__private::Kwargs,
         ) -> ::tractor::__private::BoxFuture<
-            ::core::result::Result<::tractor::msg::Value, ::tractor::__private::RpcFailure>,
+            ::core::result::Result<::tractor::msg::RawPayload, ::tractor::__private::RpcFailure>,
         > {
             let _ = &caller;
             ::std::boxed::Box::pin(async move {

@@ -97,7 +97,7 @@ pub mod __private {
         AliasNeedsOutputOption, NotAResult, PlainKind, PlainTag, ResultKind, ResultTag, Ret,
     };
     pub use crate::runtime::rpc::{
-        BoxFuture, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
+        BoxFuture, Kwargs, RPC_FNS, RpcFailure, RpcFnDef, args_from_kwargs, ok_value, result_value,
     };
 
     /// The crate of a `module_path!()` (its first segment): what

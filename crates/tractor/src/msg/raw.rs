@@ -62,6 +62,19 @@ impl<'a> RawValue<'a> {
         })
     }
 
+    /// The keys of a map whose keys are all strings, in order; `None`
+    /// for anything else.
+    pub fn map_keys(&self) -> Option<Vec<&'a str>> {
+        let mut b = self.0;
+        let n = rmp::decode::read_map_len(&mut b).ok()?;
+        let mut keys = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            keys.push(read_str(&mut b)?);
+            walk(&mut b, super::MAX_NESTING_CEILING, false).ok()?;
+        }
+        Some(keys)
+    }
+
     /// The value as a dynamic [`Value`] (for code that inspects payloads
     /// of no fixed type).
     pub fn to_value(&self) -> Value {

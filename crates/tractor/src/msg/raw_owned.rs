@@ -7,6 +7,7 @@
 //! expects; the dynamic API builds a [`Value`] on demand.
 
 use bytes::Bytes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::payload::PayloadError;
@@ -36,6 +37,15 @@ impl RawPayload {
         // Writing to a Vec cannot fail.
         let _ = rmpv::encode::write_value(&mut buf, v);
         RawPayload(Bytes::from(buf))
+    }
+
+    /// A typed value, encoded as the typed send path writes it (structs
+    /// as maps with named fields): the bytes [`Self::from_value`] gives
+    /// for the value's [`super::payload::to_value`], with no tree between.
+    pub fn encoded<T: Serialize + ?Sized>(v: &T) -> Result<RawPayload, PayloadError> {
+        let mut buf = Vec::with_capacity(16);
+        super::typed::serialize(v, &mut buf)?;
+        Ok(RawPayload(Bytes::from(buf)))
     }
 
     /// The value's msgpack bytes.

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::codec::{header, key, kstr, uid};
 use super::payload::PayloadError;
+use super::raw::RawValue;
 use super::types::Uid;
 
 /// The three messages that carry a `pld`.
@@ -50,7 +51,10 @@ pub struct StartHead<'a> {
     pub pld_spec: &'a str,
 }
 
-fn serialize<T: Serialize + ?Sized>(v: &T, buf: &mut Vec<u8>) -> Result<(), PayloadError> {
+pub(super) fn serialize<T: Serialize + ?Sized>(
+    v: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), PayloadError> {
     v.serialize(&mut rmp_serde::Serializer::new(&mut *buf).with_struct_map())
         .map_err(|e| PayloadError(e.to_string()))
 }
@@ -68,6 +72,15 @@ pub fn encode_payload<T: Serialize + ?Sized>(
     kstr(buf, "cid", cid);
     key(buf, "pld");
     serialize(pld, buf).inspect_err(|_| buf.truncate(start))
+}
+
+/// Appends a `Started`, `Yield` or `Return` whose payload is already
+/// encoded (`pld`'s bytes are copied as they are).
+pub fn encode_raw_payload(kind: PayloadKind, cid: &str, pld: RawValue<'_>, buf: &mut Vec<u8>) {
+    header(buf, 3, kind.tag());
+    kstr(buf, "cid", cid);
+    key(buf, "pld");
+    buf.extend_from_slice(pld.as_bytes());
 }
 
 /// Appends a `Start` calling with keyword arguments `kwargs` (a struct or

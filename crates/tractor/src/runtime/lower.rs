@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use crate::errors::BoxError;
-use crate::msg::Value;
+use crate::msg::RawPayload;
 use crate::runtime::rpc::{RpcFailure, ok_value, result_value};
 
 /// A function's return value, wrapped for method dispatch.
@@ -109,7 +109,7 @@ impl ResultTag {
     pub fn lower<T: Serialize, E: Into<BoxError>>(
         self,
         r: Result<T, E>,
-    ) -> Result<Value, RpcFailure> {
+    ) -> Result<RawPayload, RpcFailure> {
         result_value(r)
     }
 
@@ -122,7 +122,7 @@ impl ResultTag {
 
 impl PlainTag {
     /// Lowers the value as it is.
-    pub fn lower<T: Serialize>(self, v: T) -> Result<Value, RpcFailure> {
+    pub fn lower<T: Serialize>(self, v: T) -> Result<RawPayload, RpcFailure> {
         ok_value(v)
     }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{BoxError, Error, chain_text, type_name_of};
-use crate::msg::{ErrorMsg, FuncType, StrMap, Value, payload};
+use crate::msg::{ErrorMsg, FuncType, RawPayload, StrMap, Value, payload};
 
 use super::cancel::CancelScope;
 use super::portal::Caller;
@@ -38,8 +38,51 @@ pub enum RpcFailure {
     Relay(Box<ErrorMsg>),
 }
 
-/// The signature every registered function is lowered to.
-pub type RpcCall = fn(Caller, StrMap) -> BoxFuture<Result<Value, RpcFailure>>;
+/// A served call's keyword arguments, as they arrived.
+///
+/// On the wire path they stay the msgpack map's bytes (a slice of the
+/// frame) until the function's wrapper deserializes them straight into its
+/// argument struct: no [`Value`] tree per call. A `Start` the general
+/// decoder read (a malformed-looking one, or one built in process) brings
+/// a dynamic map instead.
+#[derive(Debug)]
+pub enum Kwargs {
+    /// The msgpack map with string keys, as sent.
+    Raw(RawPayload),
+    /// A dynamic map.
+    Map(StrMap),
+}
+
+impl Kwargs {
+    /// The keyword names, in the order sent.
+    fn names(&self) -> Vec<&str> {
+        match self {
+            Kwargs::Map(m) => m.iter().map(|(k, _)| k.as_str()).collect(),
+            // The reader only keeps a map with string keys raw.
+            Kwargs::Raw(r) => r.as_raw().map_keys().unwrap_or_default(),
+        }
+    }
+
+    /// The arguments as a dynamic map (for the runtime's own `self.*`
+    /// functions, which read them by name).
+    pub fn into_map(self) -> StrMap {
+        match self {
+            Kwargs::Map(m) => m,
+            Kwargs::Raw(r) => match r.to_value() {
+                Value::Map(m) => m
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), v))
+                    .collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+/// The signature every registered function is lowered to: its keyword
+/// arguments in, its return value out already encoded (what goes in the
+/// `Return`'s `pld`).
+pub type RpcCall = fn(Caller, Kwargs) -> BoxFuture<Result<RawPayload, RpcFailure>>;
 
 /// One registered function.
 #[derive(Debug)]
@@ -89,15 +132,19 @@ pub trait RemoteFn: Serialize + Send {
 pub fn args_from_kwargs<T: DeserializeOwned>(
     func: &str,
     params: &[&str],
-    kwargs: StrMap,
+    kwargs: Kwargs,
 ) -> Result<T, RpcFailure> {
     let type_error = |message: String| RpcFailure::Raised {
         type_name: "TypeError".into(),
         message,
         tb: String::new(),
     };
-    check_kwargs(func, params, &kwargs).map_err(type_error)?;
-    payload::from_kwargs(kwargs).map_err(|e| {
+    check_names(func, params, &kwargs.names()).map_err(type_error)?;
+    let args = match kwargs {
+        Kwargs::Raw(r) => r.decode(),
+        Kwargs::Map(m) => payload::from_kwargs(m),
+    };
+    args.map_err(|e| {
         let text = e.to_string();
         if is_integer_range_error(&text) {
             // Python's ints are unbounded; ours are not.
@@ -158,10 +205,16 @@ pub fn panic_type_name(message: &str) -> &'static str {
 /// of a misspelled argument passing unnoticed. Shared by the typed
 /// `#[tractor::rpc]` wrappers and the runtime's own `self.*` functions.
 pub fn check_kwargs(func: &str, params: &[&str], kwargs: &StrMap) -> Result<(), String> {
-    let unknown: Vec<String> = kwargs
+    let names: Vec<&str> = kwargs.iter().map(|(k, _)| k.as_str()).collect();
+    check_names(func, params, &names)
+}
+
+/// [`check_kwargs`] for the keyword names alone.
+fn check_names(func: &str, params: &[&str], names: &[&str]) -> Result<(), String> {
+    let unknown: Vec<String> = names
         .iter()
-        .filter(|(k, _)| !params.contains(&k.as_str()))
-        .map(|(k, _)| format!("'{k}'"))
+        .filter(|k| !params.contains(k))
+        .map(|k| format!("'{k}'"))
         .collect();
     match unknown.len() {
         0 => Ok(()),
@@ -178,8 +231,8 @@ pub fn check_kwargs(func: &str, params: &[&str], kwargs: &StrMap) -> Result<(), 
 
 /// Lowers a plain return value.
 #[doc(hidden)]
-pub fn ok_value<T: Serialize>(v: T) -> Result<Value, RpcFailure> {
-    payload::to_value(&v).map_err(|e| RpcFailure::Raised {
+pub fn ok_value<T: Serialize>(v: T) -> Result<RawPayload, RpcFailure> {
+    RawPayload::encoded(&v).map_err(|e| RpcFailure::Raised {
         type_name: "MsgTypeError".into(),
         message: format!("return value cannot be encoded: {e}"),
         tb: String::new(),
@@ -189,7 +242,9 @@ pub fn ok_value<T: Serialize>(v: T) -> Result<Value, RpcFailure> {
 /// Lowers a `Result` return value, keeping the error's type name and
 /// relaying remote errors unchanged.
 #[doc(hidden)]
-pub fn result_value<T: Serialize, E: Into<BoxError>>(r: Result<T, E>) -> Result<Value, RpcFailure> {
+pub fn result_value<T: Serialize, E: Into<BoxError>>(
+    r: Result<T, E>,
+) -> Result<RawPayload, RpcFailure> {
     match r {
         Ok(v) => ok_value(v),
         Err(e) => Err(failure_from::<E>(e.into())),
@@ -296,7 +351,7 @@ mod tests {
         let kw = vec![("x".to_owned(), Value::from(u64::MAX))];
         let Err(RpcFailure::Raised {
             type_name, message, ..
-        }) = args_from_kwargs::<Add>("add", &["x"], kw)
+        }) = args_from_kwargs::<Add>("add", &["x"], Kwargs::Map(kw))
         else {
             panic!("u64::MAX fit an i64");
         };
@@ -304,7 +359,8 @@ mod tests {
         assert!(message.contains("18446744073709551615"), "{message}");
         // A wrong kind is still a TypeError.
         let kw = vec![("x".to_owned(), Value::from(1.5))];
-        let Err(RpcFailure::Raised { type_name, .. }) = args_from_kwargs::<Add>("add", &["x"], kw)
+        let Err(RpcFailure::Raised { type_name, .. }) =
+            args_from_kwargs::<Add>("add", &["x"], Kwargs::Map(kw))
         else {
             panic!("a float fit an i64");
         };
@@ -313,15 +369,57 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     struct Add {
-        #[allow(dead_code)]
         x: i64,
+    }
+
+    /// What a wrapper answers for `kw`, as (type name, message).
+    fn answer(kw: Kwargs) -> Result<i64, (String, String)> {
+        args_from_kwargs::<Add>("add", &["x"], kw)
+            .map(|a| a.x)
+            .map_err(|f| match f {
+                RpcFailure::Raised {
+                    type_name, message, ..
+                } => (type_name, message),
+                RpcFailure::Relay(m) => panic!("relayed {m:?}"),
+            })
+    }
+
+    #[test]
+    fn raw_keyword_arguments_get_the_answers_a_dynamic_map_gets() {
+        let cases: Vec<StrMap> = vec![
+            vec![("x".to_owned(), Value::from(5))],
+            vec![("x".to_owned(), Value::from(u64::MAX))],
+            vec![("x".to_owned(), Value::from(1.5))],
+            vec![("x".to_owned(), Value::from("five"))],
+            vec![
+                ("x".to_owned(), Value::from(1)),
+                ("z".to_owned(), Value::Nil),
+            ],
+            vec![],
+        ];
+        for map in cases {
+            let raw = RawPayload::from_value(&Value::Map(
+                map.iter()
+                    .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                    .collect(),
+            ));
+            assert_eq!(
+                answer(Kwargs::Raw(raw)),
+                answer(Kwargs::Map(map.clone())),
+                "{map:?}"
+            );
+        }
+        assert_eq!(
+            answer(Kwargs::Map(vec![("x".into(), Value::from(5))])),
+            Ok(5)
+        );
     }
 
     #[test]
     fn a_typed_wrapper_refuses_an_unknown_keyword_as_a_type_error() {
         let Err(RpcFailure::Raised {
             type_name, message, ..
-        }) = args_from_kwargs::<Add>("add", &["x"], kw(&["x", "z"]))
+        }) = args_from_kwargs::<Add>("add", &["x"], Kwargs::Map(kw(&["x", "z"])))
         else {
             panic!("an unknown keyword was accepted");
         };

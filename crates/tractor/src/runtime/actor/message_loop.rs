@@ -127,7 +127,7 @@ impl Actor {
     /// overflow limit comes back, to wait for room (see [`Peer::route`]).
     fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) -> Option<(String, Route)> {
         match msg {
-            Msg::Start(start) => self.on_start(peer, start),
+            Msg::Start(start) => self.on_start(peer, start.into()),
             Msg::Aid(_) | Msg::SpawnSpec(_) => {
                 tracing::warn!(peer = %peer.aid.name, msg = msg.msg_type(), "unexpected message; ignored");
             }
@@ -213,9 +213,9 @@ impl Actor {
                 MsgRef::StartAck { cid, functype } => {
                     pending.push((cid, Inbound::StartAck(functype)));
                 }
-                MsgRef::Start(_) => {
+                MsgRef::Start(s) => {
                     self.deliver(peer, &mut pending).await;
-                    self.dispatch(peer, m.to_msg());
+                    self.on_start(peer, super::tasks::ServedStart::of_frame(frame, &s));
                 }
                 MsgRef::Other(other) => {
                     self.deliver(peer, &mut pending).await;

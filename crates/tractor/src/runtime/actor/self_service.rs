@@ -13,7 +13,15 @@ use super::Actor;
 
 impl Actor {
     /// The runtime's own `self` namespace (spec §5.4, §6).
-    pub(super) async fn run_self(self, peer: Arc<Peer>, start: Start) {
+    pub(super) async fn run_self(self, peer: Arc<Peer>, start: super::tasks::ServedStart) {
+        let start = Start {
+            cid: start.cid,
+            ns: start.ns,
+            func: start.func,
+            kwargs: start.kwargs.into_map(),
+            uid: start.uid,
+            pld_spec: crate::msg::ANY_PLD_SPEC.to_owned(),
+        };
         let cid = start.cid.clone();
         if let Err(text) = crate::runtime::rpc::check_self_kwargs(&start.func, &start.kwargs) {
             let err = pack_error(self.uid(), "TypeError", text, String::new(), Some(cid));

@@ -8,16 +8,56 @@ use futures_util::FutureExt;
 
 use crate::devx::tasktree::TaskKind;
 use crate::errors::pack_error;
-use crate::msg::{ErrorMsg, FuncType, Msg, Payload, Start, StartAck};
+use crate::msg::{
+    ErrorMsg, FuncType, Msg, PayloadKind, RawPayload, Start, StartAck, StartRef, Uid,
+    encode_raw_payload,
+};
 use crate::runtime::cancel::CancelScope;
 use crate::runtime::peer::{Peer, lock};
 use crate::runtime::portal::Caller;
-use crate::runtime::rpc::{self, RpcFailure};
+use crate::runtime::rpc::{self, Kwargs, RpcFailure};
 
 use super::Actor;
 
+/// A `Start` as the serving side keeps it: the envelope's strings, and
+/// the keyword arguments as they arrived (the map's bytes, on the wire
+/// path; see [`Kwargs`]).
+#[derive(Debug)]
+pub(crate) struct ServedStart {
+    pub(crate) cid: String,
+    pub(crate) ns: String,
+    pub(crate) func: String,
+    pub(crate) uid: Uid,
+    pub(crate) kwargs: Kwargs,
+}
+
+impl ServedStart {
+    /// A `Start` read in place from `frame`: its kwargs stay a slice of it.
+    pub(crate) fn of_frame(frame: &bytes::Bytes, s: &StartRef<'_>) -> ServedStart {
+        ServedStart {
+            cid: s.cid.to_owned(),
+            ns: s.ns.to_owned(),
+            func: s.func.to_owned(),
+            uid: Uid::new(s.uid.0, s.uid.1),
+            kwargs: Kwargs::Raw(RawPayload::of_frame(frame, s.kwargs)),
+        }
+    }
+}
+
+impl From<Start> for ServedStart {
+    fn from(s: Start) -> ServedStart {
+        ServedStart {
+            cid: s.cid,
+            ns: s.ns,
+            func: s.func,
+            uid: s.uid,
+            kwargs: Kwargs::Map(s.kwargs),
+        }
+    }
+}
+
 impl Actor {
-    pub(super) fn on_start(&self, peer: &Arc<Peer>, start: Start) {
+    pub(super) fn on_start(&self, peer: &Arc<Peer>, start: ServedStart) {
         let me = self.clone();
         let peer = peer.clone();
         if start.uid != peer.uid() {
@@ -134,7 +174,7 @@ impl Actor {
     async fn run_rpc(
         self,
         peer: Arc<Peer>,
-        start: Start,
+        start: ServedStart,
         def: &'static rpc::RpcFnDef,
         scope: CancelScope,
         dialog: Option<crate::runtime::peer::DialogRx>,
@@ -161,22 +201,24 @@ impl Actor {
         let outcome = self.run_cancellable(fut, &scope).await;
         lock(&peer.served).remove(&cid);
         peer.close_dialog(&cid);
-        let reply = match outcome {
-            Some(Ok(Ok(v))) => Msg::Return(Payload { cid, pld: v }),
-            Some(Ok(Err(f))) => Msg::Error(self.pack_failure(f, &cid)),
-            Some(Err(panic)) => Msg::Error(pack_error(
+        // The value is encoded already (`RpcCall`): it goes into the
+        // `Return` as it is.
+        let reply: Result<RawPayload, ErrorMsg> = match outcome {
+            Some(Ok(Ok(v))) => Ok(v),
+            Some(Ok(Err(f))) => Err(self.pack_failure(f, &cid)),
+            Some(Err(panic)) => Err(pack_error(
                 self.uid(),
                 crate::runtime::rpc::panic_type_name(&panic_message(&panic)),
                 panic_message(&panic),
                 crate::devx::panics::take_last_backtrace(),
-                Some(cid),
+                Some(cid.clone()),
             )),
-            None => Msg::Error(self.context_cancelled(&scope, &cid, &start.func)),
+            None => Err(self.context_cancelled(&scope, &cid, &start.func)),
         };
         // Debug mode: a failed task is held (crash card, terminal lock,
         // a key) before its error goes on. Not the lock's own server: its
         // card would wait for the lock it serves.
-        if let Msg::Error(e) = &reply
+        if let Err(e) = &reply
             && self.runtime_vars().debug_mode
             && e.boxed_type_str != "ContextCancelled"
             && start.ns != crate::runtime::debug::TTY_LOCK_NS
@@ -190,7 +232,18 @@ impl Actor {
             ))
             .await;
         }
-        if let Err(e) = peer.tx.send(&reply).await {
+        let sent = match reply {
+            Ok(v) => peer
+                .tx
+                .send_with(|buf| {
+                    encode_raw_payload(PayloadKind::Return, &cid, v.as_raw(), buf);
+                    Ok::<(), std::convert::Infallible>(())
+                })
+                .await
+                .map(|_| ()),
+            Err(e) => peer.tx.send(&Msg::Error(e)).await,
+        };
+        if let Err(e) = sent {
             tracing::debug!(error = %e, "could not deliver a result; the caller is gone");
         }
     }
