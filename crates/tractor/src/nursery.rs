@@ -30,6 +30,16 @@ use crate::spawn::{ChildControl, ExitInfo, SpawnBackend, SpawnRequest, backend_f
 /// How long a spawned actor may take to connect back.
 const CONNECT_BACK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How a child we start reaches us.
+enum Reach {
+    /// Our end of the socket pair it was handed (an actor in this
+    /// process).
+    Link(ChildLink),
+    /// It dials our address; this is answered with the connection once
+    /// its `Aid` arrived.
+    Dial(tokio::sync::oneshot::Receiver<(Channel, Aid)>),
+}
+
 /// The owner of a set of child actors. Cheap to clone; only valid inside
 /// its [`open_nursery`] scope.
 #[derive(Clone)]
@@ -287,17 +297,16 @@ impl ActorNursery {
             .then(|| crate::ipc::Addr::uds_for(&rtv.bind_dir, name, &uid.uuid[..8]));
         // An actor in this process gets a connected socket; any other
         // dials our address, and we wait for it.
-        let linked = backend.in_process();
-        let (link, child_link) = if linked {
+        let (reach, child_link) = if backend.in_process() {
             let (ours, theirs) = ChildLink::pair().map_err(|e| Error::Spawn {
                 name: name.to_owned(),
                 reason: format!("cannot make a socket pair for it: {e}"),
             })?;
-            (Some(ours), Some(theirs))
+            (Reach::Link(ours), Some(theirs))
         } else {
-            (None, None)
+            (Reach::Dial(actor.expect_child(&uid)), None)
         };
-        let waiter = link.is_none().then(|| actor.expect_child(&uid));
+        let linked = matches!(reach, Reach::Link(_));
         let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
             rtv: rtv.clone(),
@@ -339,8 +348,8 @@ impl ActorNursery {
                 let _ = exit_tx.send(Some(status));
             });
         }
-        let connected = match (link, waiter) {
-            (Some(link), _) => {
+        let connected = match reach {
+            Reach::Link(link) => {
                 // Our `Aid` and its `SpawnSpec` go out at once, without
                 // waiting for its `Aid` (the reader checks that one).
                 let conn = link
@@ -353,12 +362,11 @@ impl ActorNursery {
                 chan.send(&Msg::Aid(actor.aid())).await?;
                 Some((chan, Aid::of_this_process(&uid)))
             }
-            (None, Some(waiter)) => tokio::select! {
+            Reach::Dial(waiter) => tokio::select! {
                 r = waiter => r.ok(),
                 _ = exited.wait_for(Option::is_some) => None,
                 _ = tokio::time::sleep(CONNECT_BACK_TIMEOUT) => None,
             },
-            (None, None) => None,
         };
         let Some((chan, aid)) = connected else {
             actor.unexpect_child(&uid);

@@ -75,6 +75,18 @@ impl<'a> RawValue<'a> {
         Some(keys)
     }
 
+    /// A `Start`'s keyword arguments (a map with string keys, as the
+    /// reader only keeps them raw when they are one) as a dynamic map.
+    pub fn to_kwargs(&self) -> StrMap {
+        match self.to_value() {
+            Value::Map(m) => m
+                .into_iter()
+                .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), v))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The value as a dynamic [`Value`] (for code that inspects payloads
     /// of no fixed type).
     pub fn to_value(&self) -> Value {
@@ -149,13 +161,7 @@ impl MsgRef<'_> {
                 cid: s.cid.to_owned(),
                 ns: s.ns.to_owned(),
                 func: s.func.to_owned(),
-                kwargs: match s.kwargs.to_value() {
-                    Value::Map(m) => m
-                        .into_iter()
-                        .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), v))
-                        .collect(),
-                    _ => Vec::new(),
-                },
+                kwargs: s.kwargs.to_kwargs(),
                 uid: Uid::new(s.uid.0, s.uid.1),
                 pld_spec: s.pld_spec.to_owned(),
             }),

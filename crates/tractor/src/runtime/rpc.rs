@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{BoxError, Error, chain_text, type_name_of};
-use crate::msg::{ErrorMsg, FuncType, RawPayload, StrMap, Value, payload};
+use crate::msg::{ErrorMsg, FuncType, RawPayload, StrMap, payload};
 
 use super::cancel::CancelScope;
 use super::portal::Caller;
@@ -42,7 +42,7 @@ pub enum RpcFailure {
 ///
 /// On the wire path they stay the msgpack map's bytes (a slice of the
 /// frame) until the function's wrapper deserializes them straight into its
-/// argument struct: no [`Value`] tree per call. A `Start` the general
+/// argument struct: no [`Value`](crate::msg::Value) tree per call. A `Start` the general
 /// decoder read (a malformed-looking one, or one built in process) brings
 /// a dynamic map instead.
 #[derive(Debug)]
@@ -68,13 +68,7 @@ impl Kwargs {
     pub fn into_map(self) -> StrMap {
         match self {
             Kwargs::Map(m) => m,
-            Kwargs::Raw(r) => match r.to_value() {
-                Value::Map(m) => m
-                    .into_iter()
-                    .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), v))
-                    .collect(),
-                _ => Vec::new(),
-            },
+            Kwargs::Raw(r) => r.as_raw().to_kwargs(),
         }
     }
 }
@@ -294,6 +288,7 @@ pub fn current_scope() -> Option<CancelScope> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msg::Value;
 
     fn kw(names: &[&str]) -> StrMap {
         names

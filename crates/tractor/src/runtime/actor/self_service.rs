@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::errors::pack_error;
-use crate::msg::{CancelAck, FuncType, Msg, Payload, Start, StartAck, StrMap};
+use crate::msg::{CancelAck, FuncType, Msg, Payload, StartAck, StrMap};
 use crate::runtime::cancel::CancelScope;
 use crate::runtime::peer::{Peer, lock};
 
@@ -14,16 +14,10 @@ use super::Actor;
 impl Actor {
     /// The runtime's own `self` namespace (spec §5.4, §6).
     pub(super) async fn run_self(self, peer: Arc<Peer>, start: super::tasks::ServedStart) {
-        let start = Start {
-            cid: start.cid,
-            ns: start.ns,
-            func: start.func,
-            kwargs: start.kwargs.into_map(),
-            uid: start.uid,
-            pld_spec: crate::msg::ANY_PLD_SPEC.to_owned(),
-        };
+        // Read by name: the dynamic map.
+        let kwargs = start.kwargs.into_map();
         let cid = start.cid.clone();
-        if let Err(text) = crate::runtime::rpc::check_self_kwargs(&start.func, &start.kwargs) {
+        if let Err(text) = crate::runtime::rpc::check_self_kwargs(&start.func, &kwargs) {
             let err = pack_error(self.uid(), "TypeError", text, String::new(), Some(cid));
             let _ = peer.tx.send(&Msg::Error(err)).await;
             return;
@@ -43,7 +37,7 @@ impl Actor {
                 return;
             }
             "_cancel_task" => {
-                let target = kwarg_str(&start.kwargs, "cid");
+                let target = kwarg_str(&kwargs, "cid");
                 let found = target
                     .as_deref()
                     .and_then(|t| lock(&peer.served).get(t).cloned());
@@ -102,7 +96,7 @@ impl Actor {
                     if peer.gone.is_cancelled() {
                         scope.cancel(Some(peer.uid()));
                     }
-                    let out = service.call(f, &start.kwargs, scope.token()).await;
+                    let out = service.call(f, &kwargs, scope.token()).await;
                     lock(&peer.served).remove(&cid);
                     match out {
                         Ok(v) => Ok(Msg::Return(Payload {
