@@ -80,3 +80,21 @@ pub fn typed() -> impl FnMut() {
         std::hint::black_box(s.cid);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_op_runs_in_every_round_and_the_first_one_rotates() {
+        let order = std::cell::RefCell::new(String::new());
+        let (mut a, mut b, mut c) = (
+            || order.borrow_mut().push('a'),
+            || order.borrow_mut().push('b'),
+            || order.borrow_mut().push('c'),
+        );
+        let [ra, rb, rc] = interleaved(2, 3, [&mut a, &mut b, &mut c]);
+        assert_eq!(*order.borrow(), "aabbccbbccaaccaabb");
+        assert!([ra, rb, rc].iter().all(|r| r.len() == 3));
+    }
+}
