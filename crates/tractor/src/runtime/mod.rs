@@ -9,6 +9,7 @@ pub(crate) mod inbound;
 pub(crate) mod lower;
 pub(crate) mod peer;
 pub mod portal;
+pub(crate) mod queue;
 pub mod registry_addr;
 pub mod rpc;
 pub mod state;

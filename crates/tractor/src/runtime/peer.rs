@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::CancelScope;
 use super::inbound::Inbound;
+use super::queue::{QueueRx, QueueTx, queue};
 use crate::ipc::ChanSender;
 use crate::msg::{Aid, Cid, Uid};
 
@@ -94,7 +95,7 @@ impl Peer {
     /// buffer (see [`Peer::route`] for what happens past it); `None` is
     /// unbounded (overruns allowed). Control messages are never refused.
     pub(crate) fn open_dialog(&self, cid: &str, cap: Option<usize>) -> DialogRx {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = queue();
         let flow = Arc::new(Flow::opened());
         lock(&self.dialogs).insert(
             cid.to_owned(),
@@ -191,7 +192,7 @@ impl Peer {
         if is_yield {
             d.flow.pending.fetch_add(1, Ordering::SeqCst);
         }
-        if d.tx.send(msg).is_ok() {
+        if d.tx.push(msg).is_ok() {
             Route::Delivered
         } else {
             Route::Unknown
@@ -286,8 +287,6 @@ pub(crate) struct Flow {
     /// Notified when the receiver takes a stream item, if a router is
     /// waiting for room ([`Flow::waiting`]).
     room: tokio::sync::Notify,
-    /// Stream items taken so far.
-    takes: AtomicU64,
     /// Routers in [`Flow::wait_for_room`]: the receiver only takes
     /// `room`'s lock to wake one when there is one.
     waiting: AtomicUsize,
@@ -365,17 +364,20 @@ impl Flow {
         self.wait_for_a_take().await
     }
 
-    /// [`Flow::wait_for_room`] while counted in `waiting`. A take between
-    /// reading `takes` and registering with `room` is seen by the second
-    /// read of `takes`; one after it finds `waiting` raised (both are
-    /// SeqCst) and wakes the registered waiter.
+    /// [`Flow::wait_for_room`] while counted in `waiting`.
+    ///
+    /// A take shows as a drop of `pending`: the waiter is the connection's
+    /// reader, the only router of the dialog, so nothing raises `pending`
+    /// while it waits. A take between reading `pending` and registering
+    /// with `room` is seen by the second read; one after it finds
+    /// `waiting` raised (both are SeqCst) and wakes the registered waiter.
     async fn wait_for_a_take(&self) -> bool {
         loop {
-            let seen = self.takes.load(Ordering::SeqCst);
+            let seen = self.pending.load(Ordering::SeqCst);
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.takes.load(Ordering::SeqCst) != seen {
+            if self.pending.load(Ordering::SeqCst) != seen {
                 return true;
             }
             let now = clock_ms();
@@ -393,14 +395,19 @@ impl Flow {
         }
     }
 
+    /// Counts one stream item taken. One locked instruction per item (the
+    /// `pending` decrement); the clock is written only when it moved (a
+    /// few times a second at most, it is the coarse clock).
     fn took_one(&self) {
         self.pending.fetch_sub(1, Ordering::SeqCst);
-        self.last_take.store(clock_ms(), Ordering::SeqCst);
+        let now = clock_ms();
+        if self.last_take.load(Ordering::Relaxed) != now {
+            self.last_take.store(now, Ordering::SeqCst);
+        }
         // Progress: a full dialog's stall clock starts again.
         if self.full_since.load(Ordering::SeqCst) != 0 {
             self.full_since.store(0, Ordering::SeqCst);
         }
-        self.takes.fetch_add(1, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) != 0 {
             self.room.notify_waiters();
         }
@@ -416,7 +423,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The routing end of a dialog.
 #[derive(Debug)]
 pub(crate) struct DialogTx {
-    tx: mpsc::UnboundedSender<Inbound>,
+    tx: QueueTx,
     cap: Option<usize>,
     flow: Arc<Flow>,
 }
@@ -424,7 +431,7 @@ pub(crate) struct DialogTx {
 /// The receiving end of a dialog.
 #[derive(Debug)]
 pub(crate) struct DialogRx {
-    rx: mpsc::UnboundedReceiver<Inbound>,
+    rx: QueueRx,
     flow: Arc<Flow>,
 }
 
@@ -436,12 +443,21 @@ impl DialogRx {
     }
 
     /// The next message; `None` once the dialog or connection is gone.
+    /// Cancel safe.
     pub(crate) async fn recv(&mut self) -> Option<Inbound> {
-        let m = self.rx.recv().await?;
-        if m.is_yield() {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`DialogRx::recv`] as a poll, for a receiver kept behind a lock
+    /// that is only held while polling.
+    pub(crate) fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Inbound>> {
+        let m = std::task::ready!(self.rx.poll_recv(cx));
+        if let Some(m) = &m
+            && m.is_yield()
+        {
             self.flow.took_one();
         }
-        Some(m)
+        Poll::Ready(m)
     }
 }
 

@@ -68,7 +68,8 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
         if self.ended {
             return Ok(None);
         }
-        match self.ctx.next_event().await? {
+        let event = std::future::poll_fn(|cx| self.ctx.poll_event(cx)).await?;
+        match event {
             // Decoded straight from the frame's bytes; they are kept to
             // send back if they do not fit.
             Event::Item(pld) => match pld.decode::<T>() {
@@ -78,10 +79,13 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
                         cid: self.ctx.cid().to_owned(),
                         pld: Value::Nil,
                     });
-                    Err(self
-                        .ctx
-                        .reject_payload(bad, &pld, format!("stream item: {e}"))
-                        .await)
+                    // Boxed: the rare path does not make every `recv`
+                    // future (moved on each poll) the size of its own.
+                    Err(Box::pin(
+                        self.ctx
+                            .reject_payload(bad, &pld, format!("stream item: {e}")),
+                    )
+                    .await)
                 }
             },
             Event::Stop => {
