@@ -197,6 +197,24 @@ proptest! {
         prop_assert_eq!(msg::encode(&back), bytes);
     }
 
+    /// The borrowed decoder (the message loop's, with its short paths for
+    /// the hot messages) accepts exactly what the general one accepts, and
+    /// reads the same message; payload messages are mutated byte by byte
+    /// so the short paths' near misses are tried too.
+    #[test]
+    fn the_borrowed_decoder_agrees_with_the_general_one(m in prop_oneof![message(), payload().prop_map(Msg::Yield), payload().prop_map(Msg::Return)], flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3)) {
+        let mut bytes = msg::encode(&m);
+        for (at, byte) in flips {
+            let i = at % bytes.len();
+            bytes[i] = byte;
+        }
+        match (msg::decode_ref(&bytes), msg::decode(&bytes)) {
+            (Ok(r), Ok(g)) => prop_assert_eq!(r.to_msg(), g),
+            (Err(_), Err(_)) => {}
+            (r, g) => prop_assert!(false, "borrowed {:?} but general {:?}", r.map(|r| r.to_msg()), g),
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = msg::decode(&bytes);

@@ -192,12 +192,45 @@ pub fn decode_ref_with_depth(
     max_depth: usize,
 ) -> Result<MsgRef<'_>, super::DecodeError> {
     let depth = max_depth.clamp(1, super::MAX_NESTING_CEILING);
+    if let Some(m) = payload_fast(bytes, depth) {
+        return Ok(m);
+    }
     if let Some(m) = HotFields::read(bytes, depth).and_then(|f| f.msg()) {
         return Ok(m);
     }
     // Not a hot message, or not a valid one: the owned decoder decides,
     // and says precisely what is wrong.
     decode_with_depth(bytes, max_depth).map(|m| MsgRef::Other(Box::new(m)))
+}
+
+/// A `Started`, `Yield` or `Return` laid out exactly as encoders write
+/// one (ours, `typed::payload_head`, and msgspec's: the tag, `cid`, `pld`,
+/// in that order), read without the general loop over keys: the two
+/// fixed runs of bytes are compared whole, the cid is read and checked as
+/// a string, the payload walked as [`HotFields::read`] walks every value.
+/// A frame of that shape is accepted or refused exactly as the general
+/// path would (it has no other keys and no duplicates); `None` for any
+/// other frame, which then takes the general path.
+fn payload_fast(bytes: &[u8], max_depth: usize) -> Option<MsgRef<'_>> {
+    let (kind, mut rd) = super::PayloadKind::ALL
+        .into_iter()
+        .find_map(|k| Some((k, bytes.strip_prefix(k.head())?)))?;
+    let cid = read_str(&mut rd)?;
+    let mut rd = rd.strip_prefix(super::typed::PLD_KEY)?;
+    let pld = rd;
+    walk(&mut rd, max_depth, true).ok()?;
+    if !rd.is_empty() {
+        return None;
+    }
+    let p = PayloadRef {
+        cid,
+        pld: RawValue(pld),
+    };
+    Some(match kind {
+        super::PayloadKind::Started => MsgRef::Started(p),
+        super::PayloadKind::Yield => MsgRef::Yield(p),
+        super::PayloadKind::Return => MsgRef::Return(p),
+    })
 }
 
 /// The fields of the hot messages, read in one validating pass (every
