@@ -401,12 +401,35 @@ impl ChanReceiver {
         }
     }
 
-    /// The next frame if one is already buffered (or readable without
-    /// waiting): how the message loop takes a whole read batch at once.
-    /// `None` when none is ready now.
+    /// The next frame if the last read already brought it in: how the
+    /// message loop takes a whole read batch at once. `None` when the read
+    /// buffer holds no whole frame (the socket is not read: the next
+    /// [`ChanReceiver::recv_frame`] does that).
+    ///
+    /// Cut straight from the buffer with the connection's codec, so a
+    /// frame of a batch costs no trip through the stream adapter's poll
+    /// (a visible part of the reader's time when it was one per frame).
+    /// Errors as for [`ChanReceiver::recv_frame`]; the end of the stream
+    /// is left for it to report.
     pub fn try_recv_frame(&mut self) -> Option<Result<Option<Bytes>, ChanError>> {
-        use futures_util::FutureExt;
-        self.recv_frame().now_or_never()
+        if self.dead {
+            return None;
+        }
+        let mut buf = std::mem::take(self.framed.read_buffer_mut());
+        let cut = self.framed.decoder_mut().0.frame(&mut buf);
+        *self.framed.read_buffer_mut() = buf;
+        match cut {
+            Ok(None) => None,
+            Ok(Some(Ok(frame))) => Some(Ok(Some(frame))),
+            Ok(Some(Err(source))) => Some(Err(self.decode_error(source))),
+            Err(source) => {
+                self.dead = true;
+                Some(Err(ChanError::Frame {
+                    peer: self.peer.clone(),
+                    source,
+                }))
+            }
+        }
     }
 
     /// [`ChanError::Decode`] for a bad frame from this peer.

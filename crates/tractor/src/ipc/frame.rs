@@ -165,7 +165,7 @@ impl Default for FrameCodec {
 impl FrameCodec {
     /// The next whole frame's payload at the front of `src` (or the report
     /// of an oversized one), as [`Decoder::decode`] gives it undecoded.
-    fn frame(&mut self, src: &mut BytesMut) -> Result<Option<FrameItem>, FrameError> {
+    pub(crate) fn frame(&mut self, src: &mut BytesMut) -> Result<Option<FrameItem>, FrameError> {
         if !self.discard(src) {
             return Ok(None);
         }
