@@ -29,6 +29,15 @@ pub const BAD_FRAME_STRIKES: u32 = 5;
 /// At most this many frames are routed as one batch.
 const MAX_BATCH: usize = 1024;
 
+/// What ended a read batch before it was full or the buffer empty.
+enum BatchEnd {
+    /// The peer closed the connection.
+    Eof,
+    /// A frame that could not be read (fatal or not: see
+    /// [`ChanError::is_fatal`]).
+    Bad(ChanError),
+}
+
 /// What the loop does after a batch.
 enum Next {
     Read,
@@ -40,7 +49,10 @@ impl Actor {
     pub(crate) async fn serve_peer(self, peer: Arc<Peer>, mut rx: ChanReceiver) {
         let stop = self.inner.stop_reading.clone();
         let mut strikes = 0u32;
-        let mut frames: Vec<Result<Option<Bytes>, ChanError>> = Vec::new();
+        // The batch's frames, and what ended it early if anything did (the
+        // end of the stream, or a bad frame): kept apart so each frame in
+        // the batch is one `Bytes`, not a `Result` the size of an error.
+        let mut frames: Vec<Bytes> = Vec::new();
         loop {
             // Biased: no random branch order to draw for every read; the
             // stop token is checked first, as before each batch.
@@ -49,16 +61,25 @@ impl Actor {
                 _ = stop.cancelled() => break,
                 f = rx.recv_frame() => f,
             };
-            let mut last_ends = ends(&first);
-            frames.push(first);
+            let mut tail = match first {
+                Ok(Some(frame)) => {
+                    frames.push(frame);
+                    None
+                }
+                Ok(None) => Some(BatchEnd::Eof),
+                Err(e) => Some(BatchEnd::Bad(e)),
+            };
             // The rest of the batch: frames already read (no waiting).
-            while !last_ends && frames.len() < MAX_BATCH {
-                let Some(f) = rx.try_recv_frame() else { break };
-                last_ends = ends(&f);
-                frames.push(f);
+            while tail.is_none() && frames.len() < MAX_BATCH {
+                match rx.try_recv_frame() {
+                    None => break,
+                    Some(Ok(Some(frame))) => frames.push(frame),
+                    Some(Ok(None)) => tail = Some(BatchEnd::Eof),
+                    Some(Err(e)) => tail = Some(BatchEnd::Bad(e)),
+                }
             }
             let next = self
-                .handle_batch(&peer, rx.max_depth(), &frames, &mut strikes)
+                .handle_batch(&peer, rx.max_depth(), &frames, tail.as_ref(), &mut strikes)
                 .await;
             frames.clear();
             if let Next::Stop = next {
@@ -152,41 +173,19 @@ impl Actor {
     }
 }
 
-/// True when this read ends the connection (EOF or a fatal error).
-fn ends(f: &Result<Option<Bytes>, ChanError>) -> bool {
-    match f {
-        Ok(Some(_)) => false,
-        Ok(None) => true,
-        Err(e) => e.is_fatal(),
-    }
-}
-
 impl Actor {
-    /// Decodes and routes one read batch, in order.
+    /// Decodes and routes one read batch, in order, then what ended it
+    /// (`tail`: the end of the stream, or a frame that could not be read).
     async fn handle_batch(
         &self,
         peer: &Arc<Peer>,
         max_depth: usize,
-        frames: &[Result<Option<Bytes>, ChanError>],
+        frames: &[Bytes],
+        tail: Option<&BatchEnd>,
         strikes: &mut u32,
     ) -> Next {
         let mut pending: Vec<(&str, Inbound)> = Vec::with_capacity(frames.len());
-        for f in frames {
-            let frame = match f {
-                Ok(Some(frame)) => frame,
-                Ok(None) => {
-                    self.deliver(peer, &mut pending).await;
-                    tracing::debug!(peer = %peer.aid.name, "peer closed the connection");
-                    return Next::Stop;
-                }
-                Err(e) => {
-                    self.deliver(peer, &mut pending).await;
-                    if let Next::Stop = self.on_bad_frame(peer, e, strikes) {
-                        return Next::Stop;
-                    }
-                    continue;
-                }
-            };
+        for frame in frames {
             let m = match msg::decode_ref_with_depth(frame, max_depth) {
                 Ok(m) => m,
                 Err(source) => {
@@ -226,7 +225,14 @@ impl Actor {
             }
         }
         self.deliver(peer, &mut pending).await;
-        Next::Read
+        match tail {
+            None => Next::Read,
+            Some(BatchEnd::Eof) => {
+                tracing::debug!(peer = %peer.aid.name, "peer closed the connection");
+                Next::Stop
+            }
+            Some(BatchEnd::Bad(e)) => self.on_bad_frame(peer, e, strikes),
+        }
     }
 
     /// Routes the messages gathered so far under one lock; an item for a
