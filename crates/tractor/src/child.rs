@@ -182,7 +182,9 @@ async fn run_child_with(
     // The envelope's TLS policy applies from the first dial (to the parent).
     crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
     // A parent in this process handed us a connected socket, its `Aid`
-    // and our `SpawnSpec` already queued on it: nothing to wait for.
+    // and our `SpawnSpec` already queued on it: nothing to wait for. It
+    // also handed us `rtv` itself, so the spec carries no copy of it.
+    let in_process = link.is_some();
     let mut chan = match link {
         Some(link) => {
             let conn = link
@@ -215,7 +217,9 @@ async fn run_child_with(
         }
     };
     let mut rtv = rtv;
-    rtv.merge_wire(&spec.runtime_vars);
+    if !in_process {
+        rtv.merge_wire(&spec.runtime_vars);
+    }
     if rtv.debug_mode && own_process {
         crate::devx::ptrace::allow_any_tracer();
     }

@@ -386,7 +386,14 @@ impl ActorNursery {
         };
         let spec = Msg::SpawnSpec(SpawnSpec {
             parent_main_data: Vec::new(),
-            runtime_vars: rtv.to_wire(),
+            // A child in this process was handed `rtv` itself with its
+            // entry (`SpawnRequest`); a wire copy would only be merged back
+            // into the same values, at tens of microseconds a spawn.
+            runtime_vars: if linked {
+                Default::default()
+            } else {
+                rtv.to_wire()
+            },
             enable_modules: backend.enable_modules(enable),
             reg_addrs: actor
                 .runtime_vars()
