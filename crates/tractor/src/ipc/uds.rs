@@ -111,12 +111,25 @@ impl Transport for Uds {
     type Listener = UdsListener;
     const PROTO: Proto = Proto::Uds;
 
+    /// Binds first and asks questions after: the folder is made when the
+    /// bind says it is missing, and a socket file already there is looked
+    /// at only when the bind says the name is taken. The usual bind is
+    /// then `bind`, `chmod` and one `statx` (for the inode the drop checks),
+    /// not two more `statx` ahead of it (each a few microseconds on a disk
+    /// filesystem, on every actor's start).
     async fn bind(addr: &Addr) -> io::Result<(UdsListener, Addr)> {
         let path = uds_path(addr)?;
-        if let Some(dir) = path.parent() {
+        let mut bound = UnixListener::bind(path);
+        if let Err(e) = &bound
+            && e.kind() == io::ErrorKind::NotFound
+            && let Some(dir) = path.parent()
+        {
             ensure_bind_dir(dir)?;
+            bound = UnixListener::bind(path);
         }
-        if std::fs::symlink_metadata(path).is_ok() {
+        if let Err(e) = &bound
+            && e.kind() == io::ErrorKind::AddrInUse
+        {
             match UnixStream::connect(path).await {
                 Ok(_) => {
                     return Err(io::Error::new(
@@ -127,11 +140,12 @@ impl Transport for Uds {
                 Err(_) => {
                     tracing::debug!(path = %path.display(), "reclaiming stale socket file");
                     std::fs::remove_file(path)?;
+                    bound = UnixListener::bind(path);
                 }
             }
         }
-        let inner = UnixListener::bind(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let inner =
+            bound.map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         let md = std::fs::symlink_metadata(path)?;
         Ok((
