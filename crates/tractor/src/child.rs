@@ -183,8 +183,8 @@ async fn run_child_with(
     crate::ipc::tls::install(crate::ipc::tls::TlsSettings::from_vars(&rtv));
     // A parent in this process handed us a connected socket, its `Aid`
     // and our `SpawnSpec` already queued on it: nothing to wait for. It
-    // also handed us `rtv` itself, so the spec carries no copy of it.
-    let in_process = link.is_some();
+    // also handed us `rtv` itself, so that spec's runtime variables are
+    // empty and merging them is a no-op.
     let mut chan = match link {
         Some(link) => {
             let conn = link
@@ -217,9 +217,7 @@ async fn run_child_with(
         }
     };
     let mut rtv = rtv;
-    if !in_process {
-        rtv.merge_wire(&spec.runtime_vars);
-    }
+    rtv.merge_wire(&spec.runtime_vars);
     if rtv.debug_mode && own_process {
         crate::devx::ptrace::allow_any_tracer();
     }

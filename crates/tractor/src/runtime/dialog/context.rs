@@ -488,20 +488,22 @@ impl<S> Context<S> {
     /// The dialog's next message; `None` once the connection is gone.
     /// Several tasks may wait at once (each is woken by the next
     /// message; one takes it). Cancel safe.
-    async fn next_inbound(&self) -> Option<Inbound> {
-        std::future::poll_fn(|cx| lock(&self.inner.rx).poll_recv(cx)).await
+    fn next_inbound(&self) -> impl Future<Output = Option<Inbound>> + '_ {
+        std::future::poll_fn(|cx| lock(&self.inner.rx).poll_recv(cx))
     }
 
     /// The next event of the dialog. Cancel safe.
-    pub(crate) async fn next_event(&self) -> Result<Event, Error> {
-        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    ///
+    /// A plain function over [`Context::poll_event`], not an `async fn`:
+    /// a stream's `recv` then holds one small future, not nested state
+    /// machines (moving each item between their frames was the largest
+    /// part of `MsgStream::recv`'s own time in the stream profile).
+    pub(crate) fn next_event(&self) -> impl Future<Output = Result<Event, Error>> + '_ {
+        std::future::poll_fn(|cx| self.poll_event(cx))
     }
 
-    /// [`Context::next_event`] as a poll: one plain function, so a stream's
-    /// `recv` is one small state machine, not three nested ones (their
-    /// moves of each item between frames were a tenth of a receiver's
-    /// time in the stream profile).
-    pub(crate) fn poll_event(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Event, Error>> {
+    /// [`Context::next_event`] as a poll.
+    fn poll_event(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Event, Error>> {
         if lock(&self.inner.state).outcome.is_some() {
             return Poll::Ready(Ok(Event::Done));
         }

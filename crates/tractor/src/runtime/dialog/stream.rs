@@ -68,8 +68,7 @@ impl<T: Serialize + DeserializeOwned> MsgStream<T> {
         if self.ended {
             return Ok(None);
         }
-        let event = std::future::poll_fn(|cx| self.ctx.poll_event(cx)).await?;
-        match event {
+        match self.ctx.next_event().await? {
             // Decoded straight from the frame's bytes; they are kept to
             // send back if they do not fit.
             Event::Item(pld) => match pld.decode::<T>() {
