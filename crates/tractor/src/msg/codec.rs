@@ -154,7 +154,7 @@ fn array_len(w: &mut Vec<u8>, n: usize) {
 }
 
 fn string(w: &mut Vec<u8>, s: &str) {
-    let _ = enc::write_str(w, s);
+    super::typed::str_into(w, s);
 }
 
 pub(super) fn key(w: &mut Vec<u8>, k: &str) {

@@ -195,6 +195,9 @@ pub fn decode_ref_with_depth(
     if let Some(m) = payload_fast(bytes, depth) {
         return Ok(m);
     }
+    if let Some(s) = start_fast(bytes, depth) {
+        return Ok(MsgRef::Start(s));
+    }
     if let Some(m) = HotFields::read(bytes, depth).and_then(|f| f.msg()) {
         return Ok(m);
     }
@@ -230,6 +233,45 @@ fn payload_fast(bytes: &[u8], max_depth: usize) -> Option<MsgRef<'_>> {
         super::PayloadKind::Started => MsgRef::Started(p),
         super::PayloadKind::Yield => MsgRef::Yield(p),
         super::PayloadKind::Return => MsgRef::Return(p),
+    })
+}
+
+/// A `Start` laid out exactly as [`super::encode_start`] and
+/// [`super::encode`] write one (`typed::start_layout`: the seven keys in
+/// their order, `uid` a two-item array), read by comparing the fixed runs
+/// of bytes whole and reading each value in its place. What it accepts
+/// [`HotFields`] would read the same (no other keys, no duplicates, every
+/// string checked as UTF-8, the keyword arguments walked as a map with
+/// string keys); `None` for anything else, which then takes the general
+/// path and its precise errors.
+fn start_fast(bytes: &[u8], max_depth: usize) -> Option<StartRef<'_>> {
+    use super::typed::start_layout as l;
+    let mut rd = bytes.strip_prefix(l::HEAD)?;
+    let cid = read_str(&mut rd)?;
+    rd = rd.strip_prefix(l::NS)?;
+    let ns = read_str(&mut rd)?;
+    rd = rd.strip_prefix(l::FUNC)?;
+    let func = read_str(&mut rd)?;
+    rd = rd.strip_prefix(l::KWARGS)?;
+    let kwargs = rd;
+    if !walk(&mut rd, max_depth, true).ok()?.str_keys {
+        return None;
+    }
+    let kwargs = RawValue(&kwargs[..kwargs.len() - rd.len()]);
+    rd = rd.strip_prefix(l::UID)?;
+    let uid = (read_str(&mut rd)?, read_str(&mut rd)?);
+    rd = rd.strip_prefix(l::PLD_SPEC)?;
+    let pld_spec = match rd {
+        [0xc0] => ANY_PLD_SPEC,
+        _ => read_str(&mut rd).filter(|_| rd.is_empty())?,
+    };
+    Some(StartRef {
+        cid,
+        ns,
+        func,
+        kwargs,
+        uid,
+        pld_spec,
     })
 }
 

@@ -10,7 +10,6 @@
 
 use serde::Serialize;
 
-use super::codec::{header, key, kstr, uid};
 use super::payload::PayloadError;
 use super::raw::RawValue;
 use super::types::Uid;
@@ -51,11 +50,50 @@ impl PayloadKind {
 /// The `pld` key, after a payload message's cid.
 pub(super) const PLD_KEY: &[u8] = b"\xa3pld";
 
+/// A `Start` as the encoder lays it out: the fixed runs of bytes before
+/// each value (map of seven, the tag, each key; `uid`'s includes the
+/// header of its two-item array). The decoder reads a frame laid out so
+/// the short way (`raw::start_fast`); a test holds these to what the
+/// general encoder writes.
+pub(super) mod start_layout {
+    /// Up to the cid's value.
+    pub const HEAD: &[u8] = b"\x87\xa8msg_type\xa5Start\xa3cid";
+    /// Before the namespace.
+    pub const NS: &[u8] = b"\xa2ns";
+    /// Before the function name.
+    pub const FUNC: &[u8] = b"\xa4func";
+    /// Before the keyword arguments.
+    pub const KWARGS: &[u8] = b"\xa6kwargs";
+    /// Before the uid's two strings.
+    pub const UID: &[u8] = b"\xa3uid\x92";
+    /// Before the payload-type string.
+    pub const PLD_SPEC: &[u8] = b"\xa8pld_spec";
+}
+
+/// Appends `s` as a msgpack string, in the smallest form (the bytes
+/// `rmp::encode::write_str` writes, without its fallible writer plumbing:
+/// this runs several times per message).
+#[inline]
+pub(super) fn str_into(buf: &mut Vec<u8>, s: &str) {
+    let n = s.len();
+    if n < 32 {
+        buf.push(0xa0 | n as u8);
+    } else if n < 256 {
+        buf.extend_from_slice(&[0xd9, n as u8]);
+    } else if n < 65536 {
+        buf.push(0xda);
+        buf.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        buf.push(0xdb);
+        buf.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    buf.extend_from_slice(s.as_bytes());
+}
+
 /// Appends the envelope of a payload message, up to the payload.
 fn payload_head(kind: PayloadKind, cid: &str, buf: &mut Vec<u8>) {
     buf.extend_from_slice(kind.head());
-    let _ = rmp::encode::write_str_len(buf, cid.len() as u32);
-    buf.extend_from_slice(cid.as_bytes());
+    str_into(buf, cid);
     buf.extend_from_slice(PLD_KEY);
 }
 
@@ -110,22 +148,36 @@ pub fn encode_start<K: Serialize + ?Sized>(
     kwargs: &K,
     buf: &mut Vec<u8>,
 ) -> Result<(), PayloadError> {
+    use start_layout as l;
     let start = buf.len();
-    let r = (|| {
-        header(buf, 7, "Start");
-        kstr(buf, "cid", head.cid);
-        kstr(buf, "ns", head.ns);
-        kstr(buf, "func", head.func);
-        key(buf, "kwargs");
-        let at = buf.len();
-        serialize(kwargs, buf)?;
-        check_kwargs(buf, at)?;
-        key(buf, "uid");
-        uid(buf, head.uid);
-        kstr(buf, "pld_spec", head.pld_spec);
-        Ok(())
-    })();
-    r.inspect_err(|_| buf.truncate(start))
+    // The envelope's strings and fixed runs, plus room for small kwargs:
+    // one capacity check instead of one per write.
+    buf.reserve(
+        96 + head.cid.len()
+            + head.ns.len()
+            + head.func.len()
+            + head.uid.name.len()
+            + head.uid.uuid.len()
+            + head.pld_spec.len(),
+    );
+    buf.extend_from_slice(l::HEAD);
+    str_into(buf, head.cid);
+    buf.extend_from_slice(l::NS);
+    str_into(buf, head.ns);
+    buf.extend_from_slice(l::FUNC);
+    str_into(buf, head.func);
+    buf.extend_from_slice(l::KWARGS);
+    let at = buf.len();
+    if let Err(e) = serialize(kwargs, buf).and_then(|()| check_kwargs(buf, at)) {
+        buf.truncate(start);
+        return Err(e);
+    }
+    buf.extend_from_slice(l::UID);
+    str_into(buf, &head.uid.name);
+    str_into(buf, &head.uid.uuid);
+    buf.extend_from_slice(l::PLD_SPEC);
+    str_into(buf, head.pld_spec);
+    Ok(())
 }
 
 /// The keyword arguments just written at `buf[at..]` must be a map with
@@ -165,6 +217,7 @@ fn check_kwargs(buf: &mut [u8], at: usize) -> Result<(), PayloadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msg::codec::{header, key};
     use crate::msg::payload::{to_kwargs, to_value};
     use crate::msg::*;
 
@@ -208,6 +261,41 @@ mod tests {
             let mut pld = Vec::new();
             key(&mut pld, "pld");
             assert_eq!(PLD_KEY, &pld[..]);
+        }
+    }
+
+    #[test]
+    fn the_start_layout_is_what_the_general_encoder_writes() {
+        use start_layout as l;
+        let mut general = Vec::new();
+        header(&mut general, 7, "Start");
+        key(&mut general, "cid");
+        assert_eq!(l::HEAD, &general[..]);
+        for (run, k) in [
+            (l::NS, "ns"),
+            (l::FUNC, "func"),
+            (l::KWARGS, "kwargs"),
+            (l::PLD_SPEC, "pld_spec"),
+        ] {
+            let mut general = Vec::new();
+            key(&mut general, k);
+            assert_eq!(run, &general[..], "{k}");
+        }
+        let mut general = Vec::new();
+        key(&mut general, "uid");
+        rmp::encode::write_array_len(&mut general, 2).unwrap();
+        assert_eq!(l::UID, &general[..]);
+    }
+
+    #[test]
+    fn strings_take_rmps_smallest_form_at_every_length() {
+        for n in [0, 1, 31, 32, 255, 256, 65535, 65536, 70000] {
+            let s = "é".repeat(n / 2) + &"a".repeat(n % 2);
+            let mut ours = Vec::new();
+            str_into(&mut ours, &s);
+            let mut rmps = Vec::new();
+            rmp::encode::write_str(&mut rmps, &s).unwrap();
+            assert_eq!(ours, rmps, "length {n}");
         }
     }
 
