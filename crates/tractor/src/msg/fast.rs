@@ -124,12 +124,30 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A string of valid UTF-8, borrowed; `None` (with `b` left anywhere)
+/// for anything else. The marker is read here rather than through
+/// `rmp::decode::read_str_len`, whose reader and error plumbing was a
+/// visible part of decoding an envelope of short strings.
+#[inline]
 pub(super) fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
-    let len = d::read_str_len(b).ok()? as usize;
-    if b.len() < len {
-        return None;
-    }
-    let (s, rest) = b.split_at(len);
+    let (&m, rest) = b.split_first()?;
+    let (len, rest) = match m {
+        0xa0..=0xbf => ((m & 0x1f) as usize, rest),
+        0xd9 => {
+            let (&n, r) = rest.split_first()?;
+            (n as usize, r)
+        }
+        0xda => {
+            let (n, r) = rest.split_first_chunk::<2>()?;
+            (u16::from_be_bytes(*n) as usize, r)
+        }
+        0xdb => {
+            let (n, r) = rest.split_first_chunk::<4>()?;
+            (u32::from_be_bytes(*n) as usize, r)
+        }
+        _ => return None,
+    };
+    let (s, rest) = rest.split_at_checked(len)?;
     *b = rest;
     super::scan::utf8(s)
 }
@@ -224,4 +242,36 @@ pub(super) fn decode(bytes: &[u8], max_depth: usize) -> Option<Msg> {
         // SpawnSpec and anything unknown: the slow path.
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_str;
+
+    #[test]
+    fn strings_of_every_length_form_are_read_and_anything_else_refused() {
+        for n in [0, 1, 31, 32, 255, 256, 65535, 65536, 70000] {
+            let s = "é".repeat(n / 2) + &"a".repeat(n % 2);
+            let mut bytes = Vec::new();
+            rmp::encode::write_str(&mut bytes, &s).unwrap();
+            bytes.push(0x07);
+            let mut b = &bytes[..];
+            assert_eq!(read_str(&mut b), Some(&s[..]), "length {n}");
+            assert_eq!(b, [0x07], "the rest is left after the string");
+            // Cut short anywhere: refused.
+            for cut in [1, bytes.len() / 2, bytes.len() - 2] {
+                if cut < bytes.len() - 1 {
+                    assert_eq!(
+                        read_str(&mut &bytes[..cut]),
+                        None,
+                        "length {n} cut at {cut}"
+                    );
+                }
+            }
+        }
+        // Not a string, or not UTF-8.
+        for bad in [&[0x07][..], &[0xc4, 0x01, b'a'], &[0xa2, 0xff, 0xfe], &[]] {
+            assert_eq!(read_str(&mut &bad[..]), None, "{bad:?}");
+        }
+    }
 }

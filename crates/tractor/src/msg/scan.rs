@@ -70,19 +70,30 @@ impl Levels {
     }
 }
 
-fn bad(why: &str) -> DecodeError {
-    DecodeError::new(DecodeErrorKind::Msgpack(why.to_owned()))
+/// What the walk found wrong, as a byte: the inner loop passes this
+/// around, not a [`DecodeError`] (several words, which made every item's
+/// `Result` a memory round trip in the profile); [`walk`] turns it into
+/// the error at the end.
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    Truncated,
+    NeverUsed,
+    TooDeep,
 }
 
-fn truncated() -> DecodeError {
-    bad("truncated object")
-}
-
-fn uint(b: &mut &[u8], n: usize) -> Result<u64, DecodeError> {
-    if b.len() < n {
-        return Err(truncated());
+impl Bad {
+    fn error(self, max_depth: usize) -> DecodeError {
+        let msgpack = |why: &str| DecodeError::new(DecodeErrorKind::Msgpack(why.to_owned()));
+        match self {
+            Bad::Truncated => msgpack("truncated object"),
+            Bad::NeverUsed => msgpack("byte 0xc1 is never used in msgpack"),
+            Bad::TooDeep => DecodeError::new(DecodeErrorKind::TooDeep { limit: max_depth }),
+        }
     }
-    let (head, rest) = b.split_at(n);
+}
+
+fn uint(b: &mut &[u8], n: usize) -> Result<u64, Bad> {
+    let (head, rest) = b.split_at_checked(n).ok_or(Bad::Truncated)?;
     *b = rest;
     Ok(head.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)))
 }
@@ -90,13 +101,13 @@ fn uint(b: &mut &[u8], n: usize) -> Result<u64, DecodeError> {
 /// For marker `m` (its length bytes read from `b`): the bytes of body to
 /// skip and the items it opens.
 #[inline]
-fn head(m: u8, b: &mut &[u8]) -> Result<(u64, u64), DecodeError> {
+fn head(m: u8, b: &mut &[u8]) -> Result<(u64, u64), Bad> {
     Ok(match m {
         0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
         0x80..=0x8f => (0, 2 * u64::from(m & 0x0f)),
         0x90..=0x9f => (0, u64::from(m & 0x0f)),
         0xa0..=0xbf => (u64::from(m & 0x1f), 0),
-        0xc1 => return Err(bad("byte 0xc1 is never used in msgpack")),
+        0xc1 => return Err(Bad::NeverUsed),
         0xc4 | 0xd9 => (uint(b, 1)?, 0),
         0xc5 | 0xda => (uint(b, 2)?, 0),
         0xc6 | 0xdb => (uint(b, 4)?, 0),
@@ -148,16 +159,30 @@ fn is_container(m: u8) -> bool {
 /// One item: its marker and body, checked against what remains. Returns
 /// the marker, the body and the items it opens.
 #[inline]
-fn item<'a>(b: &mut &'a [u8]) -> Result<(u8, &'a [u8], u64), DecodeError> {
-    let (&m, rest) = b.split_first().ok_or_else(truncated)?;
+fn item<'a>(b: &mut &'a [u8]) -> Result<(u8, &'a [u8], u64), Bad> {
+    let (&m, rest) = b.split_first().ok_or(Bad::Truncated)?;
     *b = rest;
     let (skip, items) = head(m, b)?;
     if skip > b.len() as u64 {
-        return Err(truncated());
+        return Err(Bad::Truncated);
     }
     let (body, rest) = b.split_at(skip as usize);
     *b = rest;
     Ok((m, body, items))
+}
+
+/// A container just read (marker `m`, opening `items`) that sits at
+/// nesting level `depth`: within the limit, and not claiming more items
+/// than there are bytes left (every item takes at least one).
+#[inline]
+fn open(depth: usize, items: u64, b: &[u8], max_depth: usize) -> Result<(), Bad> {
+    if depth > max_depth {
+        return Err(Bad::TooDeep);
+    }
+    if items > b.len() as u64 {
+        return Err(Bad::Truncated);
+    }
+    Ok(())
 }
 
 /// Walks exactly one msgpack value at the front of `b` (advancing past
@@ -172,6 +197,10 @@ pub(super) fn walk<'a>(
     max_depth: usize,
     text: bool,
 ) -> Result<Scanned<'a>, DecodeError> {
+    walk_value(b, max_depth, text).map_err(|e| e.error(max_depth))
+}
+
+fn walk_value<'a>(b: &mut &'a [u8], max_depth: usize, text: bool) -> Result<Scanned<'a>, Bad> {
     let (m, body, items) = item(b)?;
     if !is_container(m) {
         return Ok(Scanned {
@@ -180,21 +209,44 @@ pub(super) fn walk<'a>(
         });
     }
     // A list or map (empty ones too) at the top opens level 1.
-    if 1 > max_depth {
-        return Err(DecodeError::new(DecodeErrorKind::TooDeep {
-            limit: max_depth,
-        }));
+    open(1, items, b, max_depth)?;
+    let mut str_keys = text && matches!(m, 0x80..=0x8f | 0xde | 0xdf);
+    // The top level's items, for as long as none is itself a container
+    // (every envelope field but the deepest payloads): no level stack.
+    let mut left = items;
+    while left > 0 {
+        // A key of the map when an even count is left.
+        let key = str_keys && left % 2 == 0;
+        left -= 1;
+        let (m, body, items) = item(b)?;
+        if key && !(is_str(m) && utf8(body).is_some()) {
+            str_keys = false;
+        }
+        if is_container(m) {
+            open(2, items, b, max_depth)?;
+            let mut levels = Levels::new();
+            levels.push(left);
+            if items > 0 {
+                levels.push(items);
+            }
+            walk_nested(b, &mut levels, max_depth, &mut str_keys)?;
+            break;
+        }
     }
-    if items > b.len() as u64 {
-        // Every item takes at least one byte.
-        return Err(truncated());
-    }
-    let map = matches!(m, 0x80..=0x8f | 0xde | 0xdf);
-    let mut str_keys = text && map;
-    let mut levels = Levels::new();
-    if items > 0 {
-        levels.push(items);
-    }
+    Ok(Scanned {
+        text: None,
+        str_keys,
+    })
+}
+
+/// The rest of a value once a container sits inside the top one: the
+/// open levels on a stack (the top one first), until all are read.
+fn walk_nested(
+    b: &mut &[u8],
+    levels: &mut Levels,
+    max_depth: usize,
+    str_keys: &mut bool,
+) -> Result<(), Bad> {
     loop {
         let depth = levels.len;
         let Some(top) = levels.top() else { break };
@@ -203,31 +255,21 @@ pub(super) fn walk<'a>(
             continue;
         }
         // A key of the top map when its level has an even count left.
-        let key = str_keys && depth == 1 && *top % 2 == 0;
+        let key = *str_keys && depth == 1 && *top % 2 == 0;
         *top -= 1;
         let (m, body, items) = item(b)?;
         if key && !(is_str(m) && utf8(body).is_some()) {
-            str_keys = false;
+            *str_keys = false;
         }
         if is_container(m) {
             // Nested one deeper than the level it sits in.
-            if depth + 1 > max_depth {
-                return Err(DecodeError::new(DecodeErrorKind::TooDeep {
-                    limit: max_depth,
-                }));
-            }
-            if items > b.len() as u64 {
-                return Err(truncated());
-            }
+            open(depth + 1, items, b, max_depth)?;
             if items > 0 {
                 levels.push(items);
             }
         }
     }
-    Ok(Scanned {
-        text: None,
-        str_keys,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -309,6 +351,89 @@ mod tests {
         ] {
             let e = walk(&mut &bytes[..], 8, true).unwrap_err();
             assert_eq!(e.kind, DecodeErrorKind::Msgpack(why.into()), "{bytes:?}");
+        }
+    }
+
+    /// A plain recursive walker, written for clarity: the reference the
+    /// fast one (flat top level, then a level stack) must agree with.
+    fn reference(b: &mut &[u8], depth: usize, max_depth: usize) -> Result<(), &'static str> {
+        let (m, _, items) = item(b).map_err(|e| match e {
+            Bad::NeverUsed => "never",
+            _ => "truncated",
+        })?;
+        if !is_container(m) {
+            return Ok(());
+        }
+        if depth > max_depth {
+            return Err("deep");
+        }
+        if items > b.len() as u64 {
+            return Err("truncated");
+        }
+        for _ in 0..items {
+            reference(b, depth + 1, max_depth)?;
+        }
+        Ok(())
+    }
+
+    fn value() -> impl proptest::strategy::Strategy<Value = rmpv::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(rmpv::Value::Nil),
+            any::<i64>().prop_map(rmpv::Value::from),
+            ".{0,40}".prop_map(rmpv::Value::from),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(rmpv::Value::from),
+        ];
+        leaf.prop_recursive(6, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(rmpv::Value::Array),
+                proptest::collection::vec((inner.clone(), inner), 0..6).prop_map(rmpv::Value::Map),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whole, cut short or with a byte changed, at every nesting
+        /// limit: the walk accepts what the reference accepts, ends where
+        /// it ends, and refuses with the same reason.
+        #[test]
+        fn the_walk_agrees_with_a_plain_recursive_one(
+            v in value(),
+            max_depth in 1usize..8,
+            cut in proptest::option::of(0usize..4096),
+            flip in proptest::option::of((0usize..4096, proptest::prelude::any::<u8>())),
+        ) {
+            let mut bytes = Vec::new();
+            rmpv::encode::write_value(&mut bytes, &v).unwrap();
+            if let Some((at, byte)) = flip {
+                let i = at % bytes.len();
+                bytes[i] = byte;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c % (bytes.len() + 1));
+            }
+            let (mut ours, mut theirs) = (&bytes[..], &bytes[..]);
+            let got = walk(&mut ours, max_depth, true);
+            let want = reference(&mut theirs, 1, max_depth);
+            match (&got, want) {
+                (Ok(_), Ok(())) => proptest::prop_assert_eq!(ours.len(), theirs.len()),
+                (Err(e), Err(why)) => {
+                    let kind = match &e.kind {
+                        DecodeErrorKind::TooDeep { .. } => "deep",
+                        DecodeErrorKind::Msgpack(m) if m.contains("0xc1") => "never",
+                        _ => "truncated",
+                    };
+                    proptest::prop_assert_eq!(kind, why);
+                }
+                _ => proptest::prop_assert!(false, "walk {:?}, reference {:?}", got.map(|_| ()), want),
+            }
+            // A map's keys, for the whole value.
+            if let (Ok(s), rmpv::Value::Map(kv)) = (got, &v)
+                && flip.is_none()
+                && cut.is_none()
+            {
+                proptest::prop_assert_eq!(s.str_keys, kv.iter().all(|(k, _)| k.is_str()));
+            }
         }
     }
 }
