@@ -127,7 +127,10 @@ impl<'a> Fields<'a> {
 /// A string of valid UTF-8, borrowed; `None` (with `b` left anywhere)
 /// for anything else. The marker is read here rather than through
 /// `rmp::decode::read_str_len`, whose reader and error plumbing was a
-/// visible part of decoding an envelope of short strings.
+/// visible part of decoding an envelope of short strings, and rather than
+/// through the walker's `scan::item`, whose match over every marker made
+/// the typed codec 18 % slower when this called it (5.7 against 7.0 M
+/// ops/s, alternated).
 #[inline]
 pub(super) fn read_str<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
     let (&m, rest) = b.split_first()?;

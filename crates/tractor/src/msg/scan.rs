@@ -152,6 +152,13 @@ fn is_str(m: u8) -> bool {
     matches!(m, 0xa0..=0xbf | 0xd9..=0xdb)
 }
 
+/// An item's body as text: when its marker `m` is a string's and the
+/// bytes are valid UTF-8.
+#[inline]
+fn as_text(m: u8, body: &[u8]) -> Option<&str> {
+    if is_str(m) { utf8(body) } else { None }
+}
+
 fn is_container(m: u8) -> bool {
     matches!(m, 0x80..=0x9f | 0xdc..=0xdf)
 }
@@ -204,7 +211,7 @@ fn walk_value<'a>(b: &mut &'a [u8], max_depth: usize, text: bool) -> Result<Scan
     let (m, body, items) = item(b)?;
     if !is_container(m) {
         return Ok(Scanned {
-            text: if text && is_str(m) { utf8(body) } else { None },
+            text: if text { as_text(m, body) } else { None },
             str_keys: false,
         });
     }
@@ -219,7 +226,7 @@ fn walk_value<'a>(b: &mut &'a [u8], max_depth: usize, text: bool) -> Result<Scan
         let key = str_keys && left % 2 == 0;
         left -= 1;
         let (m, body, items) = item(b)?;
-        if key && !(is_str(m) && utf8(body).is_some()) {
+        if key && as_text(m, body).is_none() {
             str_keys = false;
         }
         if is_container(m) {
@@ -258,7 +265,7 @@ fn walk_nested(
         let key = *str_keys && depth == 1 && *top % 2 == 0;
         *top -= 1;
         let (m, body, items) = item(b)?;
-        if key && !(is_str(m) && utf8(body).is_some()) {
+        if key && as_text(m, body).is_none() {
             *str_keys = false;
         }
         if is_container(m) {
