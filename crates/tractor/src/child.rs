@@ -26,6 +26,10 @@ use crate::runtime::state::RuntimeVars;
 /// to be answered before it unregisters.
 const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a `SIGUSR1` dump that arrives during an actor's start-up
+/// waits for the start to finish before it is taken as things stand.
+pub(crate) const DUMP_START_WAIT: Duration = Duration::from_secs(5);
+
 /// Runs this process as a spawned child actor and exits, if the envelope
 /// says it is one; otherwise returns.
 ///
@@ -121,7 +125,15 @@ pub fn stackscope_enabled() -> bool {
 /// A child installs it before it dials its parent, and a parent relays
 /// only to children whose connection is up, so a relayed `SIGUSR1` never
 /// meets a child without its handler (whose default action would kill it).
-pub(crate) fn serve_stackscope_signal() -> Option<tokio::task::JoinHandle<()>> {
+///
+/// `started`, when given, holds back a dump asked for while the actor is
+/// still starting (registered, say, but not yet serving its parent) until
+/// it says `true` or is dropped, for at most [`DUMP_START_WAIT`]: a dump
+/// is of a started actor, parent and tasks included, not of one half-way
+/// through its start.
+pub(crate) fn serve_stackscope_signal(
+    started: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Option<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     if !stackscope_enabled() {
         return None;
@@ -134,7 +146,13 @@ pub(crate) fn serve_stackscope_signal() -> Option<tokio::task::JoinHandle<()>> {
         }
     };
     Some(tokio::spawn(async move {
+        let mut started = started;
         while usr1.recv().await.is_some() {
+            if let Some(rx) = started.as_mut() {
+                // Err: the actor ended its start-up some other way.
+                let _ = tokio::time::timeout(DUMP_START_WAIT, rx.wait_for(|s| *s)).await;
+                started = None;
+            }
             // The registries are read synchronously; writing a few small
             // files is quick enough not to need a blocking thread.
             crate::runtime::actor::dump_task_trees("SIGUSR1");
@@ -165,8 +183,10 @@ async fn run_child_with(
     }
     crate::devx::logging::set_actor_name(&uid.name);
     // Before the parent knows us: a relayed SIGUSR1 must find its handler.
+    // Its dumps wait until we serve our parent (`started`).
+    let (started, started_rx) = tokio::sync::watch::channel(false);
     let stackscope = if own_process {
-        serve_stackscope_signal()
+        serve_stackscope_signal(Some(started_rx))
     } else {
         None
     };
@@ -260,6 +280,7 @@ async fn run_child_with(
     }
     let parent = actor.spawn_peer(parent_aid, chan);
     actor.set_parent(parent.clone());
+    started.send_replace(true);
     let registering = if via_parent {
         Some(register_through_parent(&actor, &parent).await)
     } else {

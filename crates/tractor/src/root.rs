@@ -298,7 +298,7 @@ pub async fn open_root_actor(cfg: RootConfig) -> Result<Root, Error> {
         "root actor up"
     );
     let signals = tokio::spawn(watch_signals(actor.clone()));
-    let stackscope = crate::child::serve_stackscope_signal();
+    let stackscope = crate::child::serve_stackscope_signal(None);
     Ok(Root {
         actor,
         created_bind_dir,
