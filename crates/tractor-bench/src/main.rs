@@ -26,6 +26,7 @@ mod report;
 mod ring;
 mod stats;
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,23 +94,45 @@ fn ms(us: (f64, f64)) -> (f64, f64) {
     (us.0 / 1000.0, us.1 / 1000.0)
 }
 
-async fn session<T>(
+async fn session<T, Fut>(
     proto: Proto,
-    body: impl AsyncFnOnce() -> Result<T, tractor::Error>,
-) -> Result<T, tractor::Error> {
+    body: impl FnOnce() -> Fut + Send + 'static,
+) -> Result<T, tractor::Error>
+where
+    Fut: Future<Output = Result<T, tractor::Error>> + Send + 'static,
+    T: Send + 'static,
+{
     let rv: RuntimeVars = tractor::testing::session_vars_for(proto);
     let bind_dir = rv.bind_dir.clone();
-    let out = tractor::run_root(RootConfig::named("bench").with_vars(rv), || body()).await;
+    let out = in_task(tractor::run_root(
+        RootConfig::named("bench").with_vars(rv),
+        body,
+    ))
+    .await;
     let _ = std::fs::remove_dir_all(bind_dir);
     out
+}
+
+/// Runs `fut` as a task, as `#[tractor::main]` runs a `Send` body: the
+/// calls it makes are woken by the connection's reader as a task's are,
+/// not as the `block_on` future's (which costs tokio's scheduler one
+/// more `epoll_wait` per reply; see `tractor::__private::MainBody`).
+async fn in_task<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
+    tokio::spawn(fut)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// [`session`] over TCP with mutual TLS forced on loopback
 /// (`TlsMode::Always`), with a fresh CA and a node certificate for
 /// 127.0.0.1 that the spawned peers inherit through the envelope.
-async fn session_tls<T>(
-    body: impl AsyncFnOnce() -> Result<T, tractor::Error>,
-) -> Result<T, tractor::Error> {
+async fn session_tls<T, Fut>(
+    body: impl FnOnce() -> Fut + Send + 'static,
+) -> Result<T, tractor::Error>
+where
+    Fut: Future<Output = Result<T, tractor::Error>> + Send + 'static,
+    T: Send + 'static,
+{
     use tractor::ipc::tls::certs;
     let mut rv: RuntimeVars = tractor::testing::session_vars_for(Proto::Tcp);
     let ca = std::env::temp_dir().join(format!("tractor-bench-tls-{}", rv.session_id));
@@ -121,7 +144,11 @@ async fn session_tls<T>(
             rv.tls = tractor::ipc::TlsMode::Always;
             rv.tls_dir = Some(node);
             let bind_dir = rv.bind_dir.clone();
-            let out = tractor::run_root(RootConfig::named("bench").with_vars(rv), || body()).await;
+            let out = in_task(tractor::run_root(
+                RootConfig::named("bench").with_vars(rv),
+                body,
+            ))
+            .await;
             let _ = std::fs::remove_dir_all(bind_dir);
             out
         }
@@ -166,10 +193,8 @@ async fn run(
             rounds,
             || floors::reexec_connect_back(1, plan.n(10, 5)),
             async || {
-                session(Proto::Uds, async || {
-                    figures::spawn_first_rpc(plan.n(10, 5), None).await
-                })
-                .await
+                let n = plan.n(10, 5);
+                session(Proto::Uds, move || figures::spawn_first_rpc(n, None)).await
             },
         )
         .await?;
@@ -194,17 +219,12 @@ async fn run(
         let floor = match spawn_process_p50 {
             Some(p) => p,
             None => {
-                pct(session(Proto::Uds, async || {
-                    figures::spawn_first_rpc(plan.n(50, 5), None).await
-                })
-                .await?)
-                .0
+                let n = plan.n(50, 5);
+                pct(session(Proto::Uds, move || figures::spawn_first_rpc(n, None)).await?).0
             }
         };
-        let (p50, p99) = pct(session(Proto::Uds, async || {
-            figures::supervised_restart(plan.n(50, 5)).await
-        })
-        .await?);
+        let n = plan.n(50, 5);
+        let (p50, p99) = pct(session(Proto::Uds, move || figures::supervised_restart(n)).await?);
         figs.push(Figure {
             name: "supervised_restart".into(),
             mode: None,
@@ -225,8 +245,9 @@ async fn run(
             rounds,
             || floors::thread_runtime_start(plan.n(40, 20)),
             async || {
-                session(Proto::Uds, async || {
-                    figures::spawn_first_rpc(plan.n(40, 10), Some(backend.clone())).await
+                let (n, backend) = (plan.n(40, 10), backend.clone());
+                session(Proto::Uds, move || {
+                    figures::spawn_first_rpc(n, Some(backend))
                 })
                 .await
             },
@@ -251,7 +272,10 @@ async fn run(
         let (floor, samples) = spawn_rounds(
             rounds,
             || floors::reexec_connect_back(8, plan.n(4, 3)),
-            async || session(Proto::Uds, async || figures::spawn8(plan.n(4, 3)).await).await,
+            async || {
+                let n = plan.n(4, 3);
+                session(Proto::Uds, move || figures::spawn8(n)).await
+            },
         )
         .await?;
         let (p50, p99) = ms(pct(samples));
@@ -270,10 +294,8 @@ async fn run(
         });
     }
     if plan.wants("tree_cancel_1_2_4") {
-        let (samples, escalations) = session(Proto::Uds, async || {
-            figures::tree_cancel(plan.n(10, 2)).await
-        })
-        .await?;
+        let n = plan.n(10, 2);
+        let (samples, escalations) = session(Proto::Uds, move || figures::tree_cancel(n)).await?;
         let (p50, p99) = ms(pct(samples));
         figs.push(Figure {
             name: "tree_cancel_1_2_4".into(),
@@ -289,10 +311,8 @@ async fn run(
         });
     }
     if plan.wants("idle_actor_rss") {
-        let v = session(Proto::Uds, async || {
-            figures::idle_process_rss(plan.n(8, 2)).await
-        })
-        .await?;
+        let n = plan.n(8, 2);
+        let v = session(Proto::Uds, move || figures::idle_process_rss(n)).await?;
         let (p50, p99) = rate_pct(v);
         figs.push(Figure {
             name: "idle_actor_rss_process".into(),
@@ -306,10 +326,8 @@ async fn run(
             goal: Goal::AtMost(4.0),
             note: None,
         });
-        let per = session(Proto::Uds, async || {
-            figures::idle_thread_rss(plan.n(32, 4)).await
-        })
-        .await?;
+        let n = plan.n(32, 4);
+        let per = session(Proto::Uds, move || figures::idle_thread_rss(n)).await?;
         figs.push(Figure {
             name: "idle_actor_rss_thread".into(),
             mode: None,

@@ -128,38 +128,35 @@ async fn in_mode(
             r.entry("raw_pingpong_uds").or_default().latency(l);
         }
         if wants("rpc_rtt_uds") {
-            let l = session(Proto::Uds, async || figures::rpc_rtt(rtt, cpus, mode).await).await?;
+            let l = session(Proto::Uds, move || figures::rpc_rtt(rtt, cpus, mode)).await?;
             r.entry("rpc_rtt_uds").or_default().latency(l);
         }
         if tcp {
             let l = floors::pingpong_tcp(rtt, cpus, mode);
             r.entry("raw_pingpong_tcp").or_default().latency(l);
-            let l = session(Proto::Tcp, async || figures::rpc_rtt(rtt, cpus, mode).await).await?;
+            let l = session(Proto::Tcp, move || figures::rpc_rtt(rtt, cpus, mode)).await?;
             r.entry("rpc_rtt_tcp").or_default().latency(l);
         }
         if wants("rpc_rtt_tcp_tls") {
-            let l = session_tls(async || figures::rpc_rtt(rtt, cpus, mode).await).await?;
+            let l = session_tls(move || figures::rpc_rtt(rtt, cpus, mode)).await?;
             r.entry("rpc_rtt_tcp_tls").or_default().latency(l);
         }
         if wants("ctx_open_result") {
-            let l = session(Proto::Uds, async || {
-                figures::ctx_open_result(ctx, cpus, mode).await
+            let l = session(Proto::Uds, move || {
+                figures::ctx_open_result(ctx, cpus, mode)
             })
             .await?;
             r.entry("ctx_open_result").or_default().latency(l);
         }
         if wants("stream_echo") {
-            let l = session(Proto::Uds, async || {
-                figures::stream_echo(rtt, cpus, mode).await
-            })
-            .await?;
+            let l = session(Proto::Uds, move || figures::stream_echo(rtt, cpus, mode)).await?;
             r.entry("stream_echo").or_default().latency(l);
         }
         if wants("stream_throughput_64b") {
             let f = floors::batched_throughput_uds(items, cpus, mode);
             r.entry("raw_batched_uds").or_default().rate(f);
-            let f = session(Proto::Uds, async || {
-                figures::stream_throughput(items, cpus, mode).await
+            let f = session(Proto::Uds, move || {
+                figures::stream_throughput(items, cpus, mode)
             })
             .await?;
             r.entry("stream_throughput_64b").or_default().rate(f);
@@ -167,8 +164,8 @@ async fn in_mode(
         if wants("stream_throughput_64b_shm") {
             let f = floors::ring_throughput(items * 4, cpus, mode);
             r.entry("raw_spsc_ring_shm").or_default().rate(f);
-            let f = session(Proto::Uds, async || {
-                figures::shm_throughput(items * 4, cpus, mode).await
+            let f = session(Proto::Uds, move || {
+                figures::shm_throughput(items * 4, cpus, mode)
             })
             .await?;
             r.entry("stream_throughput_64b_shm").or_default().rate(f);

@@ -601,7 +601,11 @@ fn expand_main(args: Vec<MetaNameValue>, func: ItemFn) -> syn::Result<Tokens> {
         #(#attrs)*
         fn main() -> ::std::process::ExitCode {
             async fn __tractor_main() #ret #body
-            ::tractor::__private::main_entry(#cfg, #timeout, __tractor_main)
+            // A `Send` body runs as a task, any other inside `block_on`
+            // (see `tractor::__private::MainBody`).
+            #[allow(unused_imports)]
+            use ::tractor::__private::{MainViaBlockOn as _, MainViaTask as _};
+            (&&::tractor::__private::MainBody(__tractor_main)).enter(#cfg, #timeout)
         }
     })
 }

@@ -125,8 +125,10 @@ pub mod __private {
     /// tree ran out of time (as coreutils' `timeout`).
     pub const MAIN_TIMEOUT_EXIT: u8 = 124;
 
-    /// The body of `#[tractor::main]`; `timeout` (seconds) cancels the
-    /// tree, like a first Ctrl-C, once it has run that long.
+    /// The body of `#[tractor::main]`, polled by the runtime's `block_on`
+    /// itself: the way for a body whose future is not `Send` (see
+    /// [`MainBody`] for the other). `timeout` (seconds) cancels the tree,
+    /// like a first Ctrl-C, once it has run that long.
     pub fn main_entry<F, Fut, R>(
         cfg: crate::RootConfig,
         timeout: Option<f64>,
@@ -137,12 +139,110 @@ pub mod __private {
         Fut: std::future::Future<Output = R>,
         R: MainResult,
     {
+        let (rt, cfg) = match main_setup(cfg) {
+            Ok(set) => set,
+            Err(code) => return code,
+        };
+        let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let out = rt.block_on(main_tree(cfg, timeout, timed_out.clone(), body));
+        main_exit(out, &timed_out, timeout)
+    }
+
+    /// [`main_entry`] for a body whose future is `Send`: the whole tree
+    /// runs as a task of the runtime instead of inside `block_on`.
+    ///
+    /// Why: tokio's current-thread scheduler, when a task (a connection's
+    /// reader routing a reply) wakes the `block_on` future, polls its I/O
+    /// driver once without blocking before it polls that future again
+    /// (`park_yield`), one `epoll_wait` more per reply than when the waker
+    /// is a task's. Calls made from a task, as every served function,
+    /// context and stream makes them, do not pay it; with this, neither
+    /// does a `#[tractor::main]` body. The task runs on this thread (the
+    /// runtime is current-thread), and a panic in it is resumed here, as
+    /// `block_on` would have let it through.
+    pub fn main_entry_task<F, Fut, R>(
+        cfg: crate::RootConfig,
+        timeout: Option<f64>,
+        body: F,
+    ) -> std::process::ExitCode
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+        R: MainResult + 'static,
+    {
+        let (rt, cfg) = match main_setup(cfg) {
+            Ok(set) => set,
+            Err(code) => return code,
+        };
+        let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tree = main_tree(cfg, timeout, timed_out.clone(), body);
+        let out = rt.block_on(async move {
+            match tokio::spawn(tree).await {
+                Ok(out) => out,
+                Err(e) => match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(e) => Err(crate::Error::Cancelled(format!("the main task: {e}"))),
+                },
+            }
+        });
+        main_exit(out, &timed_out, timeout)
+    }
+
+    /// `#[tractor::main]`'s body, to be entered the best way its type
+    /// allows. The macro calls `(&&MainBody(body)).enter(..)` with
+    /// [`MainViaTask`] and [`MainViaBlockOn`] in scope: method lookup
+    /// tries the receiver `&&MainBody` first, whose impl
+    /// ([`main_entry_task`]) asks for a `Send` future, and falls back to
+    /// `&MainBody` ([`main_entry`]) for one that is not, so a body that
+    /// holds an `Rc` across an `await` still compiles, as before.
+    #[derive(Clone, Copy, Debug)]
+    pub struct MainBody<F>(pub F);
+
+    /// See [`MainBody`]: a body whose future is `Send`.
+    pub trait MainViaTask {
+        /// Runs the program (see [`main_entry_task`]).
+        fn enter(&self, cfg: crate::RootConfig, timeout: Option<f64>) -> std::process::ExitCode;
+    }
+
+    impl<F, Fut, R> MainViaTask for &MainBody<F>
+    where
+        F: FnOnce() -> Fut + Copy + Send + 'static,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+        R: MainResult + 'static,
+    {
+        fn enter(&self, cfg: crate::RootConfig, timeout: Option<f64>) -> std::process::ExitCode {
+            main_entry_task(cfg, timeout, self.0)
+        }
+    }
+
+    /// See [`MainBody`]: any other body.
+    pub trait MainViaBlockOn {
+        /// Runs the program (see [`main_entry`]).
+        fn enter(&self, cfg: crate::RootConfig, timeout: Option<f64>) -> std::process::ExitCode;
+    }
+
+    impl<F, Fut, R> MainViaBlockOn for MainBody<F>
+    where
+        F: FnOnce() -> Fut + Copy,
+        Fut: std::future::Future<Output = R>,
+        R: MainResult,
+    {
+        fn enter(&self, cfg: crate::RootConfig, timeout: Option<f64>) -> std::process::ExitCode {
+            main_entry(cfg, timeout, self.0)
+        }
+    }
+
+    /// What both entries do before the tree: run as a child if spawned
+    /// as one, read the environment, logging, the panic hook, a runtime.
+    fn main_setup(
+        cfg: crate::RootConfig,
+    ) -> Result<(tokio::runtime::Runtime, crate::RootConfig), std::process::ExitCode> {
         crate::child::maybe_run_child();
         let rtv = match crate::RuntimeVars::from_env() {
             Ok(r) => r,
             Err(e) => {
                 crate::runtime::debug::say!("error: {e}");
-                return std::process::ExitCode::from(2);
+                return Err(std::process::ExitCode::from(2));
             }
         };
         crate::devx::logging::init(&rtv.loglevel);
@@ -155,15 +255,29 @@ pub mod __private {
             rtv: Some(cfg.rtv.unwrap_or(rtv)),
             ..cfg
         };
-        let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let fired = timed_out.clone();
-        let out = rt.block_on(crate::run_root(cfg, || async move {
+        Ok((rt, cfg))
+    }
+
+    /// The root actor's tree with `body` in it, and the timer that
+    /// cancels it after `timeout` (setting `timed_out`).
+    async fn main_tree<F, Fut, R>(
+        cfg: crate::RootConfig,
+        timeout: Option<f64>,
+        timed_out: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        body: F,
+    ) -> Result<(), crate::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = R>,
+        R: MainResult,
+    {
+        crate::run_root(cfg, || async move {
             // The timer cancels the root actor, as a signal does: the body
             // is then driven through the tree's graceful teardown.
             let timer = match (timeout, crate::current_actor()) {
                 (Some(secs), Some(actor)) => Some(tokio::spawn(async move {
                     tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
-                    fired.store(true, std::sync::atomic::Ordering::SeqCst);
+                    timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
                     actor.cancel(None);
                 })),
                 _ => None,
@@ -173,7 +287,16 @@ pub mod __private {
                 t.abort();
             }
             out
-        }));
+        })
+        .await
+    }
+
+    /// The program's exit status for the tree's outcome.
+    fn main_exit(
+        out: Result<(), crate::Error>,
+        timed_out: &std::sync::atomic::AtomicBool,
+        timeout: Option<f64>,
+    ) -> std::process::ExitCode {
         if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
             let secs = timeout.unwrap_or_default();
             match &out {
