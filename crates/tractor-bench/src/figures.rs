@@ -14,10 +14,12 @@ use crate::measure::{Latency, Rate};
 #[tractor::rpc]
 pub async fn noop() {}
 
-/// This actor's resident memory, in KiB.
+/// This actor's memory in KiB: `[RSS, Pss, private]`.
 #[tractor::rpc]
-pub async fn rss_kib() -> u64 {
-    crate::rss_kib(std::process::id())
+pub async fn memory_kib() -> Vec<u64> {
+    let pid = std::process::id();
+    let (pss, private) = crate::pss_private_kib(pid);
+    vec![crate::rss_kib(pid), pss, private]
 }
 
 /// This actor's CPU time so far (all its threads), in µs.
@@ -392,13 +394,16 @@ pub async fn tree_cancel(iters: usize) -> Result<(Vec<Duration>, usize), Error> 
     Ok((out, escalations))
 }
 
-/// RSS of an idle process actor, in KiB (one sample per actor).
-pub async fn idle_process_rss(k: usize) -> Result<Vec<f64>, Error> {
+/// The memory of idle process actors, one `[RSS, Pss, private]` (KiB)
+/// per actor.
+pub async fn idle_process_rss(k: usize) -> Result<Vec<Vec<u64>>, Error> {
     tractor::open_nursery(|n| async move {
         let mut out = Vec::new();
         for i in 0..k {
-            let p = n.start_actor(&format!("idle{i}"), &[rss_kib::NS]).await?;
-            out.push(p.run(rss_kib {}).await? as f64);
+            let p = n
+                .start_actor(&format!("idle{i}"), &[memory_kib::NS])
+                .await?;
+            out.push(p.run(memory_kib {}).await?);
         }
         n.cancel().await;
         Ok(out)

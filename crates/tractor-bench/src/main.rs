@@ -55,13 +55,28 @@ struct Args {
 
 /// Resident memory of `pid`, in KiB.
 pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    kib_field(&text, "VmRSS:")
+}
+
+/// Proportional and private memory of `pid`, in KiB, from
+/// `/proc/PID/smaps_rollup`: `(Pss, Private_Clean + Private_Dirty)`. What
+/// one more process costs, beside its RSS, which counts in full the
+/// binary's and libraries' pages it shares with every other process.
+pub fn pss_private_kib(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    (
+        kib_field(&text, "Pss:"),
+        kib_field(&text, "Private_Clean:") + kib_field(&text, "Private_Dirty:"),
+    )
+}
+
+/// The number after `name` on its line of a `/proc` file ("Name:  123 kB"),
+/// or 0.
+fn kib_field(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -313,7 +328,13 @@ async fn run(
     if plan.wants("idle_actor_rss") {
         let n = plan.n(8, 2);
         let v = session(Proto::Uds, move || figures::idle_process_rss(n)).await?;
-        let (p50, p99) = rate_pct(v);
+        let median = |mut xs: Vec<f64>| {
+            xs.sort_by(f64::total_cmp);
+            xs.get(xs.len() / 2).copied().unwrap_or(0.0) / 1024.0
+        };
+        let pss = median(v.iter().map(|m| m[1] as f64).collect());
+        let private = median(v.iter().map(|m| m[2] as f64).collect());
+        let (p50, p99) = rate_pct(v.iter().map(|m| m[0] as f64).collect());
         figs.push(Figure {
             name: "idle_actor_rss_process".into(),
             mode: None,
@@ -324,7 +345,10 @@ async fn run(
             rounds: Vec::new(),
             floor: None,
             goal: Goal::AtMost(4.0),
-            note: None,
+            note: Some(format!(
+                "median Pss {pss:.2} MiB, private {private:.2} MiB (the rest of RSS is \
+                 shared code and data of the binary and libc)"
+            )),
         });
         let n = plan.n(32, 4);
         let per = session(Proto::Uds, move || figures::idle_thread_rss(n)).await?;
