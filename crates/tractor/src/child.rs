@@ -27,8 +27,11 @@ use crate::runtime::state::RuntimeVars;
 const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
 
 /// How long a `SIGUSR1` dump that arrives during an actor's start-up
-/// waits for the start to finish before it is taken as things stand.
-pub(crate) const DUMP_START_WAIT: Duration = Duration::from_secs(5);
+/// waits for the start to finish before it is taken as things stand. The
+/// window it covers (registered, not yet serving the parent) is usually
+/// microseconds; a start stuck for longer is itself worth the dump, so
+/// the wait is short.
+pub(crate) const DUMP_START_WAIT: Duration = Duration::from_secs(1);
 
 /// Runs this process as a spawned child actor and exits, if the envelope
 /// says it is one; otherwise returns.
