@@ -144,3 +144,56 @@ async fn a_registrar_waiter_goes_away_with_its_callers_connection() -> Result<()
     served_tasks_become(before).await;
     Ok(())
 }
+
+/// A peer that is connected but has not registered is not what
+/// `wait_for_actor` waits for: it returns once the registry knows the
+/// name (a child's handshake with the registrar comes before its
+/// registration, and whoever waited may next list the registry, as
+/// `tractor ps` after `actor_tree`'s "tree ready" does). Then the
+/// existing connection is the portal.
+#[tractor::test(timeout = 60)]
+async fn wait_for_actor_waits_for_a_registration_not_a_connection() -> Result<(), tractor::Error> {
+    let mut rogue = Rogue::connect().await;
+    let name = rogue.uid.name.clone();
+    // Connected: once the root has taken the connection in as a peer,
+    // `find_actor` takes it as it is.
+    let found = tokio::time::timeout(LIMIT, async {
+        loop {
+            if let Some(p) = tractor::find_actor(&name).await? {
+                return Ok::<_, tractor::Error>(p);
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the root takes the connection in as a peer")?;
+    assert_eq!(found.uid(), rogue.uid);
+    let waiting = tractor::wait_for_actor(&name);
+    tokio::pin!(waiting);
+    for _ in 0..50 {
+        tokio::select! {
+            biased;
+            r = &mut waiting => panic!("returned before any registration: {:?}", r.map(|p| p.uid())),
+            _ = tokio::task::yield_now() => {}
+        }
+    }
+    // The registry learns the name; the wait ends, on the same connection.
+    let addr = tractor::current_actor()
+        .expect("in the root")
+        .accept_addrs()[0]
+        .to_wire();
+    let register = rogue.start(
+        "r1",
+        "register_actor",
+        vec![
+            ("uid".into(), tractor::msg::uid_to_value(&rogue.uid)),
+            ("addr".into(), tractor::msg::addr_to_value(&addr)),
+        ],
+    );
+    rogue.send(&register).await;
+    let portal = tokio::time::timeout(LIMIT, waiting)
+        .await
+        .expect("wait_for_actor returns once registered")?;
+    assert_eq!(portal.uid(), rogue.uid);
+    Ok(())
+}

@@ -355,13 +355,17 @@ pub async fn get_root() -> Result<Portal, Error> {
 }
 
 /// A portal to the actor named `name`, waiting until it registers (with
-/// etcd, an etcd watch).
+/// etcd, an etcd watch). An existing connection is reused, but only once
+/// the registry knows the name: a connection alone does not say the actor
+/// has registered (a child dials the registrar to register, and its
+/// handshake arrives before its registration), and whoever waited may
+/// next ask the registry.
 pub async fn wait_for_actor(name: &str) -> Result<Portal, Error> {
     let actor = need_actor()?;
+    let addrs = lookup(&actor, name, true).await?;
     if let Some(p) = actor.peers_named(name).into_iter().next() {
         return Ok(Portal::new(actor, p));
     }
-    let addrs = lookup(&actor, name, true).await?;
     connect_to(&actor, name, &addrs).await
 }
 
