@@ -14,12 +14,27 @@ use crate::measure::{Latency, Rate};
 #[tractor::rpc]
 pub async fn noop() {}
 
-/// This actor's memory in KiB: `[RSS, Pss, private]`.
+/// An actor's memory, in KiB.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Memory {
+    /// Resident: every page mapped, shared ones in full.
+    pub rss_kib: u64,
+    /// Proportional: shared pages divided among their sharers.
+    pub pss_kib: u64,
+    /// Private: this process's pages alone.
+    pub private_kib: u64,
+}
+
+/// This actor's memory.
 #[tractor::rpc]
-pub async fn memory_kib() -> Vec<u64> {
+pub async fn memory_kib() -> Memory {
     let pid = std::process::id();
-    let (pss, private) = crate::pss_private_kib(pid);
-    vec![crate::rss_kib(pid), pss, private]
+    let (pss_kib, private_kib) = crate::pss_private_kib(pid);
+    Memory {
+        rss_kib: crate::rss_kib(pid),
+        pss_kib,
+        private_kib,
+    }
 }
 
 /// This actor's CPU time so far (all its threads), in µs.
@@ -394,9 +409,8 @@ pub async fn tree_cancel(iters: usize) -> Result<(Vec<Duration>, usize), Error> 
     Ok((out, escalations))
 }
 
-/// The memory of idle process actors, one `[RSS, Pss, private]` (KiB)
-/// per actor.
-pub async fn idle_process_rss(k: usize) -> Result<Vec<Vec<u64>>, Error> {
+/// The memory of idle process actors, one sample per actor.
+pub async fn idle_process_rss(k: usize) -> Result<Vec<Memory>, Error> {
     tractor::open_nursery(|n| async move {
         let mut out = Vec::new();
         for i in 0..k {

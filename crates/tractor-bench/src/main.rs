@@ -177,12 +177,12 @@ where
 /// (the floor's, the figure's).
 async fn spawn_rounds(
     rounds: usize,
-    mut floor: impl FnMut() -> Vec<Duration>,
+    mut floor: impl AsyncFnMut() -> Result<Vec<Duration>, tractor::Error>,
     mut figure: impl AsyncFnMut() -> Result<Vec<Duration>, tractor::Error>,
 ) -> Result<(Vec<Duration>, Vec<Duration>), tractor::Error> {
     let (mut floors, mut figures) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        floors.extend(floor());
+        floors.extend(floor().await?);
         figures.extend(figure().await?);
     }
     Ok((floors, figures))
@@ -205,7 +205,7 @@ async fn run(
     if plan.wants("spawn_process_first_rpc") {
         let (reexec, samples) = spawn_rounds(
             rounds,
-            || floors::reexec_connect_back(1, plan.n(10, 5)),
+            async || Ok(floors::reexec_connect_back(1, plan.n(10, 5))),
             async || {
                 let n = plan.n(10, 5);
                 session(Proto::Uds, move || figures::spawn_first_rpc(n, None)).await
@@ -232,11 +232,12 @@ async fn run(
         // figure as the other spawn figures are (taken from the spawn
         // figure minutes earlier, the ratio moved with the machine).
         let n = plan.n(10, 5);
-        let (mut floor, mut samples) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            floor.extend(session(Proto::Uds, move || figures::spawn_first_rpc(n, None)).await?);
-            samples.extend(session(Proto::Uds, move || figures::supervised_restart(n)).await?);
-        }
+        let (floor, samples) = spawn_rounds(
+            rounds,
+            async || session(Proto::Uds, move || figures::spawn_first_rpc(n, None)).await,
+            async || session(Proto::Uds, move || figures::supervised_restart(n)).await,
+        )
+        .await?;
         let floor = pct(floor).0;
         let (p50, p99) = pct(samples);
         figs.push(Figure {
@@ -257,7 +258,7 @@ async fn run(
             Arc::new(tractor::spawn::ThreadBackend);
         let (floor, samples) = spawn_rounds(
             rounds,
-            || floors::thread_runtime_start(plan.n(40, 20)),
+            async || Ok(floors::thread_runtime_start(plan.n(40, 20))),
             async || {
                 let (n, backend) = (plan.n(40, 10), backend.clone());
                 session(Proto::Uds, move || {
@@ -285,7 +286,7 @@ async fn run(
     if plan.wants("spawn8_concurrent_ready") {
         let (floor, samples) = spawn_rounds(
             rounds,
-            || floors::reexec_connect_back(8, plan.n(4, 3)),
+            async || Ok(floors::reexec_connect_back(8, plan.n(4, 3))),
             async || {
                 let n = plan.n(4, 3);
                 session(Proto::Uds, move || figures::spawn8(n)).await
@@ -327,13 +328,10 @@ async fn run(
     if plan.wants("idle_actor_rss") {
         let n = plan.n(8, 2);
         let v = session(Proto::Uds, move || figures::idle_process_rss(n)).await?;
-        let median = |mut xs: Vec<f64>| {
-            xs.sort_by(f64::total_cmp);
-            xs.get(xs.len() / 2).copied().unwrap_or(0.0) / 1024.0
-        };
-        let pss = median(v.iter().map(|m| m[1] as f64).collect());
-        let private = median(v.iter().map(|m| m[2] as f64).collect());
-        let (p50, p99) = rate_pct(v.iter().map(|m| m[0] as f64).collect());
+        let kib = |field: fn(&figures::Memory) -> u64| v.iter().map(|m| field(m) as f64).collect();
+        let pss = rate_pct(kib(|m| m.pss_kib)).0 / 1024.0;
+        let private = rate_pct(kib(|m| m.private_kib)).0 / 1024.0;
+        let (p50, p99) = rate_pct(kib(|m| m.rss_kib));
         figs.push(Figure {
             name: "idle_actor_rss_process".into(),
             mode: None,
