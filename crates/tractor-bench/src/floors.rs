@@ -1,8 +1,9 @@
 //! OS floors, measured in the same run with nothing of ours in the path:
 //! two processes (this program re-executed as a raw peer) talking over
 //! plain sockets or a raw shared-memory ring, placed on CPUs the way the
-//! figure they floor is placed; plain re-exec + connect-back; plain thread
-//! + runtime; a plain serde struct round trip.
+//! figure they floor is placed; plain re-exec and connect-back; a plain
+//! thread and runtime start; a parked thread's hand-off, bind and reply;
+//! an idle process with a runtime; a plain serde struct round trip.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
@@ -179,6 +180,78 @@ pub fn thread_runtime_start(iters: usize) -> Vec<Duration> {
             t.elapsed()
         })
         .collect()
+}
+
+/// The mechanism a thread actor's start is built on, with none of the
+/// protocol: a socket pair made and one end handed to a parked thread
+/// (as a spawn hands its job to a warm thread), which binds a UDS
+/// listener in a folder of the same file system as the actors' (as an
+/// actor binds its own before it may register) and writes 64 bytes back;
+/// the caller blocks on the read. Samples of (with the bind, without),
+/// alternated.
+pub fn warm_thread_reply(iters: usize) -> (Vec<Duration>, Vec<Duration>) {
+    use std::os::unix::net::UnixStream;
+    use std::sync::mpsc;
+    let dir = tempdir();
+    let (jobs, rx) = mpsc::channel::<(Option<std::path::PathBuf>, UnixStream)>();
+    let (parked_tx, parked) = mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        for (path, mut s) in rx {
+            let listener = path.as_ref().map(|p| UnixListener::bind(p).unwrap());
+            s.write_all(&[1u8; 64]).unwrap();
+            drop(listener);
+            if let Some(p) = path {
+                let _ = std::fs::remove_file(p);
+            }
+            parked_tx.send(()).unwrap();
+        }
+    });
+    let (mut bound, mut bare) = (Vec::with_capacity(iters), Vec::with_capacity(iters));
+    for i in 0..iters * 2 {
+        let path = (i % 2 == 0).then(|| dir.join(format!("w{i}.sock")));
+        let with_bind = path.is_some();
+        let t = Instant::now();
+        let (mut here, there) = UnixStream::pair().unwrap();
+        jobs.send((path, there)).unwrap();
+        let mut buf = [0u8; 64];
+        here.read_exact(&mut buf).unwrap();
+        let took = t.elapsed();
+        // Parked again (its listener gone) before the next hand-off.
+        parked.recv().unwrap();
+        if with_bind { &mut bound } else { &mut bare }.push(took);
+    }
+    drop(jobs);
+    worker.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (bound, bare)
+}
+
+/// The memory of `k` idle processes of this program that run a tokio
+/// runtime and a UDS connection and nothing of ours (the `idle-runtime`
+/// peer), each read once it has connected back: the floor of an idle
+/// process actor's memory, mapped from the same binary.
+pub fn idle_runtime_memory(k: usize) -> Vec<(u64, u64, u64)> {
+    let dir = tempdir();
+    let path = dir.join("idle.sock");
+    let l = UnixListener::bind(&path).unwrap();
+    let mut held = Vec::new();
+    let mut out = Vec::new();
+    for _ in 0..k {
+        let child = peer::spawn("idle-runtime", path.to_str().unwrap());
+        let (mut s, _) = l.accept().unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        let pid = child.id();
+        let (pss, private) = crate::pss_private_kib(pid);
+        out.push((crate::rss_kib(pid), pss, private));
+        held.push((child, s));
+    }
+    for (mut child, s) in held {
+        drop(s);
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    out
 }
 
 /// A `Start`-shaped struct as serde sees it: the floor of

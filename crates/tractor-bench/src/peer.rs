@@ -33,12 +33,33 @@ pub fn maybe_run() {
             let mut s = UnixStream::connect(&arg).expect("connect");
             s.write_all(b"!").map(|_| 0).unwrap_or(1)
         }
+        "idle-runtime" => idle_runtime(&arg),
         other => {
             eprintln!("unknown peer mode {other}");
             2
         }
     };
     std::process::exit(code);
+}
+
+/// What an idle actor is made of, with nothing of ours: a current-thread
+/// tokio runtime (timers and I/O on) that connects back over UDS, says
+/// so, and waits in its event loop until the bench hangs up.
+fn idle_runtime(path: &str) -> i32 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let mut s = tokio::net::UnixStream::connect(path)
+            .await
+            .expect("connect");
+        s.write_all(b"!").await.expect("say so");
+        let mut b = [0u8; 1];
+        let _ = s.read(&mut b).await;
+    });
+    0
 }
 
 /// A message whose first byte is this asks the echo peer for its CPU

@@ -104,6 +104,16 @@ fn quick_run_prints_every_figure_with_a_floor_or_goal() {
         figs["codec_start_msg"]["floor_name"] == "rmp_serde_struct_round_trip",
         "the codec is held to a plain serde round trip"
     );
+    // The two figures with an absolute goal name the floor of what they
+    // are made of, measured in the same run.
+    assert_eq!(
+        figs["idle_actor_rss_process"]["floor_name"],
+        "raw_idle_runtime_process"
+    );
+    let note = figs["spawn_thread_first_rpc"]["note"]
+        .as_str()
+        .unwrap_or("");
+    assert!(note.contains("raw_warm_thread_reply"), "{note}");
     assert!(table.contains("rpc_rtt_uds"), "the table goes to stderr");
     assert!(table.contains("pinned"), "the table shows the mode");
 }
