@@ -153,7 +153,10 @@ fn isolated_worktrees_run_heal_stop_and_vanish() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    reap_children();
+    // SIGKILL is delivered, not done, when kill(2) returns: health must
+    // ask once the process has exited (a busy machine showed it still
+    // alive and its port closed, "unreachable").
+    assert!(wait_dead(victim as u32), "feat-b-1's backend died");
     let (code, h) = w.json(&["health"]);
     assert_eq!(code, 1);
     for s in h["services"].as_array().unwrap() {
