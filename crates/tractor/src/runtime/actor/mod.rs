@@ -292,6 +292,16 @@ impl Actor {
             .clone()
     }
 
+    /// True if functions of namespace `ns` may be called here.
+    pub(crate) fn is_enabled(&self, ns: &str) -> bool {
+        self.inner
+            .enabled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|e| e == ns)
+    }
+
     /// The namespaces callable here.
     pub fn enabled_namespaces(&self) -> Vec<String> {
         self.inner

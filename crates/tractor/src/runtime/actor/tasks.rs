@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 
-use crate::devx::tasktree::TaskKind;
+use crate::devx::tasktree::{TaskKind, TaskName};
 use crate::errors::pack_error;
 use crate::msg::{
     ErrorMsg, FuncType, Msg, PayloadKind, RawPayload, Start, StartAck, StartRef, Uid,
@@ -130,10 +130,12 @@ impl Actor {
         };
         let entry = self.inner.tasks.enter(
             kind,
-            format!(
-                "{}.{} cid={} caller={}",
-                start.ns, start.func, start.cid, peer.aid.name
-            ),
+            TaskName::Served {
+                ns: def.ns,
+                func: def.name,
+                cid: start.cid.clone(),
+                caller: peer.aid.name.clone(),
+            },
         );
         self.spawn_served(
             entry.run(async move { me.run_rpc(peer, start, def, scope, dialog).await }),
@@ -145,8 +147,9 @@ impl Actor {
         ns: &str,
         func: &str,
     ) -> Result<&'static rpc::RpcFnDef, (&'static str, String)> {
-        let enabled = self.enabled_namespaces();
-        if !enabled.iter().any(|e| e == ns) {
+        // Read in place: a call to an enabled namespace copies nothing.
+        if !self.is_enabled(ns) {
+            let enabled = self.enabled_namespaces();
             return Err((
                 "ModuleNotExposed",
                 format!(
