@@ -113,6 +113,75 @@ fn a_reused_cid_gets_an_error_saying_so() {
     });
 }
 
+/// A `Start` whose uid is not the connection's peer is refused in words
+/// (both uids named), on its cid; the peer's own calls are served on.
+#[test]
+fn a_start_with_another_uid_gets_an_error_naming_both() {
+    use tractor::ipc::{Channel, Conn, DebugIgnore};
+    use tractor::msg::{Aid, Msg, Start, Uid};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let actor = tractor::testing::fuzz::unbound_actor("strict", &[fuzzing::message_loop::NS]);
+        let me = Aid {
+            name: "peer".into(),
+            uuid: "00000000-0000-4000-8000-000000000002".into(),
+            pid: Some(1),
+            is_registrar: Some(false),
+            is_probe: false,
+        };
+        let (pipe, reader) = tractor::testing::fuzz::connect_in_memory(&actor, me.clone());
+        let (rd, wr) = tokio::io::split(pipe);
+        let mut chan = Channel::new(
+            Conn {
+                read: DebugIgnore(Box::pin(rd)),
+                write: DebugIgnore(Box::pin(wr)),
+                peer: "test".into(),
+            },
+            1 << 20,
+        );
+        let call = |cid: &str, uid: Uid| {
+            Msg::Start(Start {
+                cid: cid.into(),
+                ns: fuzzing::message_loop::NS.into(),
+                func: "echo".into(),
+                kwargs: vec![("x".into(), 7.into())],
+                uid,
+                pld_spec: tractor::msg::ANY_PLD_SPEC.into(),
+            })
+        };
+        let other = Uid::new("mallory", "00000000-0000-4000-8000-00000000000f");
+        chan.send(&call("theirs", other)).await.expect("sent");
+        match next(&mut chan).await {
+            Msg::Error(e) => {
+                assert_eq!(e.cid.as_deref(), Some("theirs"));
+                assert_eq!(e.src_type_str, "RuntimeError");
+                let text = e.message.unwrap_or_default();
+                assert!(
+                    text.contains("does not match the connection's peer")
+                        && text.contains("mallory")
+                        && text.contains("peer"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected an Error, got {other:?}"),
+        }
+        assert_eq!(actor.served_tasks(), 0, "nothing was served for it");
+        chan.send(&call("mine", Uid::new(me.name.clone(), me.uuid.clone())))
+            .await
+            .expect("sent");
+        assert_eq!(next(&mut chan).await.msg_type(), "StartAck");
+        assert_eq!(next(&mut chan).await.msg_type(), "Return");
+        chan.tx.close().await;
+        drop(chan);
+        reader.await.expect("the reader loop ends");
+        tractor::testing::fuzz::shut_down(actor).await;
+    });
+}
+
 /// The next message from the actor, within a generous time.
 async fn next(chan: &mut tractor::ipc::Channel) -> tractor::msg::Msg {
     tokio::time::timeout(std::time::Duration::from_secs(10), chan.recv())

@@ -109,6 +109,12 @@ impl Aid {
     pub fn uid(&self) -> Uid {
         Uid::new(self.name.clone(), self.uuid.clone())
     }
+
+    /// True if `(name, uuid)` is this identity's pair (compared in place,
+    /// without building a [`Uid`]).
+    pub fn is(&self, name: &str, uuid: &str) -> bool {
+        self.name == name && self.uuid == uuid
+    }
 }
 
 /// `SpawnSpec`: the parent's runtime config for a freshly spawned child.

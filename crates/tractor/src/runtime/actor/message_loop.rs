@@ -148,7 +148,9 @@ impl Actor {
     /// overflow limit comes back, to wait for room (see [`Peer::route`]).
     fn dispatch(&self, peer: &Arc<Peer>, msg: Msg) -> Option<(String, Route)> {
         match msg {
-            Msg::Start(start) => self.on_start(peer, start.into()),
+            Msg::Start(start) => {
+                self.on_start(peer, super::tasks::ServedStart::of_start(peer, start));
+            }
             Msg::Aid(_) | Msg::SpawnSpec(_) => {
                 tracing::warn!(peer = %peer.aid.name, msg = msg.msg_type(), "unexpected message; ignored");
             }
@@ -214,7 +216,7 @@ impl Actor {
                 }
                 MsgRef::Start(s) => {
                     self.deliver(peer, &mut pending).await;
-                    self.on_start(peer, super::tasks::ServedStart::of_frame(frame, &s));
+                    self.on_start(peer, super::tasks::ServedStart::of_frame(peer, frame, &s));
                 }
                 MsgRef::Other(other) => {
                     self.deliver(peer, &mut pending).await;

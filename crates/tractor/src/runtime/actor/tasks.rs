@@ -27,30 +27,35 @@ pub(crate) struct ServedStart {
     pub(crate) cid: String,
     pub(crate) ns: String,
     pub(crate) func: String,
-    pub(crate) uid: Uid,
+    /// The `Start`'s uid when it is not the connection's peer (refused);
+    /// `None` when it is, the only case that is served, so a served call
+    /// copies no uid.
+    pub(crate) stranger: Option<Uid>,
     pub(crate) kwargs: Kwargs,
 }
 
 impl ServedStart {
-    /// A `Start` read in place from `frame`: its kwargs stay a slice of it.
-    pub(crate) fn of_frame(frame: &bytes::Bytes, s: &StartRef<'_>) -> ServedStart {
+    /// A `Start` from `peer` read in place from `frame`: its kwargs stay a
+    /// slice of it.
+    pub(crate) fn of_frame(peer: &Peer, frame: &bytes::Bytes, s: &StartRef<'_>) -> ServedStart {
+        let (name, uuid) = s.uid;
         ServedStart {
             cid: s.cid.to_owned(),
             ns: s.ns.to_owned(),
             func: s.func.to_owned(),
-            uid: Uid::new(s.uid.0, s.uid.1),
+            stranger: (!peer.aid.is(name, uuid)).then(|| Uid::new(name, uuid)),
             kwargs: Kwargs::Raw(RawPayload::of_frame(frame, s.kwargs)),
         }
     }
-}
 
-impl From<Start> for ServedStart {
-    fn from(s: Start) -> ServedStart {
+    /// A decoded `Start` from `peer`.
+    pub(crate) fn of_start(peer: &Peer, s: Start) -> ServedStart {
+        let stranger = (!peer.aid.is(&s.uid.name, &s.uid.uuid)).then_some(s.uid);
         ServedStart {
             cid: s.cid,
             ns: s.ns,
             func: s.func,
-            uid: s.uid,
+            stranger,
             kwargs: Kwargs::Map(s.kwargs),
         }
     }
@@ -60,13 +65,13 @@ impl Actor {
     pub(super) fn on_start(&self, peer: &Arc<Peer>, start: ServedStart) {
         let me = self.clone();
         let peer = peer.clone();
-        if start.uid != peer.uid() {
+        if let Some(uid) = &start.stranger {
             let err = pack_error(
                 self.uid(),
                 "RuntimeError",
                 format!(
                     "Start.uid {} does not match the connection's peer {}",
-                    start.uid,
+                    uid,
                     peer.uid()
                 ),
                 String::new(),
