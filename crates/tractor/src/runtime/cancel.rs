@@ -19,8 +19,14 @@ use crate::msg::Uid;
 #[derive(Clone, Debug, Default)]
 pub struct CancelScope {
     token: CancellationToken,
-    graceful: Arc<AtomicUsize>,
-    canceller: Arc<std::sync::Mutex<Option<Uid>>>,
+    /// One allocation for both: a scope is made for every served call.
+    state: Arc<ScopeState>,
+}
+
+#[derive(Debug, Default)]
+struct ScopeState {
+    graceful: AtomicUsize,
+    canceller: std::sync::Mutex<Option<Uid>>,
 }
 
 tokio::task_local! {
@@ -37,7 +43,7 @@ impl CancelScope {
     pub fn child_of(token: &CancellationToken) -> Self {
         CancelScope {
             token: token.child_token(),
-            ..Default::default()
+            state: Arc::default(),
         }
     }
 
@@ -58,7 +64,7 @@ impl CancelScope {
 
     /// Cancels the scope, recording who asked.
     pub fn cancel(&self, by: Option<Uid>) {
-        if let Ok(mut c) = self.canceller.lock()
+        if let Ok(mut c) = self.state.canceller.lock()
             && c.is_none()
         {
             *c = by;
@@ -68,7 +74,7 @@ impl CancelScope {
 
     /// Who cancelled the scope, if anyone said.
     pub fn canceller(&self) -> Option<Uid> {
-        self.canceller.lock().ok().and_then(|c| c.clone())
+        self.state.canceller.lock().ok().and_then(|c| c.clone())
     }
 
     /// True once cancelled.
@@ -79,22 +85,22 @@ impl CancelScope {
     /// Marks graceful teardown work (a nursery) as active until the guard
     /// is dropped.
     pub fn graceful_guard(&self) -> GracefulGuard {
-        self.graceful.fetch_add(1, Ordering::SeqCst);
-        GracefulGuard(self.graceful.clone())
+        self.state.graceful.fetch_add(1, Ordering::SeqCst);
+        GracefulGuard(self.state.clone())
     }
 
     /// True while some nursery in the scope is open.
     pub fn is_graceful(&self) -> bool {
-        self.graceful.load(Ordering::SeqCst) > 0
+        self.state.graceful.load(Ordering::SeqCst) > 0
     }
 }
 
 /// Keeps a scope graceful while alive.
 #[derive(Debug)]
-pub struct GracefulGuard(Arc<AtomicUsize>);
+pub struct GracefulGuard(Arc<ScopeState>);
 
 impl Drop for GracefulGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.graceful.fetch_sub(1, Ordering::SeqCst);
     }
 }
