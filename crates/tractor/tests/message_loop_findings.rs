@@ -53,32 +53,12 @@ fn a_start_reusing_a_live_context_cid_leaks_no_task() {
 #[test]
 fn a_reused_cid_gets_an_error_saying_so() {
     use std::time::Duration;
-    use tractor::ipc::{Channel, Conn, DebugIgnore};
-    use tractor::msg::{Aid, Msg, Start, Uid};
+    use tractor::msg::{Msg, Start, Uid};
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
+    on_a_runtime(async {
         let actor = tractor::testing::fuzz::unbound_actor("dup", &[fuzzing::message_loop::NS]);
-        let me = Aid {
-            name: "peer".into(),
-            uuid: "00000000-0000-4000-8000-000000000001".into(),
-            pid: Some(1),
-            is_registrar: Some(false),
-            is_probe: false,
-        };
-        let (pipe, reader) = tractor::testing::fuzz::connect_in_memory(&actor, me.clone());
-        let (rd, wr) = tokio::io::split(pipe);
-        let mut chan = Channel::new(
-            Conn {
-                read: DebugIgnore(Box::pin(rd)),
-                write: DebugIgnore(Box::pin(wr)),
-                peer: "test".into(),
-            },
-            1 << 20,
-        );
+        let me = peer("00000000-0000-4000-8000-000000000001");
+        let (mut chan, reader) = talk_to(&actor, &me);
         let start = Msg::Start(Start {
             cid: "same".into(),
             ns: fuzzing::message_loop::NS.into(),
@@ -117,32 +97,12 @@ fn a_reused_cid_gets_an_error_saying_so() {
 /// (both uids named), on its cid; the peer's own calls are served on.
 #[test]
 fn a_start_with_another_uid_gets_an_error_naming_both() {
-    use tractor::ipc::{Channel, Conn, DebugIgnore};
-    use tractor::msg::{Aid, Msg, Start, Uid};
+    use tractor::msg::{Msg, Start, Uid};
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
+    on_a_runtime(async {
         let actor = tractor::testing::fuzz::unbound_actor("strict", &[fuzzing::message_loop::NS]);
-        let me = Aid {
-            name: "peer".into(),
-            uuid: "00000000-0000-4000-8000-000000000002".into(),
-            pid: Some(1),
-            is_registrar: Some(false),
-            is_probe: false,
-        };
-        let (pipe, reader) = tractor::testing::fuzz::connect_in_memory(&actor, me.clone());
-        let (rd, wr) = tokio::io::split(pipe);
-        let mut chan = Channel::new(
-            Conn {
-                read: DebugIgnore(Box::pin(rd)),
-                write: DebugIgnore(Box::pin(wr)),
-                peer: "test".into(),
-            },
-            1 << 20,
-        );
+        let me = peer("00000000-0000-4000-8000-000000000002");
+        let (mut chan, reader) = talk_to(&actor, &me);
         let call = |cid: &str, uid: Uid| {
             Msg::Start(Start {
                 cid: cid.into(),
@@ -180,6 +140,46 @@ fn a_start_with_another_uid_gets_an_error_naming_both() {
         reader.await.expect("the reader loop ends");
         tractor::testing::fuzz::shut_down(actor).await;
     });
+}
+
+/// Runs `body` on a current-thread runtime of its own.
+fn on_a_runtime(body: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(body);
+}
+
+/// A peer actor's identity, named "peer", with `uuid`.
+fn peer(uuid: &str) -> tractor::msg::Aid {
+    tractor::msg::Aid {
+        name: "peer".into(),
+        uuid: uuid.into(),
+        pid: Some(1),
+        is_registrar: Some(false),
+        is_probe: false,
+    }
+}
+
+/// A channel to `actor` from a peer named by `me`, over an in-memory
+/// pipe, and the actor's reader task for it.
+fn talk_to(
+    actor: &tractor::runtime::actor::Actor,
+    me: &tractor::msg::Aid,
+) -> (tractor::ipc::Channel, tokio::task::JoinHandle<()>) {
+    use tractor::ipc::{Channel, Conn, DebugIgnore};
+    let (pipe, reader) = tractor::testing::fuzz::connect_in_memory(actor, me.clone());
+    let (rd, wr) = tokio::io::split(pipe);
+    let chan = Channel::new(
+        Conn {
+            read: DebugIgnore(Box::pin(rd)),
+            write: DebugIgnore(Box::pin(wr)),
+            peer: "test".into(),
+        },
+        1 << 20,
+    );
+    (chan, reader)
 }
 
 /// The next message from the actor, within a generous time.
