@@ -290,8 +290,22 @@ pub(crate) struct Flow {
     /// Routers in [`Flow::wait_for_room`]: the receiver only takes
     /// `room`'s lock to wake one when there is one.
     waiting: AtomicUsize,
-    /// The error the peer sent for this dialog, if any.
-    errored: Arc<std::sync::OnceLock<crate::msg::ErrorMsg>>,
+    /// The error the peer sent for this dialog, if any (read by a
+    /// context's senders through an [`ErrorSlot`]; inline, so a call's
+    /// dialog costs no allocation for it).
+    errored: std::sync::OnceLock<crate::msg::ErrorMsg>,
+}
+
+/// Where a dialog's error from the peer lands: readable by whoever holds
+/// it, without the dialog's receiver.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorSlot(Arc<Flow>);
+
+impl ErrorSlot {
+    /// The error the peer sent for this dialog, once one arrived.
+    pub(crate) fn get(&self) -> Option<&crate::msg::ErrorMsg> {
+        self.0.errored.get()
+    }
 }
 
 /// What to do with a stream item for a dialog with a bounded buffer.
@@ -438,8 +452,8 @@ pub(crate) struct DialogRx {
 impl DialogRx {
     /// The error the peer sent for this dialog, if one arrived (readable
     /// without consuming the queue).
-    pub(crate) fn error_slot(&self) -> Arc<std::sync::OnceLock<crate::msg::ErrorMsg>> {
-        self.flow.errored.clone()
+    pub(crate) fn error_slot(&self) -> ErrorSlot {
+        ErrorSlot(self.flow.clone())
     }
 
     /// The next message; `None` once the dialog or connection is gone.

@@ -15,14 +15,15 @@ impl Actor {
     /// The runtime's own `self` namespace (spec §5.4, §6).
     pub(super) async fn run_self(self, peer: Arc<Peer>, start: super::tasks::ServedStart) {
         // Read by name: the dynamic map.
+        let func = start.func().to_owned();
         let kwargs = start.kwargs.into_map();
         let cid = start.cid.clone();
-        if let Err(text) = crate::runtime::rpc::check_self_kwargs(&start.func, &kwargs) {
+        if let Err(text) = crate::runtime::rpc::check_self_kwargs(&func, &kwargs) {
             let err = pack_error(self.uid(), "TypeError", text, String::new(), Some(cid));
             let _ = peer.tx.send(&Msg::Error(err)).await;
             return;
         }
-        let result: Result<Msg, (&'static str, String)> = match start.func.as_str() {
+        let result: Result<Msg, (&'static str, String)> = match func.as_str() {
             "cancel" => {
                 ack_asyncfunc(&peer, &cid).await;
                 let _ = peer

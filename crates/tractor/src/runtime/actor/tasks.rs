@@ -25,13 +25,35 @@ use super::Actor;
 #[derive(Debug)]
 pub(crate) struct ServedStart {
     pub(crate) cid: String,
-    pub(crate) ns: String,
-    pub(crate) func: String,
+    /// What it calls: a function of this program found as it was read,
+    /// so a call to one copies neither name.
+    target: Target,
     /// The `Start`'s uid when it is not the connection's peer (refused);
     /// `None` when it is, the only case that is served, so a served call
     /// copies no uid.
     pub(crate) stranger: Option<Uid>,
     pub(crate) kwargs: Kwargs,
+}
+
+/// The function a `Start` names.
+#[derive(Debug)]
+enum Target {
+    /// One registered in this program (`#[tractor::rpc]`).
+    Known(&'static rpc::RpcFnDef),
+    /// Any other name: a runtime `self.*` call, or one that is refused.
+    Named { ns: String, func: String },
+}
+
+impl Target {
+    fn of(ns: &str, func: &str) -> Target {
+        match rpc::lookup(ns, func) {
+            Some(def) => Target::Known(def),
+            None => Target::Named {
+                ns: ns.to_owned(),
+                func: func.to_owned(),
+            },
+        }
+    }
 }
 
 impl ServedStart {
@@ -41,8 +63,7 @@ impl ServedStart {
         let (name, uuid) = s.uid;
         ServedStart {
             cid: s.cid.to_owned(),
-            ns: s.ns.to_owned(),
-            func: s.func.to_owned(),
+            target: Target::of(s.ns, s.func),
             stranger: (!peer.aid.is(name, uuid)).then(|| Uid::new(name, uuid)),
             kwargs: Kwargs::Raw(RawPayload::of_frame(frame, s.kwargs)),
         }
@@ -53,10 +74,25 @@ impl ServedStart {
         let stranger = (!peer.aid.is(&s.uid.name, &s.uid.uuid)).then_some(s.uid);
         ServedStart {
             cid: s.cid,
-            ns: s.ns,
-            func: s.func,
+            target: Target::of(&s.ns, &s.func),
             stranger,
             kwargs: Kwargs::Map(s.kwargs),
+        }
+    }
+
+    /// The namespace it calls.
+    pub(crate) fn ns(&self) -> &str {
+        match &self.target {
+            Target::Known(def) => def.ns,
+            Target::Named { ns, .. } => ns,
+        }
+    }
+
+    /// The function it calls.
+    pub(crate) fn func(&self) -> &str {
+        match &self.target {
+            Target::Known(def) => def.name,
+            Target::Named { func, .. } => func,
         }
     }
 }
@@ -92,7 +128,9 @@ impl Actor {
                 format!(
                     "Start for {}.{} reuses cid {:?}, which names a call still running on \
                      this connection: each Start needs a fresh cid",
-                    start.ns, start.func, start.cid
+                    start.ns(),
+                    start.func(),
+                    start.cid
                 ),
                 String::new(),
                 Some(start.cid.clone()),
@@ -100,18 +138,20 @@ impl Actor {
             self.send_runtime_reply(&peer, Msg::Error(err));
             return;
         }
-        if start.ns == "self" {
+        if start.ns() == "self" {
             let entry = self.inner.tasks.enter(
                 TaskKind::Runtime,
                 format!(
                     "self.{} cid={} caller={}",
-                    start.func, start.cid, peer.aid.name
+                    start.func(),
+                    start.cid,
+                    peer.aid.name
                 ),
             );
             self.spawn_served(entry.run(async move { me.run_self(peer, start).await }));
             return;
         }
-        let def = match self.resolve(&start.ns, &start.func) {
+        let def = match self.resolve(&start) {
             Ok(def) => def,
             Err((ty, text)) => {
                 let err = pack_error(self.uid(), ty, text, String::new(), Some(start.cid));
@@ -149,9 +189,9 @@ impl Actor {
 
     fn resolve(
         &self,
-        ns: &str,
-        func: &str,
+        start: &ServedStart,
     ) -> Result<&'static rpc::RpcFnDef, (&'static str, String)> {
+        let (ns, func) = (start.ns(), start.func());
         // Read in place: a call to an enabled namespace copies nothing.
         if !self.is_enabled(ns) {
             let enabled = self.enabled_namespaces();
@@ -168,7 +208,11 @@ impl Actor {
                 ),
             ));
         }
-        rpc::lookup(ns, func).ok_or_else(|| {
+        let known = match &start.target {
+            Target::Known(def) => Some(*def),
+            Target::Named { .. } => None,
+        };
+        known.ok_or_else(|| {
             (
                 "AttributeError",
                 format!(
@@ -221,7 +265,7 @@ impl Actor {
                 crate::devx::panics::take_last_backtrace(),
                 Some(cid.clone()),
             )),
-            None => Err(self.context_cancelled(&scope, &cid, &start.func)),
+            None => Err(self.context_cancelled(&scope, &cid, def.name)),
         };
         // Debug mode: a failed task is held (crash card, terminal lock,
         // a key) before its error goes on. Not the lock's own server: its
@@ -229,9 +273,9 @@ impl Actor {
         if let Err(e) = &reply
             && self.runtime_vars().debug_mode
             && e.boxed_type_str != "ContextCancelled"
-            && start.ns != crate::runtime::debug::TTY_LOCK_NS
+            && def.ns != crate::runtime::debug::TTY_LOCK_NS
         {
-            let task = format!("{}.{} (caller '{}')", start.ns, start.func, peer.aid.name);
+            let task = format!("{}.{} (caller '{}')", def.ns, def.name, peer.aid.name);
             // Boxed: this rare path would otherwise make every served
             // future (moved into its slot on each `Start`) kilobytes larger.
             Box::pin(crate::runtime::debug::hold(

@@ -334,7 +334,7 @@ pub(crate) struct CtxInner {
     /// plain mutex; see [`Context::next_inbound`].
     pub rx: Mutex<DialogRx>,
     /// An `Error` the peer sent for this context, visible to senders.
-    pub errored: Arc<std::sync::OnceLock<ErrorMsg>>,
+    pub errored: crate::runtime::peer::ErrorSlot,
     pub state: Mutex<CtxState>,
     pub stop_sent: tokio::sync::Mutex<bool>,
     /// The callee task's scope.
