@@ -25,16 +25,22 @@ pub struct Memory {
     pub private_kib: u64,
 }
 
+impl Memory {
+    /// The memory of process `pid`, from `/proc`.
+    pub fn of(pid: u32) -> Memory {
+        let (pss_kib, private_kib) = crate::pss_private_kib(pid);
+        Memory {
+            rss_kib: crate::rss_kib(pid),
+            pss_kib,
+            private_kib,
+        }
+    }
+}
+
 /// This actor's memory.
 #[tractor::rpc]
 pub async fn memory_kib() -> Memory {
-    let pid = std::process::id();
-    let (pss_kib, private_kib) = crate::pss_private_kib(pid);
-    Memory {
-        rss_kib: crate::rss_kib(pid),
-        pss_kib,
-        private_kib,
-    }
+    Memory::of(std::process::id())
 }
 
 /// This actor's CPU time so far (all its threads), in µs.

@@ -230,7 +230,7 @@ pub fn warm_thread_reply(iters: usize) -> (Vec<Duration>, Vec<Duration>) {
 /// runtime and a UDS connection and nothing of ours (the `idle-runtime`
 /// peer), each read once it has connected back: the floor of an idle
 /// process actor's memory, mapped from the same binary.
-pub fn idle_runtime_memory(k: usize) -> Vec<(u64, u64, u64)> {
+pub fn idle_runtime_memory(k: usize) -> Vec<crate::figures::Memory> {
     let dir = tempdir();
     let path = dir.join("idle.sock");
     let l = UnixListener::bind(&path).unwrap();
@@ -241,9 +241,7 @@ pub fn idle_runtime_memory(k: usize) -> Vec<(u64, u64, u64)> {
         let (mut s, _) = l.accept().unwrap();
         let mut b = [0u8; 1];
         s.read_exact(&mut b).unwrap();
-        let pid = child.id();
-        let (pss, private) = crate::pss_private_kib(pid);
-        out.push((crate::rss_kib(pid), pss, private));
+        out.push(crate::figures::Memory::of(child.id()));
         held.push((child, s));
     }
     for (mut child, s) in held {

@@ -341,14 +341,14 @@ async fn run(
     if plan.wants("idle_actor_rss") {
         let n = plan.n(8, 2);
         let v = session(Proto::Uds, move || figures::idle_process_rss(n)).await?;
-        let kib = |field: fn(&figures::Memory) -> u64| v.iter().map(|m| field(m) as f64).collect();
-        let pss = rate_pct(kib(|m| m.pss_kib)).0 / 1024.0;
-        let private = rate_pct(kib(|m| m.private_kib)).0 / 1024.0;
-        let (p50, p99) = rate_pct(kib(|m| m.rss_kib));
         let raw = floors::idle_runtime_memory(n);
-        let raw_mib = |i: fn(&(u64, u64, u64)) -> u64| {
-            rate_pct(raw.iter().map(|m| i(m) as f64).collect()).0 / 1024.0
+        // (median, slow end) of one field over `of`, in KiB.
+        let kib = |of: &[figures::Memory], field: fn(&figures::Memory) -> u64| {
+            rate_pct(of.iter().map(|m| field(m) as f64).collect())
         };
+        let mib = |of: &[figures::Memory], field| kib(of, field).0 / 1024.0;
+        let (pss, private) = (mib(&v, |m| m.pss_kib), mib(&v, |m| m.private_kib));
+        let (p50, p99) = kib(&v, |m| m.rss_kib);
         figs.push(Figure {
             name: "idle_actor_rss_process".into(),
             mode: None,
@@ -357,14 +357,14 @@ async fn run(
             unit: "MiB",
             cpu_per_op_us: None,
             rounds: Vec::new(),
-            floor: unplaced(raw_mib(|m| m.0), "raw_idle_runtime_process"),
+            floor: unplaced(mib(&raw, |m| m.rss_kib), "raw_idle_runtime_process"),
             goal: Goal::Absolute(4.0),
             note: Some(format!(
                 "median Pss {pss:.2} MiB, private {private:.2} MiB (the rest of RSS is \
                  shared code and data of the binary and libc); the floor's Pss {:.2} MiB, \
                  private {:.2} MiB",
-                raw_mib(|m| m.1),
-                raw_mib(|m| m.2)
+                mib(&raw, |m| m.pss_kib),
+                mib(&raw, |m| m.private_kib)
             )),
         });
         let n = plan.n(32, 4);

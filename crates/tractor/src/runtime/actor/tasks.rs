@@ -208,19 +208,16 @@ impl Actor {
                 ),
             ));
         }
-        let known = match &start.target {
-            Target::Known(def) => Some(*def),
-            Target::Named { .. } => None,
-        };
-        known.ok_or_else(|| {
-            (
+        match &start.target {
+            Target::Known(def) => Ok(*def),
+            Target::Named { .. } => Err((
                 "AttributeError",
                 format!(
                     "no function {func:?} in namespace {ns:?} of actor '{}'",
                     self.name()
                 ),
-            )
-        })
+            )),
+        }
     }
 
     async fn run_rpc(
