@@ -6,15 +6,15 @@
 //! find them and so they are cancelled when the peer goes away.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::CancelScope;
 use super::inbound::Inbound;
-use super::queue::{QueueRx, QueueTx, queue};
+use super::queue::{Attached, QueueRx, QueueTx, queue};
 use crate::ipc::ChanSender;
 use crate::msg::{Aid, Cid, Uid};
 
@@ -95,17 +95,10 @@ impl Peer {
     /// buffer (see [`Peer::route`] for what happens past it); `None` is
     /// unbounded (overruns allowed). Control messages are never refused.
     pub(crate) fn open_dialog(&self, cid: &str, cap: Option<usize>) -> DialogRx {
-        let (tx, rx) = queue();
-        let flow = Arc::new(Flow::opened());
-        lock(&self.dialogs).insert(
-            cid.to_owned(),
-            DialogTx {
-                tx,
-                cap,
-                flow: flow.clone(),
-            },
-        );
-        DialogRx { rx, flow }
+        // The flow state rides in the queue's allocation.
+        let (tx, rx) = queue(Flow::opened());
+        lock(&self.dialogs).insert(cid.to_owned(), DialogTx { tx, cap });
+        DialogRx { rx }
     }
 
     /// Changes how many unread stream items a dialog may hold.
@@ -173,24 +166,24 @@ impl Peer {
         };
         let is_yield = msg.is_yield();
         if is_yield && let Some(cap) = d.cap {
-            match d.flow.admit(cap) {
+            match d.tx.attached().admit(cap) {
                 Admit::Queue => {}
                 Admit::Refuse => return Route::Overrun { cap },
                 Admit::Wait => {
                     return Route::Full {
                         msg: Box::new(msg),
                         cap,
-                        flow: d.flow.clone(),
+                        flow: d.tx.attach(),
                     };
                 }
             }
         }
         if let Inbound::Error(e) = &msg {
             // Seen at once by senders, even before the receiver reads it.
-            let _ = d.flow.errored.set((**e).clone());
+            let _ = d.tx.attached().errored.set((**e).clone());
         }
         if is_yield {
-            d.flow.pending.fetch_add(1, Ordering::SeqCst);
+            d.tx.attached().pending.fetch_add(1, Ordering::SeqCst);
         }
         if d.tx.push(msg).is_ok() {
             Route::Delivered
@@ -299,7 +292,7 @@ pub(crate) struct Flow {
 /// Where a dialog's error from the peer lands: readable by whoever holds
 /// it, without the dialog's receiver.
 #[derive(Debug, Clone)]
-pub(crate) struct ErrorSlot(Arc<Flow>);
+pub(crate) struct ErrorSlot(Attached<Flow>);
 
 impl ErrorSlot {
     /// The error the peer sent for this dialog, once one arrived.
@@ -434,26 +427,24 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The routing end of a dialog.
+/// The routing end of a dialog (its queue carries the dialog's [`Flow`]).
 #[derive(Debug)]
 pub(crate) struct DialogTx {
-    tx: QueueTx,
+    tx: QueueTx<Flow>,
     cap: Option<usize>,
-    flow: Arc<Flow>,
 }
 
 /// The receiving end of a dialog.
 #[derive(Debug)]
 pub(crate) struct DialogRx {
-    rx: QueueRx,
-    flow: Arc<Flow>,
+    rx: QueueRx<Flow>,
 }
 
 impl DialogRx {
     /// The error the peer sent for this dialog, if one arrived (readable
     /// without consuming the queue).
     pub(crate) fn error_slot(&self) -> ErrorSlot {
-        ErrorSlot(self.flow.clone())
+        ErrorSlot(self.rx.attach())
     }
 
     /// The next message; `None` once the dialog or connection is gone.
@@ -469,7 +460,7 @@ impl DialogRx {
         if let Some(m) = &m
             && m.is_yield()
         {
-            self.flow.took_one();
+            self.rx.attached().took_one();
         }
         Poll::Ready(m)
     }
@@ -491,6 +482,6 @@ pub(crate) enum Route {
     Full {
         msg: Box<Inbound>,
         cap: usize,
-        flow: Arc<Flow>,
+        flow: Attached<Flow>,
     },
 }

@@ -32,13 +32,17 @@ fn describe(functype: FuncType) -> (&'static str, &'static str) {
 /// a plain async one, `open_context`: a context function,
 /// `open_stream_from`: an async generator) whose callee acknowledged as
 /// `functype`; `None` when they match.
-pub(crate) fn functype_mismatch(call: &str, functype: FuncType, wanted: FuncType) -> Option<Error> {
+pub(crate) fn functype_mismatch(
+    call: &dyn std::fmt::Display,
+    functype: FuncType,
+    wanted: FuncType,
+) -> Option<Error> {
     if functype == wanted {
         return None;
     }
     let (what, hint) = describe(functype);
     Some(Error::FuncType {
-        call: call.to_owned(),
+        call: call.to_string(),
         functype: what.into(),
         expected: describe(wanted).0.into(),
         hint: hint.into(),
@@ -47,7 +51,7 @@ pub(crate) fn functype_mismatch(call: &str, functype: FuncType, wanted: FuncType
 
 /// The error for a plain call (`call`, like `ns.func()`) whose callee
 /// acknowledged as `functype`: `None` for a plain async function.
-pub(crate) fn functype_error(call: &str, functype: FuncType) -> Option<Error> {
+pub(crate) fn functype_error(call: &dyn std::fmt::Display, functype: FuncType) -> Option<Error> {
     functype_mismatch(call, functype, FuncType::AsyncFunc)
 }
 
@@ -97,6 +101,38 @@ pub(crate) fn encode_dynamic_start(
     Ok(())
 }
 
+/// What a call is, as errors and logs name it: `ns.func()`. A typed call
+/// names its function by the `'static` strings of its [`RemoteFn`]
+/// definition, so naming it costs nothing until an error reads it.
+///
+/// [`RemoteFn`]: crate::RemoteFn
+#[derive(Debug, Clone)]
+pub(crate) enum CallName {
+    /// A function known at compile time.
+    Static {
+        ns: &'static str,
+        func: &'static str,
+    },
+    /// A function named at run time, already joined.
+    Text(String),
+}
+
+impl CallName {
+    /// The name of a call to `ns.func` given at run time.
+    pub(crate) fn of(ns: &str, func: &str) -> Self {
+        CallName::Text(format!("{ns}.{func}()"))
+    }
+}
+
+impl std::fmt::Display for CallName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallName::Static { ns, func } => write!(f, "{ns}.{func}()"),
+            CallName::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 /// One outstanding call; abandoning it (dropping it before the result)
 /// asks the callee to cancel the task.
 pub(crate) struct Call {
@@ -104,7 +140,7 @@ pub(crate) struct Call {
     pub(crate) peer: Arc<Peer>,
     pub(crate) cid: String,
     rx: DialogRx,
-    pub(crate) what: String,
+    pub(crate) what: CallName,
     pub(crate) done: bool,
 }
 
@@ -116,7 +152,7 @@ impl Call {
         func: &str,
         kwargs: StrMap,
     ) -> Result<Call, Error> {
-        Call::start_with(actor, peer, ns, func, |cid, buf| {
+        Call::start_with(actor, peer, CallName::of(ns, func), |cid, buf| {
             encode_dynamic_start(actor, ns, func, kwargs, cid, buf)
         })
         .await
@@ -128,11 +164,11 @@ impl Call {
     pub(crate) async fn start_typed<K: serde::Serialize + ?Sized>(
         actor: &Actor,
         peer: &Arc<Peer>,
-        ns: &str,
-        func: &str,
+        ns: &'static str,
+        func: &'static str,
         kwargs: &K,
     ) -> Result<Call, Error> {
-        Call::start_with(actor, peer, ns, func, |cid, buf| {
+        Call::start_with(actor, peer, CallName::Static { ns, func }, |cid, buf| {
             encode_typed_start(actor, ns, func, kwargs, cid, buf)
         })
         .await
@@ -143,8 +179,7 @@ impl Call {
     async fn start_with(
         actor: &Actor,
         peer: &Arc<Peer>,
-        ns: &str,
-        func: &str,
+        what: CallName,
         encode: impl FnOnce(&str, &mut Vec<u8>) -> Result<(), PayloadError>,
     ) -> Result<Call, Error> {
         let cid = actor.next_cid();
@@ -154,18 +189,18 @@ impl Call {
             peer: peer.clone(),
             cid: cid.clone(),
             rx,
-            what: format!("{ns}.{func}()"),
+            what,
             done: false,
         };
-        let gone = || Error::PeerGone {
+        let gone = |what: &CallName| Error::PeerGone {
             peer: peer.aid.name.clone(),
-            what: format!("{ns}.{func}()"),
+            what: what.to_string(),
         };
         if peer.gone.is_cancelled() {
             // The actor behind this portal is gone (e.g. it died and was
             // restarted under the same name): say so, naming it.
             call.done = true;
-            return Err(gone());
+            return Err(gone(&call.what));
         }
         match peer.tx.send_with(|buf| encode(&cid, buf)).await {
             Ok(Ok(())) => Ok(call),
@@ -176,7 +211,7 @@ impl Call {
             Err(e) => {
                 call.done = true;
                 Err(match e {
-                    crate::ipc::ChanError::Closed { .. } => gone(),
+                    crate::ipc::ChanError::Closed { .. } => gone(&call.what),
                     e => e.into(),
                 })
             }
@@ -187,7 +222,7 @@ impl Call {
     pub(crate) async fn next(&mut self) -> Result<Inbound, Error> {
         self.rx.recv().await.ok_or_else(|| Error::PeerGone {
             peer: self.peer.aid.name.clone(),
-            what: self.what.clone(),
+            what: self.what.to_string(),
         })
     }
 
