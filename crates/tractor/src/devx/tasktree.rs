@@ -32,9 +32,9 @@ pub enum TaskName {
         /// The function's name.
         func: &'static str,
         /// The call's id.
-        cid: String,
+        cid: std::sync::Arc<str>,
         /// The calling actor's name.
-        caller: String,
+        caller: std::sync::Arc<str>,
     },
 }
 

@@ -29,5 +29,7 @@ pub use codec::{
 pub use error::{DecodeError, DecodeErrorKind};
 pub use raw::{MsgRef, PayloadRef, RawValue, StartRef, decode_ref, decode_ref_with_depth};
 pub use raw_owned::RawPayload;
-pub use typed::{PayloadKind, StartHead, encode_payload, encode_raw_payload, encode_start};
+pub use typed::{
+    PayloadKind, StartHead, encode_payload, encode_raw_payload, encode_start, encode_start_ack,
+};
 pub use types::*;

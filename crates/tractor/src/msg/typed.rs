@@ -140,6 +140,16 @@ pub fn encode_raw_payload(kind: PayloadKind, cid: &str, pld: RawValue<'_>, buf: 
     buf.extend_from_slice(pld.as_bytes());
 }
 
+/// Appends a `StartAck` for call `cid`, acknowledging a function of kind
+/// `functype`: the bytes [`super::encode`] writes for
+/// `Msg::StartAck`, without an owned copy of the cid.
+pub fn encode_start_ack(cid: &str, functype: super::FuncType, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(b"\x83\xa8msg_type\xa8StartAck\xa3cid");
+    str_into(buf, cid);
+    buf.extend_from_slice(b"\xa8functype");
+    str_into(buf, functype.as_str());
+}
+
 /// Appends a `Start` calling with keyword arguments `kwargs` (a struct or
 /// a string-keyed map; `()`/`None` for none) to `buf`. On error `buf` is
 /// left as it was.
@@ -234,6 +244,26 @@ mod tests {
     mod serde_bytes_like {
         pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
             s.serialize_bytes(v)
+        }
+    }
+
+    #[test]
+    fn a_start_ack_is_what_the_general_encoder_writes() {
+        for functype in [FuncType::AsyncFunc, FuncType::AsyncGen, FuncType::Context] {
+            for cid in ["", "c", &"x".repeat(40), &"y".repeat(300)] {
+                let mut buf = Vec::new();
+                encode_start_ack(cid, functype, &mut buf);
+                let general = encode(&Msg::StartAck(StartAck {
+                    cid: cid.to_owned(),
+                    functype,
+                }));
+                assert_eq!(
+                    buf,
+                    general,
+                    "{functype:?} with a cid of {} bytes",
+                    cid.len()
+                );
+            }
         }
     }
 

@@ -6,8 +6,8 @@
 //! find them and so they are cancelled when the peer goes away.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use tokio_util::sync::CancellationToken;
@@ -16,14 +16,15 @@ use super::cancel::CancelScope;
 use super::inbound::Inbound;
 use super::queue::{Attached, QueueRx, QueueTx, queue};
 use crate::ipc::ChanSender;
-use crate::msg::{Aid, Cid, Uid};
+use crate::msg::{Aid, Uid};
 
 /// A table keyed by call id. Looked up for every routed frame, so hashed
 /// with foldhash rather than std's SipHash (several times faster on
 /// 36-byte keys). Its seed is random per process, so a peer cannot pick
 /// colliding cids without seeing our table; and the peers are actors of
-/// our own tree or the hosts mutual TLS let in.
-pub(crate) type CidMap<V> = HashMap<Cid, V, foldhash::fast::RandomState>;
+/// our own tree or the hosts mutual TLS let in. Keyed by the shared
+/// `Arc<str>` the call and its task hold too (looked up by `&str`).
+pub(crate) type CidMap<V> = HashMap<Arc<str>, V, foldhash::fast::RandomState>;
 
 /// One live connection to a peer actor.
 #[derive(Debug)]
@@ -32,6 +33,9 @@ pub struct Peer {
     pub id: u64,
     /// The peer's handshake identity.
     pub aid: Aid,
+    /// The peer's name (`aid.name`), shared by the task-tree entries of
+    /// the calls it makes here.
+    pub(crate) name: Arc<str>,
     /// Sending half (shared by every task using the connection).
     pub tx: ChanSender,
     /// cid → the local side of a dialog on this connection.
@@ -76,6 +80,7 @@ impl Peer {
     pub(crate) fn new(id: u64, aid: Aid, tx: ChanSender) -> Self {
         Peer {
             id,
+            name: aid.name.as_str().into(),
             aid,
             tx,
             dialogs: Mutex::new(CidMap::default()),
@@ -94,10 +99,10 @@ impl Peer {
     /// returned receiver until [`Peer::close_dialog`]. `cap` is its stream
     /// buffer (see [`Peer::route`] for what happens past it); `None` is
     /// unbounded (overruns allowed). Control messages are never refused.
-    pub(crate) fn open_dialog(&self, cid: &str, cap: Option<usize>) -> DialogRx {
+    pub(crate) fn open_dialog(&self, cid: Arc<str>, cap: Option<usize>) -> DialogRx {
         // The flow state rides in the queue's allocation.
         let (tx, rx) = queue(Flow::opened());
-        lock(&self.dialogs).insert(cid.to_owned(), DialogTx { tx, cap });
+        lock(&self.dialogs).insert(cid, DialogTx { tx, cap });
         DialogRx { rx }
     }
 

@@ -156,7 +156,7 @@ pub(crate) fn clone_error(e: &Error) -> Error {
 pub struct Caller {
     actor: Actor,
     peer: Arc<Peer>,
-    cid: String,
+    cid: Arc<str>,
     scope: CancelScope,
     /// A context function's inbox, taken once by its `Context`.
     dialog: Arc<std::sync::Mutex<Option<DialogRx>>>,
@@ -175,7 +175,7 @@ impl Caller {
     pub(crate) fn new(
         actor: Actor,
         peer: Arc<Peer>,
-        cid: String,
+        cid: Arc<str>,
         scope: CancelScope,
         dialog: Option<DialogRx>,
     ) -> Self {
@@ -193,12 +193,13 @@ impl Caller {
         let rx = super::peer::lock(&self.dialog).take().unwrap_or_else(|| {
             // Only reachable if a context is made twice for one call: give
             // the second one a fresh, empty inbox.
-            self.peer.open_dialog(&format!("{}-unused", self.cid), None)
+            self.peer
+                .open_dialog(format!("{}-unused", self.cid).into(), None)
         });
         context::Context::new(
             self.actor.clone(),
             self.peer.clone(),
-            self.cid.clone(),
+            self.cid.to_string(),
             context::Side::Callee,
             func.to_owned(),
             rx,

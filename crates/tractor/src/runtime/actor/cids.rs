@@ -7,8 +7,12 @@
 //! `getrandom` system call on every `Portal::run`; this costs an atomic
 //! increment and one small string. On the wire a cid is still a string
 //! (Python tractor's are `str(uuid4())`; it never parses them).
+//!
+//! An id is an `Arc<str>`: the call, its dialog table's key and its
+//! task-tree entry share one allocation.
 
-use std::fmt::Write;
+use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Hands out this actor's call ids: `<actor uuid>-<n>`, `n` from 1.
@@ -28,13 +32,19 @@ impl CidSource {
     }
 
     /// The next id (never the same twice for this source).
-    pub(crate) fn next(&self) -> String {
+    pub(crate) fn next(&self) -> Arc<str> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut s = String::with_capacity(self.prefix.len() + 20);
-        s.push_str(&self.prefix);
-        // Writing to a String cannot fail.
-        let _ = write!(s, "{n}");
-        s
+        // Written on the stack, then one allocation for the `Arc`.
+        let mut buf = [0u8; 96];
+        let mut rest = &mut buf[..];
+        if write!(rest, "{}{n}", self.prefix).is_ok() {
+            let end = 96 - rest.len();
+            if let Ok(id) = std::str::from_utf8(&buf[..end]) {
+                return id.into();
+            }
+        }
+        // A prefix longer than any uuid's.
+        format!("{}{n}", self.prefix).into()
     }
 }
 
@@ -45,20 +55,34 @@ mod tests {
     #[test]
     fn ids_are_the_actor_prefix_and_a_counter() {
         let a = CidSource::new("7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b");
-        assert_eq!(a.next(), "7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b-1");
-        assert_eq!(a.next(), "7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b-2");
+        assert_eq!(&*a.next(), "7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b-1");
+        assert_eq!(&*a.next(), "7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b-2");
     }
 
     #[test]
     fn two_actors_never_share_an_id() {
         let a = CidSource::new("aaaa");
         let b = CidSource::new("bbbb");
-        let from_a: Vec<String> = (0..100).map(|_| a.next()).collect();
-        let from_b: Vec<String> = (0..100).map(|_| b.next()).collect();
+        let from_a: Vec<_> = (0..100).map(|_| a.next()).collect();
+        let from_b: Vec<_> = (0..100).map(|_| b.next()).collect();
         assert!(from_a.iter().all(|id| !from_b.contains(id)));
         let mut uniq = from_a.clone();
         uniq.sort();
         uniq.dedup();
         assert_eq!(uniq.len(), from_a.len());
+    }
+
+    #[test]
+    fn a_prefix_too_long_for_the_stack_and_the_largest_counter_still_make_ids() {
+        let long = "x".repeat(90);
+        let a = CidSource::new(&long);
+        a.next.store(u64::MAX, Ordering::Relaxed);
+        assert_eq!(&*a.next(), format!("{long}-{}", u64::MAX));
+        let b = CidSource::new("7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b");
+        b.next.store(u64::MAX, Ordering::Relaxed);
+        assert_eq!(
+            &*b.next(),
+            format!("7b3c0a52-0d1e-4f7a-9a41-2f0c5e6d7a8b-{}", u64::MAX)
+        );
     }
 }

@@ -175,6 +175,11 @@ impl Actor {
     }
 }
 
+/// A read batch's messages waiting to be routed, each with its cid (a
+/// slice of its frame). Inline up to a few: most batches on a connection
+/// with one call in flight hold one or two.
+type Pending<'a> = smallvec::SmallVec<[(&'a str, Inbound); 4]>;
+
 impl Actor {
     /// Decodes and routes one read batch, in order, then what ended it
     /// (`tail`: the end of the stream, or a frame that could not be read).
@@ -186,7 +191,7 @@ impl Actor {
         tail: Option<&BatchEnd>,
         strikes: &mut u32,
     ) -> Next {
-        let mut pending: Vec<(&str, Inbound)> = Vec::with_capacity(frames.len());
+        let mut pending = Pending::new();
         for frame in frames {
             let m = match msg::decode_ref_with_depth(frame, max_depth) {
                 Ok(m) => m,
@@ -239,7 +244,7 @@ impl Actor {
 
     /// Routes the messages gathered so far under one lock; an item for a
     /// dialog at its overflow limit waits for room (then the rest go on).
-    async fn deliver(&self, peer: &Arc<Peer>, pending: &mut Vec<(&str, Inbound)>) {
+    async fn deliver(&self, peer: &Arc<Peer>, pending: &mut Pending<'_>) {
         let mut batch = pending.drain(..);
         loop {
             let left = peer.route_batch(&mut batch);

@@ -335,7 +335,7 @@ impl Actor {
 
     /// A fresh call id for a dialog this actor opens: this actor's uuid
     /// and a counter (see [`CidSource`]).
-    pub(crate) fn next_cid(&self) -> String {
+    pub(crate) fn next_cid(&self) -> std::sync::Arc<str> {
         self.inner.cids.next()
     }
 

@@ -17,7 +17,7 @@ impl Actor {
         // Read by name: the dynamic map.
         let func = start.func().to_owned();
         let kwargs = start.kwargs.into_map();
-        let cid = start.cid.clone();
+        let cid = start.cid.to_string();
         if let Err(text) = crate::runtime::rpc::check_self_kwargs(&func, &kwargs) {
             let err = pack_error(self.uid(), "TypeError", text, String::new(), Some(cid));
             let _ = peer.tx.send(&Msg::Error(err)).await;
@@ -93,12 +93,12 @@ impl Actor {
                     // (`wait_for_actor`) ends when its caller's connection
                     // does, or on `_cancel_task`, not only at shutdown.
                     let scope = CancelScope::child_of(self.inner.scope.token());
-                    lock(&peer.served).insert(cid.clone(), scope.clone());
+                    lock(&peer.served).insert(start.cid.clone(), scope.clone());
                     if peer.gone.is_cancelled() {
                         scope.cancel(Some(peer.uid()));
                     }
                     let out = service.call(f, &kwargs, scope.token()).await;
-                    lock(&peer.served).remove(&cid);
+                    lock(&peer.served).remove(&*start.cid);
                     match out {
                         Ok(v) => Ok(Msg::Return(Payload {
                             cid: cid.clone(),

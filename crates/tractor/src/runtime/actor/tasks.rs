@@ -9,8 +9,8 @@ use futures_util::FutureExt;
 use crate::devx::tasktree::{TaskKind, TaskName};
 use crate::errors::pack_error;
 use crate::msg::{
-    ErrorMsg, FuncType, Msg, PayloadKind, RawPayload, Start, StartAck, StartRef, Uid,
-    encode_raw_payload,
+    ErrorMsg, FuncType, Msg, PayloadKind, RawPayload, Start, StartRef, Uid, encode_raw_payload,
+    encode_start_ack,
 };
 use crate::runtime::cancel::CancelScope;
 use crate::runtime::peer::{Peer, lock};
@@ -24,7 +24,9 @@ use super::Actor;
 /// path; see [`Kwargs`]).
 #[derive(Debug)]
 pub(crate) struct ServedStart {
-    pub(crate) cid: String,
+    /// Shared by the served-task table, the task tree and the call's
+    /// [`Caller`]: one allocation per call.
+    pub(crate) cid: Arc<str>,
     /// What it calls: a function of this program found as it was read,
     /// so a call to one copies neither name.
     target: Target,
@@ -62,7 +64,7 @@ impl ServedStart {
     pub(crate) fn of_frame(peer: &Peer, frame: &bytes::Bytes, s: &StartRef<'_>) -> ServedStart {
         let (name, uuid) = s.uid;
         ServedStart {
-            cid: s.cid.to_owned(),
+            cid: s.cid.into(),
             target: Target::of(s.ns, s.func),
             stranger: (!peer.aid.is(name, uuid)).then(|| Uid::new(name, uuid)),
             kwargs: Kwargs::Raw(RawPayload::of_frame(frame, s.kwargs)),
@@ -73,7 +75,7 @@ impl ServedStart {
     pub(crate) fn of_start(peer: &Peer, s: Start) -> ServedStart {
         let stranger = (!peer.aid.is(&s.uid.name, &s.uid.uuid)).then_some(s.uid);
         ServedStart {
-            cid: s.cid,
+            cid: s.cid.into(),
             target: Target::of(&s.ns, &s.func),
             stranger,
             kwargs: Kwargs::Map(s.kwargs),
@@ -111,7 +113,7 @@ impl Actor {
                     peer.uid()
                 ),
                 String::new(),
-                Some(start.cid.clone()),
+                Some(start.cid.to_string()),
             );
             self.send_runtime_reply(&peer, Msg::Error(err));
             return;
@@ -119,8 +121,8 @@ impl Actor {
         // A cid names one dialog per connection: a second `Start` taking a
         // live one's place would put the first task out of reach of every
         // cancel (`_cancel_task`, the peer's hang-up) for good.
-        if lock(&peer.served).contains_key(&start.cid)
-            || lock(&peer.dialogs).contains_key(&start.cid)
+        if lock(&peer.served).contains_key(&*start.cid)
+            || lock(&peer.dialogs).contains_key(&*start.cid)
         {
             let err = pack_error(
                 self.uid(),
@@ -133,7 +135,7 @@ impl Actor {
                     start.cid
                 ),
                 String::new(),
-                Some(start.cid.clone()),
+                Some(start.cid.to_string()),
             );
             self.send_runtime_reply(&peer, Msg::Error(err));
             return;
@@ -154,7 +156,13 @@ impl Actor {
         let def = match self.resolve(&start) {
             Ok(def) => def,
             Err((ty, text)) => {
-                let err = pack_error(self.uid(), ty, text, String::new(), Some(start.cid));
+                let err = pack_error(
+                    self.uid(),
+                    ty,
+                    text,
+                    String::new(),
+                    Some(start.cid.to_string()),
+                );
                 self.send_runtime_reply(&peer, Msg::Error(err));
                 return;
             }
@@ -166,7 +174,7 @@ impl Actor {
         let dialog = (def.functype == FuncType::Context).then(|| {
             let cap =
                 (!def.allow_overruns).then_some(crate::runtime::portal::DEFAULT_STREAM_BUFFER);
-            peer.open_dialog(&start.cid, cap)
+            peer.open_dialog(start.cid.clone(), cap)
         });
         let kind = match def.functype {
             FuncType::AsyncFunc => TaskKind::Rpc,
@@ -179,7 +187,7 @@ impl Actor {
                 ns: def.ns,
                 func: def.name,
                 cid: start.cid.clone(),
-                caller: peer.aid.name.clone(),
+                caller: peer.name.clone(),
             },
         );
         self.spawn_served(
@@ -229,12 +237,13 @@ impl Actor {
         dialog: Option<crate::runtime::peer::DialogRx>,
     ) {
         let cid = start.cid.clone();
-        let ack = Msg::StartAck(StartAck {
-            cid: cid.clone(),
-            functype: def.functype,
+        let functype = def.functype;
+        let ack = peer.tx.send_with(|buf| {
+            encode_start_ack(&cid, functype, buf);
+            Ok::<(), std::convert::Infallible>(())
         });
-        if peer.tx.send(&ack).await.is_err() {
-            lock(&peer.served).remove(&cid);
+        if ack.await.is_err() {
+            lock(&peer.served).remove(&*cid);
             return;
         }
         let caller = Caller::new(
@@ -248,7 +257,7 @@ impl Actor {
             .clone()
             .scope(std::panic::AssertUnwindSafe((def.call)(caller, start.kwargs)).catch_unwind());
         let outcome = self.run_cancellable(fut, &scope).await;
-        lock(&peer.served).remove(&cid);
+        lock(&peer.served).remove(&*cid);
         peer.close_dialog(&cid);
         // The value is encoded already (`RpcCall`): it goes into the
         // `Return` as it is.
@@ -260,7 +269,7 @@ impl Actor {
                 crate::runtime::rpc::panic_type_name(&panic_message(&panic)),
                 panic_message(&panic),
                 crate::devx::panics::take_last_backtrace(),
-                Some(cid.clone()),
+                Some(cid.to_string()),
             )),
             None => Err(self.context_cancelled(&scope, &cid, def.name)),
         };

@@ -138,7 +138,7 @@ impl std::fmt::Display for CallName {
 pub(crate) struct Call {
     pub(crate) actor: Actor,
     pub(crate) peer: Arc<Peer>,
-    pub(crate) cid: String,
+    pub(crate) cid: Arc<str>,
     rx: DialogRx,
     pub(crate) what: CallName,
     pub(crate) done: bool,
@@ -183,7 +183,7 @@ impl Call {
         encode: impl FnOnce(&str, &mut Vec<u8>) -> Result<(), PayloadError>,
     ) -> Result<Call, Error> {
         let cid = actor.next_cid();
-        let rx = peer.open_dialog(&cid, Some(DEFAULT_STREAM_BUFFER));
+        let rx = peer.open_dialog(cid.clone(), Some(DEFAULT_STREAM_BUFFER));
         let mut call = Call {
             actor: actor.clone(),
             peer: peer.clone(),
@@ -267,7 +267,7 @@ impl Drop for Call {
         let peer = self.peer.clone();
         let target = self.cid.clone();
         self.actor.inner.conn_tasks.spawn(async move {
-            let kwargs = vec![("cid".to_owned(), Value::from(target))];
+            let kwargs = vec![("cid".to_owned(), Value::from(&*target))];
             if let Ok(mut c) = Call::start(&actor, &peer, "self", "_cancel_task", kwargs).await {
                 let _ = tokio::time::timeout(CANCEL_ACK_TIMEOUT, c.result()).await;
                 c.done = true;

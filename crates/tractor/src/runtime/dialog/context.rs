@@ -702,11 +702,11 @@ pub(crate) async fn open(
     let actor = portal.actor.clone();
     let peer = portal.peer.clone();
     let cid = actor.next_cid();
-    let rx = peer.open_dialog(&cid, opts.cap());
+    let rx = peer.open_dialog(cid.clone(), opts.cap());
     let ctx = Context::new(
         actor.clone(),
         peer.clone(),
-        cid.clone(),
+        cid.to_string(),
         Side::Opener,
         func.to_owned(),
         rx,
