@@ -42,8 +42,20 @@ impl RawPayload {
     /// A typed value, encoded as the typed send path writes it (structs
     /// as maps with named fields): the bytes [`Self::from_value`] gives
     /// for the value's [`super::payload::to_value`], with no tree between.
+    ///
+    /// A small value (what most calls return) is written on the stack and
+    /// kept in one allocation of its size, or none for a one-byte value
+    /// (`()`, `None`, a bool, a small integer).
     pub fn encoded<T: Serialize + ?Sized>(v: &T) -> Result<RawPayload, PayloadError> {
-        let mut buf = Vec::with_capacity(16);
+        let mut stack = [0u8; SMALL];
+        let mut rest = &mut stack[..];
+        if super::typed::serialize_to(v, &mut rest).is_ok() {
+            let len = SMALL - rest.len();
+            return Ok(RawPayload(small(&stack[..len])));
+        }
+        // Larger than the stack buffer (or not serializable: the general
+        // path says why).
+        let mut buf = Vec::with_capacity(2 * SMALL);
         super::typed::serialize(v, &mut buf)?;
         Ok(RawPayload(Bytes::from(buf)))
     }
@@ -67,6 +79,29 @@ impl RawPayload {
     /// The value as a dynamic [`Value`] (for the untyped API).
     pub fn to_value(&self) -> Value {
         self.as_raw().to_value()
+    }
+}
+
+/// How large a value [`RawPayload::encoded`] tries on the stack first.
+const SMALL: usize = 64;
+
+/// Every byte value once: a one-byte msgpack value (nil, a bool, a fixint)
+/// is a static slice of it.
+static ONE_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// `bytes` owned: a static slice for one byte, else one exact allocation.
+fn small(bytes: &[u8]) -> Bytes {
+    match bytes {
+        [b] => Bytes::from_static(std::slice::from_ref(&ONE_BYTE[*b as usize])),
+        _ => Bytes::copy_from_slice(bytes),
     }
 }
 
@@ -97,5 +132,40 @@ mod tests {
         let e = raw.decode::<u8>().unwrap_err();
         assert!(e.to_string().starts_with("expected u8: "), "{e}");
         assert_eq!(RawPayload::nil().to_value(), Value::Nil);
+    }
+
+    #[test]
+    fn values_of_every_size_encode_as_the_general_path_does() {
+        // One byte (static), small (on the stack), at the stack buffer's
+        // edge, and past it (the general path).
+        let values = [
+            Value::Nil,
+            Value::from(true),
+            Value::from(5),
+            Value::from(-3),
+            Value::from("x"),
+            Value::from("y".repeat(SMALL - 2)),
+            Value::from("z".repeat(SMALL - 1)),
+            Value::from("w".repeat(SMALL)),
+            Value::from("v".repeat(10 * SMALL)),
+        ];
+        for v in values {
+            assert_eq!(
+                RawPayload::encoded(&v).unwrap(),
+                RawPayload::from_value(&v),
+                "{v}"
+            );
+        }
+        assert_eq!(RawPayload::encoded(&()).unwrap(), RawPayload::nil());
+        let e = RawPayload::encoded(&NotSerializable).unwrap_err();
+        assert!(e.to_string().contains("refused on purpose"), "{e}");
+    }
+
+    struct NotSerializable;
+
+    impl Serialize for NotSerializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("refused on purpose"))
+        }
     }
 }

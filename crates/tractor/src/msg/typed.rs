@@ -116,7 +116,15 @@ pub(super) fn serialize<T: Serialize + ?Sized>(
     v: &T,
     buf: &mut Vec<u8>,
 ) -> Result<(), PayloadError> {
-    v.serialize(&mut rmp_serde::Serializer::new(&mut *buf).with_struct_map())
+    serialize_to(v, &mut *buf)
+}
+
+/// [`serialize`] into any writer (a stack buffer, for a small value).
+pub(super) fn serialize_to<T: Serialize + ?Sized, W: std::io::Write>(
+    v: &T,
+    w: W,
+) -> Result<(), PayloadError> {
+    v.serialize(&mut rmp_serde::Serializer::new(w).with_struct_map())
         .map_err(|e| PayloadError(e.to_string()))
 }
 

@@ -446,6 +446,12 @@ pub(crate) struct DialogRx {
 }
 
 impl DialogRx {
+    /// A receiver with no dialog behind it: it reads the end at once.
+    pub(crate) fn ended() -> DialogRx {
+        let (_, rx) = queue(Flow::opened());
+        DialogRx { rx }
+    }
+
     /// The error the peer sent for this dialog, if one arrived (readable
     /// without consuming the queue).
     pub(crate) fn error_slot(&self) -> ErrorSlot {

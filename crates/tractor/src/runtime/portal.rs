@@ -158,8 +158,9 @@ pub struct Caller {
     peer: Arc<Peer>,
     cid: Arc<str>,
     scope: CancelScope,
-    /// A context function's inbox, taken once by its `Context`.
-    dialog: Arc<std::sync::Mutex<Option<DialogRx>>>,
+    /// A context function's inbox, taken once by its `Context`; `None`
+    /// for other functions (a plain call allocates no slot for it).
+    dialog: Option<Arc<std::sync::Mutex<Option<DialogRx>>>>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -184,18 +185,19 @@ impl Caller {
             peer,
             cid,
             scope,
-            dialog: Arc::new(std::sync::Mutex::new(dialog)),
+            dialog: dialog.map(|d| Arc::new(std::sync::Mutex::new(Some(d)))),
         }
     }
 
     /// The callee end of the context this call opened.
     pub(crate) fn context(&self, func: &str) -> context::Context {
-        let rx = super::peer::lock(&self.dialog).take().unwrap_or_else(|| {
-            // Only reachable if a context is made twice for one call: give
-            // the second one a fresh, empty inbox.
-            self.peer
-                .open_dialog(format!("{}-unused", self.cid).into(), None)
-        });
+        // Only a context function has an inbox; one made twice for a call
+        // gets an inbox that has ended (routed nothing, nothing to remove).
+        let rx = self
+            .dialog
+            .as_ref()
+            .and_then(|d| super::peer::lock(d).take())
+            .unwrap_or_else(DialogRx::ended);
         context::Context::new(
             self.actor.clone(),
             self.peer.clone(),
