@@ -315,6 +315,12 @@ impl Actor {
         scope: &CancelScope,
     ) -> Option<F::Output> {
         tokio::pin!(fut);
+        // A body that finishes in its first poll never needs the scope's
+        // token, which is made on first use (see `CancelScope`).
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx)));
+        if let std::task::Poll::Ready(out) = first.await {
+            return Some(out);
+        }
         tokio::select! {
             biased;
             out = &mut fut => return Some(out),
