@@ -119,7 +119,7 @@ pub(super) fn serialize<T: Serialize + ?Sized>(
     serialize_to(v, &mut *buf)
 }
 
-/// [`serialize`] into any writer (a stack buffer, for a small value).
+/// [`serialize`] into any writer (an inline buffer, for a small value).
 pub(super) fn serialize_to<T: Serialize + ?Sized, W: std::io::Write>(
     v: &T,
     w: W,

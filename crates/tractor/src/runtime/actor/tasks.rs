@@ -3,6 +3,7 @@
 //! panic, a cancel) becomes the reply.
 
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::FutureExt;
 
@@ -315,16 +316,23 @@ impl Actor {
         scope: &CancelScope,
     ) -> Option<F::Output> {
         tokio::pin!(fut);
-        // A body that finishes in its first poll never needs the scope's
-        // token, which is made on first use (see `CancelScope`).
-        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx)));
-        if let std::task::Poll::Ready(out) = first.await {
+        // The body first, then the cancel: a body that finishes in its
+        // first poll never makes the scope's token, which is made on first
+        // use (see `CancelScope`), and a pending one is polled once a wake.
+        let mut cancelled = std::pin::pin!(None);
+        let finished = std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            if cancelled.is_none() {
+                cancelled.set(Some(scope.token().cancelled()));
+            }
+            let wait = cancelled.as_mut().as_pin_mut().expect("set above");
+            wait.poll(cx).map(|()| None)
+        })
+        .await;
+        if let Some(out) = finished {
             return Some(out);
-        }
-        tokio::select! {
-            biased;
-            out = &mut fut => return Some(out),
-            _ = scope.token().cancelled() => {}
         }
         if scope.is_graceful() {
             // Nurseries inside see the same token and wind down; their

@@ -81,11 +81,10 @@ pub(crate) async fn open<T: DeserializeOwned>(
             call.cid, portal.peer.aid.name
         ),
     );
-    let what = format!("{ns}.{func}()");
     loop {
         match call.next().await? {
             Inbound::StartAck(functype) => {
-                match functype_mismatch(&what, functype, FuncType::AsyncGen) {
+                match functype_mismatch(&call.what, functype, FuncType::AsyncGen) {
                     // Not done: dropping the call cancels the task started by
                     // mistake.
                     Some(e) => return Err(e),
@@ -104,7 +103,7 @@ pub(crate) async fn open<T: DeserializeOwned>(
                 return Err(RemoteActorError::from_msg(*e).into());
             }
             other => {
-                tracing::warn!(msg = other.msg_type(), call = %what, "unexpected message before StartAck; ignored");
+                tracing::warn!(msg = other.msg_type(), call = %call.what, "unexpected message before StartAck; ignored");
             }
         }
     }
