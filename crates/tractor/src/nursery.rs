@@ -307,9 +307,18 @@ impl ActorNursery {
             (Reach::Dial(actor.expect_child(&uid)), None)
         };
         let linked = matches!(reach, Reach::Link(_));
+        let bind_dir = rtv.bind_dir.clone();
+        // A child in this process takes `rtv` itself (its `SpawnSpec`
+        // carries none, see below); any other child reads them from the
+        // spec, serialized from the copy kept here once it is on its way.
+        let (rtv, wire_rtv) = if linked {
+            (rtv, None)
+        } else {
+            (rtv.clone(), Some(rtv))
+        };
         let child = match backend.spawn(SpawnRequest {
             uid: uid.clone(),
-            rtv: rtv.clone(),
+            rtv,
             entry: actor.child_entry(),
             link: child_link,
         }) {
@@ -329,7 +338,6 @@ impl ActorNursery {
             let pid = control.pid().unwrap_or(0);
             let wait = child.wait();
             let bind = bind.clone();
-            let bind_dir = rtv.bind_dir.clone();
             let uuid8 = uid.uuid[..8].to_owned();
             self.inner.tasks.spawn(async move {
                 let status = wait.await;
@@ -389,11 +397,7 @@ impl ActorNursery {
             // A child in this process was handed `rtv` itself with its
             // entry (`SpawnRequest`); a wire copy would only be merged back
             // into the same values, at tens of microseconds a spawn.
-            runtime_vars: if linked {
-                Default::default()
-            } else {
-                rtv.to_wire()
-            },
+            runtime_vars: wire_rtv.map(|r| r.to_wire()).unwrap_or_default(),
             enable_modules: backend.enable_modules(enable),
             reg_addrs: actor
                 .runtime_vars()
