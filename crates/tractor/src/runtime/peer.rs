@@ -241,6 +241,14 @@ mod tests {
         budget.done();
         assert!(budget.reserve(), "a finished reply frees its room");
     }
+
+    #[test]
+    fn an_ended_receiver_reads_the_end_at_once() {
+        use futures_util::FutureExt;
+        // What a context made a second time for one call is given.
+        let mut rx = DialogRx::ended();
+        assert!(matches!(rx.recv().now_or_never(), Some(None)));
+    }
 }
 
 /// How many stream items past its `cap` a full dialog may still queue

@@ -201,7 +201,7 @@ impl Caller {
         context::Context::new(
             self.actor.clone(),
             self.peer.clone(),
-            self.cid.to_string(),
+            self.cid.clone(),
             context::Side::Callee,
             func.to_owned(),
             rx,

@@ -327,7 +327,9 @@ pub(crate) struct CtxState {
 pub(crate) struct CtxInner {
     pub actor: Actor,
     pub peer: Arc<Peer>,
-    pub cid: String,
+    /// The dialog's id, shared with the connection's dialog table (and,
+    /// on the callee, with its served-task table and task tree).
+    pub cid: Arc<str>,
     pub side: Side,
     pub func: String,
     /// Held only while polling (never across an await), so it is a
@@ -389,7 +391,7 @@ impl<S> Context<S> {
     pub(crate) fn new(
         actor: Actor,
         peer: Arc<Peer>,
-        cid: String,
+        cid: Arc<str>,
         side: Side,
         func: String,
         rx: DialogRx,
@@ -551,7 +553,7 @@ impl<S> Context<S> {
             "MsgTypeError",
             why.clone(),
             String::new(),
-            Some(self.inner.cid.clone()),
+            Some(self.inner.cid.to_string()),
         );
         err.sender = Some(self.inner.peer.uid());
         let bad = match bad {
@@ -578,7 +580,7 @@ impl<S> Context<S> {
             .peer
             .tx
             .send(&Msg::Stop(crate::msg::Stop {
-                cid: self.inner.cid.clone(),
+                cid: self.inner.cid.to_string(),
             }))
             .await
             .map_err(Error::from)
@@ -706,7 +708,7 @@ pub(crate) async fn open(
     let ctx = Context::new(
         actor.clone(),
         peer.clone(),
-        cid.to_string(),
+        cid.clone(),
         Side::Opener,
         func.to_owned(),
         rx,
