@@ -199,9 +199,11 @@ async fn watch_signals(actor: Actor) {
         }
         sig = next;
     }
+    // The cancel first, then the words: reporting it must never be what
+    // stops it.
+    actor.cancel(None);
     crate::runtime::debug::say!("tractor: {sig}: cancelling the actor tree (again to kill it now)");
     tracing::warn!("{sig}: cancelling the actor tree");
-    actor.cancel(None);
     let sig = signals.next().await;
     let n = crate::spawn::kill_all_children();
     crate::runtime::debug::say!(

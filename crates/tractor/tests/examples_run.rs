@@ -137,6 +137,54 @@ fn actor_tree_prints_its_tree_and_cancels_on_ctrl_c() {
     );
 }
 
+/// `actor_tree | tee log`, then Ctrl-C in that terminal: the same SIGINT
+/// ends `tee`, so the tree cancels with no reader for its output. Here
+/// `head` stops reading once the tree is printed. The root must still
+/// cancel the tree (a log line that could not be written once panicked
+/// the root's signal task before it cancelled anything, and all seven
+/// processes ran on).
+#[test]
+fn actor_tree_cancels_on_ctrl_c_with_no_reader_for_its_output() {
+    let rv = session_vars();
+    let script = format!(
+        "'{}' 2>&1 | head -n 8",
+        example_path("actor_tree").display()
+    );
+    let mut p =
+        Program::start(std::path::Path::new("/bin/sh"), &["-c", &script], &rv).expect("sh starts");
+    p.wait_for_line("tree ready: 7 actors", LIMIT).unwrap();
+    let root = procs::descendants(p.pid())
+        .into_iter()
+        .find(|d| d.ppid == p.pid() && d.comm.starts_with("actor_tree"))
+        .expect("the tree's root, a child of sh");
+    let tree = procs::descendants(root.pid);
+    assert_eq!(tree.len(), 6, "2 branches + 4 leaves: {tree:?}");
+    // `head` has printed its 8 lines and gone: nothing reads the output.
+    let head_gone = procs::wait_all_gone(
+        &procs::descendants(p.pid())
+            .iter()
+            .filter(|d| d.comm == "head")
+            .map(|d| d.pid)
+            .collect::<Vec<_>>(),
+        LIMIT,
+    );
+    assert!(head_gone.is_empty(), "head still reading: {head_gone:?}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(root.pid as i32), Signal::SIGINT).unwrap();
+    let pids: Vec<u32> = std::iter::once(root.pid)
+        .chain(tree.iter().map(|d| d.pid))
+        .collect();
+    let left = procs::wait_all_gone(&pids, LIMIT);
+    assert!(
+        left.is_empty(),
+        "still running after Ctrl-C: {left:?}\n{}",
+        procs::diagnose_tree(root.pid)
+    );
+    p.wait(LIMIT).unwrap();
+    assert!(
+        procs::leak_report(std::process::id(), &rv.bind_dir, Duration::from_secs(10)).is_none()
+    );
+}
+
 #[test]
 fn killing_the_root_with_sigkill_leaves_no_descendant() {
     let (mut p, rv, tree) = start_tree();

@@ -59,6 +59,13 @@ pub fn init(level: &str) {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            // A line that cannot be written (stderr closed: the terminal
+            // gone, or `tee` ended by the same Ctrl-C) is dropped. With
+            // internal errors on, the subscriber reports the failure with
+            // `eprintln!`, which panics on that same stderr, in whatever
+            // task logged: the root's signal task, before it cancelled
+            // the tree.
+            .log_internal_errors(false)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .fmt_fields(DefaultFields::new())
             .event_format(ActorFormat(Format::default().without_time()))

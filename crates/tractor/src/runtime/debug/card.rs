@@ -93,7 +93,7 @@ pub fn show_and_wait(actor: &Actor, text: &str, root: Option<libc::pid_t>) -> Ke
     {
         Ok(t) => t,
         Err(e) => {
-            eprint!("{text}");
+            crate::runtime::debug::to_stderr(text);
             crate::runtime::debug::say!(
                 "tractor debug: no terminal to read a key from ({e}): continuing"
             );
@@ -106,7 +106,7 @@ pub fn show_and_wait(actor: &Actor, text: &str, root: Option<libc::pid_t>) -> Ke
         _ => None,
     };
     let _raw = RawMode::set(tty.as_raw_fd());
-    eprint!("{text}");
+    crate::runtime::debug::to_stderr(text);
     let mut b = [0u8; 1];
     loop {
         match tty.read(&mut b) {

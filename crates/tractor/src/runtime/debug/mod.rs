@@ -43,9 +43,14 @@ pub(crate) use say;
 
 /// [`say!`]'s body.
 pub(crate) fn say_line(args: std::fmt::Arguments<'_>) {
+    to_stderr(&format!("{args}\n"));
+}
+
+/// Writes `text` to stderr, ignoring a failure (a closed stderr must not
+/// panic a runtime task, as `eprint!` would).
+pub(crate) fn to_stderr(text: &str) {
     use std::io::Write;
-    let line = format!("{args}\n");
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 pub use hold::{crash_of, hold};
 pub use lock::{LockRelease, LockStatus, TTY_LOCK_NS, holder, lock_stdio_for_peer, queued};
